@@ -1,0 +1,233 @@
+"""Canonical columns, column aliases, validation messages and the :class:`Trial` container.
+
+Everything else in :mod:`ketapain_core` speaks the vocabulary defined here (DESIGN.md section 2).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional, Sequence
+
+import pandas as pd
+
+#: Required diary columns, in canonical order.
+DIARY_REQUIRED: tuple[str, ...] = ("patient", "period", "treatment", "day", "pain_average")
+#: Daily outcomes a diary may hold (``pain_average`` is required, the others optional).
+OUTCOMES: tuple[str, ...] = ("pain_average", "pain_max", "pain_night")
+OUTCOME_LABELS: dict[str, str] = {
+    "pain_average": "Average pain",
+    "pain_max": "Maximal pain",
+    "pain_night": "Night pain",
+}
+DIARY_COLUMNS: tuple[str, ...] = ("patient", "period", "treatment", "day") + OUTCOMES
+#: Default period length D (days 1..D are the diary) and default AUC horizons.
+DEFAULT_PERIOD_DAYS: int = 35
+DEFAULT_HORIZONS: tuple[int, ...] = (7, 15, 21, 28, 35)
+PAIN_MIN, PAIN_MAX = 0.0, 10.0
+#: Text that means "missing" in an uploaded cell (after stripping; case-insensitive).
+MISSING_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", ".", "null", "none"})
+#: Names of the optional tables (and of the workbook sheets that hold them).
+TABLES: tuple[str, ...] = ("diary", "patients", "questionnaires", "adverse_events")
+
+#: Aliases, per table: canonical name -> accepted spellings (compared after normalisation).
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "diary": {
+        "patient": ("patient", "subject", "id", "patient_id", "subject_id", "subjid", "usubjid", "pt", "participant"),
+        "period": ("period", "per", "aperiod", "visit_period"),
+        "treatment": ("treatment", "arm", "trt", "trta", "trtp", "treat", "group"),
+        "day": ("day", "study_day", "day_in_period", "aperday", "ady", "diary_day"),
+        "pain_average": ("pain_average", "pain", "average_pain", "pain_avg", "avg_pain", "nrs", "nrs_average",
+                         "mean_pain", "painavg", "avgpain"),
+        "pain_max": ("pain_max", "max_pain", "maximal_pain", "maximum_pain", "painmax", "maxpain", "nrs_max"),
+        "pain_night": ("pain_night", "night_pain", "nocturnal_pain", "painnight", "nightpain", "nrs_night"),
+    },
+    "patients": {
+        "patient": ("patient", "subject", "id", "patient_id", "subject_id", "subjid", "usubjid", "pt", "participant"),
+        "sex": ("sex", "gender"),
+        "age": ("age", "age_years", "age_yr"),
+        "weight": ("weight", "weight_kg", "wt"),
+        "height": ("height", "height_m", "ht"),
+        "pain_type": ("pain_type", "etiology", "aetiology", "cause"),
+        "pain_duration_years": ("pain_duration_years", "pain_duration", "duration_years", "duration"),
+        "dn4": ("dn4", "dn4_score"),
+    },
+    "questionnaires": {
+        "patient": ("patient", "subject", "id", "patient_id", "subject_id", "subjid", "usubjid", "pt", "participant"),
+        "timepoint": ("timepoint", "time", "visit", "period"),
+        "instrument": ("instrument", "questionnaire", "scale_name"),
+        "scale": ("scale", "subscale", "item", "domain"),
+        "value": ("value", "score", "aval"),
+    },
+    "adverse_events": {
+        "patient": ("patient", "subject", "id", "patient_id", "subject_id", "subjid", "usubjid", "pt", "participant"),
+        "period": ("period", "per", "aperiod"),
+        "event": ("event", "term", "aeterm", "aedecod", "adverse_event"),
+        "related": ("related", "aerel", "treatment_related", "relatedness"),
+        "serious": ("serious", "aeser", "sae"),
+    },
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "diary": DIARY_REQUIRED,
+    "patients": ("patient",),
+    "questionnaires": ("patient", "timepoint", "instrument", "scale", "value"),
+    "adverse_events": ("patient", "period", "event"),
+}
+
+#: Labels taken to mean the control arm when choosing a default reference (DESIGN.md section 3).
+_REFERENCE_WORDS = re.compile(r"placebo|saline|control|sham|vehicle|dummy", re.IGNORECASE)
+
+
+def normalise_name(name: object) -> str:
+    """Lower-case a column name and fold spaces, dots and dashes to underscores.
+
+    >>> normalise_name(" Pain Average ")
+    'pain_average'
+    """
+    text = str(name).replace("\ufeff", "").strip().lower()
+    return re.sub(r"[\s.\-/]+", "_", text).strip("_")
+
+
+def order_arms(labels: Iterable[object]) -> list[str]:
+    """Order treatment labels stably: control-like labels first, then the rest alphabetically.
+
+    The order is used by every table and figure, so the same arm keeps the same place and colour.
+
+    >>> order_arms(["Ketamine/Mg", "Placebo", "Ketamine"])
+    ['Placebo', 'Ketamine', 'Ketamine/Mg']
+    """
+    uniq = sorted({str(x) for x in labels if pd.notna(x)}, key=lambda s: (s.lower(), s))
+    control = [s for s in uniq if _REFERENCE_WORDS.search(s)]
+    return control + [s for s in uniq if s not in control]
+
+
+def default_reference(labels: Iterable[object]) -> Optional[str]:
+    """The default reference arm: a label meaning placebo, saline or control, else the first label.
+
+    >>> default_reference(["Ketamine", "Placebo"])
+    'Placebo'
+    """
+    arms = order_arms(labels)
+    return arms[0] if arms else None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One validation finding, with where it is and what was expected.
+
+    ``rows`` are row numbers as a spreadsheet shows them (the header is row 1).
+    """
+
+    level: str  # "error" | "warning" | "info"
+    file: str
+    text: str
+    column: Optional[str] = None
+    rows: tuple[int, ...] = ()
+    value: Optional[str] = None
+    expected: Optional[str] = None
+    count: Optional[int] = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.column:
+            where.append(f"column '{self.column}'")
+        if self.rows:
+            where.append(_rows_text(self.rows))
+        out = f"{self.level}: {', '.join(where)}: {self.text}"
+        if self.value is not None:
+            out += f" (found {self.value!r}"
+            out += f"; expected {self.expected})" if self.expected else ")"
+        elif self.expected:
+            out += f" (expected {self.expected})"
+        return out
+
+
+def _rows_text(rows: Sequence[int], limit: int = 10) -> str:
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """All messages from reading one upload; errors stop the analysis, warnings do not."""
+
+    messages: tuple[Message, ...] = ()
+    #: For each table, the mapping from the user's column names to canonical names.
+    mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> tuple[Message, ...]:
+        return tuple(m for m in self.messages if m.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Message, ...]:
+        return tuple(m for m in self.messages if m.level == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_frame(self) -> pd.DataFrame:
+        cols = ["level", "file", "column", "rows", "value", "expected", "count", "text"]
+        return pd.DataFrame(
+            [[m.level, m.file, m.column, ", ".join(map(str, m.rows)), m.value, m.expected, m.count, m.text]
+             for m in self.messages],
+            columns=cols,
+        )
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A validated crossover trial: the long diary plus optional tables.
+
+    ``diary`` has the columns of :data:`DIARY_COLUMNS` that are present: ``patient`` (str), ``period`` (int),
+    ``treatment`` (str), ``day`` (int) and float outcomes with NaN for missing. Rows are sorted by patient,
+    period and day; days outside 1..``period_days`` are kept (day <= 0 is a baseline) and ignored by the AUC.
+    """
+
+    diary: pd.DataFrame
+    patients: Optional[pd.DataFrame] = None
+    questionnaires: Optional[pd.DataFrame] = None
+    adverse_events: Optional[pd.DataFrame] = None
+    period_days: int = DEFAULT_PERIOD_DAYS
+    source: str = ""
+    simulated: bool = False
+
+    @property
+    def outcomes(self) -> list[str]:
+        """Outcome columns present in the diary, in canonical order."""
+        return [c for c in OUTCOMES if c in self.diary.columns]
+
+    @property
+    def arms(self) -> list[str]:
+        """Treatment labels in the stable order of :func:`order_arms`."""
+        return order_arms(self.diary["treatment"].unique())
+
+    @property
+    def n_patients(self) -> int:
+        return int(self.diary["patient"].nunique())
+
+    def design(self) -> pd.DataFrame:
+        """One row per patient-period: patient, period, treatment, sequence."""
+        return patient_periods(self.diary)
+
+
+def patient_periods(diary: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient-period with its treatment and the patient's sequence.
+
+    The sequence is the patient's treatments ordered by period, joined by ``-``, taken from the diary rows
+    whether or not pain was recorded (DESIGN.md section 3).
+
+    >>> d = pd.DataFrame({"patient": ["1", "1", "1"], "period": [2, 1, 1], "treatment": ["B", "A", "A"],
+    ...                   "day": [1, 1, 2]})
+    >>> patient_periods(d)
+      patient  period treatment sequence
+    0       1       1         A      A-B
+    1       1       2         B      A-B
+    """
+    pp = (diary[["patient", "period", "treatment"]].drop_duplicates(["patient", "period"])
+          .sort_values(["patient", "period"], kind="stable").reset_index(drop=True))
+    seq = pp.groupby("patient", sort=False)["treatment"].agg(lambda s: "-".join(map(str, s)))
+    pp["sequence"] = pp["patient"].map(seq)
+    return pp
