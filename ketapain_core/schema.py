@@ -27,7 +27,7 @@ PAIN_MIN, PAIN_MAX = 0.0, 10.0
 #: Text that means "missing" in an uploaded cell (after stripping; case-insensitive).
 MISSING_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", ".", "null", "none"})
 #: Names of the optional tables (and of the workbook sheets that hold them).
-TABLES: tuple[str, ...] = ("diary", "patients", "questionnaires", "adverse_events")
+TABLES: tuple[str, ...] = ("diary", "patients", "questionnaires", "adverse_events", "analgesics")
 
 #: Aliases, per table: canonical name -> accepted spellings (compared after normalisation).
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -65,12 +65,19 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "related": ("related", "aerel", "treatment_related", "relatedness"),
         "serious": ("serious", "aeser", "sae"),
     },
+    # Extra analgesics taken during a period (Table 4); an addition to DESIGN.md's four tables.
+    "analgesics": {
+        "patient": ("patient", "subject", "id", "patient_id", "subject_id", "subjid", "usubjid", "pt", "participant"),
+        "period": ("period", "per", "aperiod"),
+        "drug_class": ("drug_class", "drug", "class", "medication", "analgesic", "cmclas", "cmdecod"),
+    },
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "diary": DIARY_REQUIRED,
     "patients": ("patient",),
     "questionnaires": ("patient", "timepoint", "instrument", "scale", "value"),
     "adverse_events": ("patient", "period", "event"),
+    "analgesics": ("patient", "period", "drug_class"),
 }
 
 #: Labels taken to mean the control arm when choosing a default reference (DESIGN.md section 3).
@@ -190,6 +197,7 @@ class Trial:
     patients: Optional[pd.DataFrame] = None
     questionnaires: Optional[pd.DataFrame] = None
     adverse_events: Optional[pd.DataFrame] = None
+    analgesics: Optional[pd.DataFrame] = None
     period_days: int = DEFAULT_PERIOD_DAYS
     source: str = ""
     simulated: bool = False
