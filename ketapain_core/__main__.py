@@ -1,0 +1,7 @@
+"""``python -m ketapain_core``: see :mod:`ketapain_core.cli`."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
