@@ -1,0 +1,700 @@
+"""Crossover mixed model with small-sample inference (DESIGN.md section 3).
+
+The primary model, per outcome, horizon and policy, is::
+
+    AUC ~ treatment + period + sequence [+ carry-over] + (1 | patient)      (REML)
+
+With a random intercept only, each patient's covariance is compound symmetric, so the REML criterion, the
+fixed effects, their covariance and the derivatives needed for Satterthwaite's degrees of freedom all reduce to
+closed-form sums over patients. The criterion is profiled over the residual variance and minimised over the
+single parameter ``theta = sd(patient) / sd(residual)`` (lme4's parameterisation); the Hessian of the REML
+deviance in ``(theta, sigma)`` and the Jacobian of ``cov(beta)`` (what lmerTest computes numerically) are
+computed analytically. Multi-df F tests follow lmerTest's eigen-decomposition method; contrasts and marginal
+means follow emmeans (equal weights over period and sequence levels, covariates at their mean).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .schema import order_arms, patient_periods
+
+CARRYOVER_MODES = ("exclude", "include", "auto")
+_RANK_TOL = 1e-7          # as lme4's rank check of X (qr tolerance)
+_SINGULAR_TOL = 1e-4      # as lme4's isSingular(): theta below this is a boundary fit
+_EIG_TOL = 1e-6           # as lmerTest: Hessian eigenvalues below this count as zero
+
+
+class NotEstimable(ValueError):
+    """The model cannot be estimated from these data; the message says why in plain words."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Design
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    """The model's data and fixed-effects design after dropping missing responses and aliased columns."""
+
+    data: pd.DataFrame            # rows used: patient, period, treatment, sequence, response, carry columns
+    X: np.ndarray
+    y: np.ndarray
+    terms: tuple[str, ...]
+    dropped_terms: tuple[str, ...]
+    arms: tuple[str, ...]
+    reference: str
+    periods: tuple[int, ...]
+    sequences: tuple[str, ...]
+    carry_arms: tuple[str, ...]
+    patient_codes: np.ndarray
+    patients: tuple[str, ...]
+
+
+def _carry_columns(pp: pd.DataFrame, carry_arms: Sequence[str]) -> pd.DataFrame:
+    """0/1 carry-over columns: 1 when the patient's previous period's treatment was X (from all rows)."""
+    pp = pp.sort_values(["patient", "period"], kind="stable")
+    prev = pp.groupby("patient", sort=False)["treatment"].shift(1)
+    out = pd.DataFrame(index=pp.index)
+    for arm in carry_arms:
+        out[f"carry[{arm}]"] = (prev == arm).astype(float)
+    return out
+
+
+def _independent_columns(X: np.ndarray) -> list[int]:
+    """Columns kept, in order, dropping each column that is (numerically) a combination of earlier ones.
+
+    Mirrors the effect of R's pivoting QR as used by lme4 to drop aliased fixed-effect columns.
+    """
+    keep: list[int] = []
+    Q = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        x = X[:, j]
+        norm = np.linalg.norm(x)
+        if norm == 0:
+            continue
+        resid = x - Q @ (Q.T @ x)
+        resid = resid - Q @ (Q.T @ resid)
+        rn = np.linalg.norm(resid)
+        if rn > _RANK_TOL * norm:
+            keep.append(j)
+            Q = np.column_stack([Q, resid / rn])
+    return keep
+
+
+def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optional[str] = None,
+                 carryover: bool = False, log: bool = False, interaction: bool = False) -> Design:
+    """Build the fixed-effects design of the crossover model from an AUC table.
+
+    Parameters
+    ----------
+    auc : DataFrame
+        One row per patient-period with patient, period, treatment and the response (NaN = missing). The
+        sequence and carry-over are taken from all rows, including those with a missing response.
+    response : str
+        Response column.
+    reference : str, optional
+        Reference arm; default :func:`ketapain_core.schema.default_reference`.
+    carryover : bool
+        Add one 0/1 carry-over column per non-reference arm.
+    log : bool
+        Analyse log(response + 1).
+    interaction : bool
+        Add the sequence x period interaction columns (for the interaction test).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabb"), "period": [1, 2, 1, 2], "treatment": list("ABBA"),
+    ...                   "auc": [1.0, 2.0, 3.0, 5.0]})
+    >>> build_design(t).terms
+    ('(Intercept)', 'treatment[B]', 'period[2]', 'sequence[B-A]')
+    """
+    missing_cols = [c for c in ("patient", "period", "treatment", response) if c not in auc.columns]
+    if missing_cols:
+        raise NotEstimable(f"the AUC table has no column(s) {', '.join(missing_cols)}")
+    pp = patient_periods(auc[["patient", "period", "treatment"]])
+    base = auc.drop(columns=[c for c in ("sequence",) if c in auc.columns])
+    data = pp.merge(base, on=["patient", "period", "treatment"], how="left", validate="one_to_one")
+    arms_all = order_arms(data["treatment"].unique())
+    if reference is None:
+        reference = arms_all[0] if arms_all else None
+    if reference not in arms_all:
+        raise NotEstimable(f"the reference arm {reference!r} is not among the arms {', '.join(arms_all)}")
+    carry_arms = tuple(a for a in arms_all if a != reference) if carryover else ()
+    carry = _carry_columns(data, carry_arms)
+    data = pd.concat([data, carry], axis=1)
+    y = pd.to_numeric(data[response], errors="coerce").to_numpy(dtype=float)
+    if log:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if np.nanmin(y, initial=0.0) <= -1:
+                raise NotEstimable("log(AUC + 1) needs every AUC above -1")
+            y = np.log(y + 1.0)
+    used = ~np.isnan(y)
+    data = data.loc[used].reset_index(drop=True)
+    data["response"] = y[used]
+    y = y[used]
+    if len(data) == 0:
+        raise NotEstimable("no patient-period has a value to analyse")
+    arms_used = [a for a in arms_all if a in set(data["treatment"])]
+    if reference not in arms_used:
+        raise NotEstimable(f"the reference arm {reference!r} has no value to analyse")
+    arms = tuple([reference] + [a for a in arms_used if a != reference])
+    periods = tuple(sorted(int(p) for p in data["period"].unique()))
+    sequences = tuple(sorted(data["sequence"].unique()))
+    cols: list[np.ndarray] = [np.ones(len(data))]
+    terms = ["(Intercept)"]
+    trt = data["treatment"].to_numpy()
+    per = data["period"].to_numpy(dtype=int)
+    seq = data["sequence"].to_numpy()
+    for a in arms[1:]:
+        cols.append((trt == a).astype(float)); terms.append(f"treatment[{a}]")
+    for k in periods[1:]:
+        cols.append((per == k).astype(float)); terms.append(f"period[{k}]")
+    for s in sequences[1:]:
+        cols.append((seq == s).astype(float)); terms.append(f"sequence[{s}]")
+    for a in carry_arms:
+        cols.append(data[f"carry[{a}]"].to_numpy(dtype=float)); terms.append(f"carry[{a}]")
+    if interaction:
+        for k in periods[1:]:
+            for s in sequences[1:]:
+                cols.append(((seq == s) & (per == k)).astype(float)); terms.append(f"sequence[{s}]:period[{k}]")
+    X = np.column_stack(cols)
+    keep = _independent_columns(X)
+    dropped = tuple(t for j, t in enumerate(terms) if j not in keep)
+    codes, patients = pd.factorize(data["patient"], sort=True)
+    return Design(data=data, X=X[:, keep], y=y, terms=tuple(terms[j] for j in keep), dropped_terms=dropped,
+                  arms=arms, reference=reference, periods=periods, sequences=sequences, carry_arms=carry_arms,
+                  patient_codes=codes, patients=tuple(patients))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# REML for a random-intercept model by closed-form per-patient algebra
+# --------------------------------------------------------------------------------------------------------------
+class _Reml:
+    """Sufficient statistics of the random-intercept model and the REML criterion as a function of theta."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray):
+        self.X, self.y, self.codes = X, y, codes
+        self.N, self.p = X.shape
+        G = int(codes.max()) + 1
+        self.n = np.bincount(codes, minlength=G).astype(float)
+        self.S = np.column_stack([np.bincount(codes, weights=X[:, j], minlength=G) for j in range(self.p)])
+        self.sy = np.bincount(codes, weights=y, minlength=G)
+        self.XtX = X.T @ X
+        self.Xty = X.T @ y
+        self.yty = float(y @ y)
+
+    def c(self, theta: float, order: int = 0) -> np.ndarray:
+        """c_i = theta^2 / (1 + n_i theta^2) and its derivatives in theta."""
+        t2, n = theta * theta, self.n
+        den = 1.0 + n * t2
+        if order == 0:
+            return t2 / den
+        if order == 1:
+            return 2.0 * theta / den ** 2
+        return 2.0 * (1.0 - 3.0 * n * t2) / den ** 3
+
+    def solve(self, theta: float) -> dict[str, Any]:
+        c = self.c(theta)
+        Sc = self.S * c[:, None]
+        M = self.XtX - Sc.T @ self.S
+        u = self.Xty - Sc.T @ self.sy
+        L = np.linalg.cholesky(M)
+        beta = np.linalg.solve(M, u)
+        Q = self.yty - float(np.dot(c, self.sy ** 2)) - float(u @ beta)
+        logdetM = 2.0 * float(np.log(np.diag(L)).sum())
+        return {"c": c, "M": M, "beta": beta, "Q": max(Q, 0.0), "logdetM": logdetM}
+
+    def profiled(self, theta: float) -> float:
+        """REML criterion (-2 log restricted likelihood) profiled over sigma, as lme4's REMLcrit."""
+        s = self.solve(theta)
+        dfr = self.N - self.p
+        ld_v = float(np.log1p(self.n * theta * theta).sum())
+        return ld_v + s["logdetM"] + dfr * (1.0 + math.log(2.0 * math.pi * s["Q"] / dfr))
+
+    def derivatives(self, theta: float) -> dict[str, Any]:
+        """First and second derivatives in theta of the pieces of the REML deviance."""
+        s = self.solve(theta)
+        n = self.n
+        t2 = theta * theta
+        c1, c2 = self.c(theta, 1), self.c(theta, 2)
+        Minv = np.linalg.inv(s["M"])
+        R = self.sy - self.S @ s["beta"]                      # per-patient sums of marginal residuals
+        M1 = -(self.S * c1[:, None]).T @ self.S
+        M2 = -(self.S * c2[:, None]).T @ self.S
+        A1 = Minv @ M1
+        ld1 = float(np.sum(2 * n * theta / (1 + n * t2))) + float(np.trace(A1))
+        ld2 = (float(np.sum(2 * n * (1 - n * t2) / (1 + n * t2) ** 2)) + float(np.trace(Minv @ M2))
+               - float(np.sum(A1 * A1.T)))
+        g = -(self.S * (c1 * R)[:, None]).sum(axis=0)         # X' W' r
+        Q1 = -float(np.dot(c1, R ** 2))
+        Q2 = -float(np.dot(c2, R ** 2)) - 2.0 * float(g @ Minv @ g)
+        return {**s, "Minv": Minv, "M1": M1, "R": R, "ld1": ld1, "ld2": ld2, "Q1": Q1, "Q2": Q2}
+
+    def profiled_gradient(self, theta: float) -> tuple[float, float]:
+        d = self.derivatives(theta)
+        dfr = self.N - self.p
+        Q = d["Q"]
+        g1 = d["ld1"] + dfr * d["Q1"] / Q
+        g2 = d["ld2"] + dfr * (d["Q2"] / Q - (d["Q1"] / Q) ** 2)
+        return g1, g2
+
+
+@dataclass(frozen=True)
+class _Fit:
+    theta: float
+    sigma: float
+    beta: np.ndarray
+    vcov: np.ndarray
+    reml_criterion: float
+    vcov_varpar: np.ndarray      # 2 x 2, (theta, sigma)
+    jac: tuple[np.ndarray, np.ndarray]   # d cov(beta) / d theta, d cov(beta) / d sigma
+    hessian_eigen: np.ndarray
+    residuals: np.ndarray        # conditional: y - X beta - b_patient
+    ranef: np.ndarray
+    fitted: np.ndarray
+    converged: bool
+    messages: tuple[str, ...]
+
+
+def _fit_reml(design: Design) -> _Fit:
+    X, y, codes = design.X, design.y, design.patient_codes
+    N, p = X.shape
+    if N - p <= 0:
+        raise NotEstimable(f"{N} values for {p} fixed effects: no residual degrees of freedom left")
+    model = _Reml(X, y, codes)
+    messages: list[str] = []
+    # coarse search on a log grid of theta, then Brent on the bracket, then Newton polishing
+    grid = np.concatenate([[0.0], np.logspace(-4, 3, 36)])
+    vals = np.array([model.profiled(t) for t in grid])
+    k = int(np.argmin(vals))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    if k == 0:
+        theta = 0.0
+    else:
+        res = optimize.minimize_scalar(model.profiled, bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-12, "maxiter": 500})
+        theta = float(res.x)
+        for _ in range(8):
+            g1, g2 = model.profiled_gradient(theta)
+            if g2 <= 0 or not np.isfinite(g1):
+                break
+            step = g1 / g2
+            new = theta - step
+            if new <= 0:
+                break
+            if model.profiled(new) <= model.profiled(theta) + 1e-12:
+                theta = new
+            if abs(step) < 1e-13 * max(1.0, theta):
+                break
+    # boundary: the criterion is even in theta, so 0 is optimal when it is no worse than the interior point
+    if theta > 0 and model.profiled(0.0) <= model.profiled(theta):
+        theta = 0.0
+    crit = model.profiled(theta)
+    d = model.derivatives(theta)
+    dfr = N - p
+    sigma2 = d["Q"] / dfr
+    sigma = math.sqrt(sigma2)
+    Minv = d["Minv"]
+    vcov = sigma2 * Minv
+    # Hessian of the REML deviance in (theta, sigma), as lmerTest's numerical one
+    h11 = d["ld2"] + d["Q2"] / sigma2
+    h12 = -2.0 * d["Q1"] / sigma ** 3
+    h22 = -2.0 * dfr / sigma2 + 6.0 * d["Q"] / sigma2 ** 2
+    H = np.array([[h11, h12], [h12, h22]])
+    evals, evecs = np.linalg.eigh(H)
+    converged = True
+    if np.any(evals < -_EIG_TOL):
+        converged = False
+        messages.append(f"Model failed to converge with {int(np.sum(evals < -_EIG_TOL))} negative "
+                        "eigenvalue(s) of the Hessian")
+    if np.any(np.abs(evals) <= _EIG_TOL):
+        messages.append(f"Model may not have converged with {int(np.sum(np.abs(evals) <= _EIG_TOL))} "
+                        "eigenvalue(s) of the Hessian close to zero")
+    pos = evals > _EIG_TOL
+    h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
+    vcov_varpar = 2.0 * h_inv
+    jac_theta = -sigma2 * Minv @ d["M1"] @ Minv
+    jac_sigma = 2.0 * sigma * Minv
+    beta = d["beta"]
+    b = d["c"] * d["R"]
+    fitted_fixed = X @ beta
+    fitted = fitted_fixed + b[codes]
+    if not np.isfinite(crit) or not np.all(np.isfinite(beta)):
+        raise NotEstimable("the REML fit did not give finite estimates")
+    return _Fit(theta=theta, sigma=sigma, beta=beta, vcov=vcov, reml_criterion=crit, vcov_varpar=vcov_varpar,
+                jac=(jac_theta, jac_sigma), hessian_eigen=evals, residuals=y - fitted, ranef=b, fitted=fitted,
+                converged=converged, messages=tuple(messages))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Tests and contrasts (lmerTest / emmeans definitions)
+# --------------------------------------------------------------------------------------------------------------
+def _satterthwaite_df(fit: _Fit, L: np.ndarray) -> float:
+    var = float(L @ fit.vcov @ L)
+    grad = np.array([float(L @ J @ L) for J in fit.jac])
+    denom = float(grad @ fit.vcov_varpar @ grad)
+    if denom <= 0:
+        return math.inf
+    return 2.0 * var * var / denom
+
+
+def _fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
+    """lmerTest's get_Fstat_ddf."""
+    if len(nu) == 1:
+        return float(nu[0])
+    if np.all(np.abs(np.diff(nu)) < tol):
+        return float(np.mean(nu))
+    if np.any(nu <= 2):
+        return 2.0
+    E = float(np.sum(nu / (nu - 2.0)))
+    return 2.0 * E / (E - len(nu))
+
+
+@dataclass(frozen=True)
+class JointTest:
+    """A joint test of several coefficients: Wald chi-square (as Stata) and F with Satterthwaite df."""
+
+    terms: tuple[str, ...]
+    chi2: float
+    df: int
+    p_chi2: float
+    f: float
+    num_df: int
+    den_df: float
+    p_f: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chi2": self.chi2, "df": self.df, "p_chi2": self.p_chi2, "f": self.f, "num_df": self.num_df,
+                "den_df": self.den_df, "p_f": self.p_f}
+
+
+def _joint_test(fit: _Fit, L: np.ndarray, terms: Sequence[str]) -> JointTest:
+    L = np.atleast_2d(L)
+    beta, V = fit.beta, fit.vcov
+    Lb = L @ beta
+    VL = L @ V @ L.T
+    chi2 = float(Lb @ np.linalg.solve(VL, Lb))
+    q = L.shape[0]
+    p_chi2 = float(stats.chi2.sf(chi2, q))
+    evals, P = np.linalg.eigh(VL)
+    order = np.argsort(evals)[::-1]
+    evals, P = evals[order], P[:, order]
+    tol = max(np.finfo(float).eps ** 0.5 * evals[0], 0.0)
+    pos = evals > tol
+    qr = int(pos.sum())
+    PtL = P[:, :qr].T @ L
+    t2 = (PtL @ beta) ** 2 / evals[:qr]
+    F = float(t2.sum() / qr)
+    nu = np.array([_satterthwaite_df(fit, PtL[m]) for m in range(qr)])
+    ddf = _fstat_ddf(nu)
+    p_f = float(stats.f.sf(F, qr, ddf))
+    return JointTest(tuple(terms), chi2, q, p_chi2, F, qr, ddf, p_f)
+
+
+def _t_row(fit: _Fit, L: np.ndarray, level: float = 0.95) -> dict[str, float]:
+    est = float(L @ fit.beta)
+    se = math.sqrt(max(float(L @ fit.vcov @ L), 0.0))
+    df = _satterthwaite_df(fit, L)
+    t = est / se if se > 0 else math.nan
+    p = float(2.0 * stats.t.sf(abs(t), df)) if se > 0 else math.nan
+    q = float(stats.t.ppf(0.5 + level / 2.0, df))
+    return {"estimate": est, "se": se, "df": df, "t": t, "p": p, "ci_low": est - q * se, "ci_high": est + q * se}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Public result
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CrossoverResult:
+    """Everything the primary crossover analysis produces.
+
+    Tables are DataFrames: ``fixed_effects`` (term, estimate, se, df, t, p, ci_low, ci_high), ``emmeans``
+    (arm, emmean, se, df, ci_low, ci_high), ``contrasts`` (a, b, estimate, se, df, t, p, p_sidak, ci_low,
+    ci_high; estimate = mean(a) - mean(b)), ``excluded`` (patient, period, treatment, reason), ``data``
+    (the rows used, with fitted values and residuals).
+    """
+
+    status: str                    # "ok" | "caution"
+    status_reason: str
+    reference: str
+    arms: tuple[str, ...]
+    carryover_mode: str
+    carryover_included: bool
+    carryover_decision: str
+    log: bool
+    n_patients: int
+    n_used: int
+    excluded: pd.DataFrame
+    data: pd.DataFrame
+    fixed_effects: pd.DataFrame
+    var_subject: float
+    var_residual: float
+    icc: float
+    theta: float
+    reml_criterion: float
+    converged: bool
+    singular: bool
+    warnings: tuple[str, ...]
+    omnibus: JointTest
+    carryover: Optional[JointTest]
+    emmeans: pd.DataFrame
+    contrasts: pd.DataFrame
+    normality: dict[str, float]
+    seq_period: Optional[JointTest]
+    dropped_terms: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The fixed-effects table."""
+        return self.fixed_effects.copy()
+
+    def variance_frame(self) -> pd.DataFrame:
+        """Variance components and ICC as a small table."""
+        return pd.DataFrame({
+            "component": ["patient (between)", "residual (within)", "ICC"],
+            "variance": [self.var_subject, self.var_residual, np.nan],
+            "sd": [math.sqrt(self.var_subject), math.sqrt(self.var_residual), np.nan],
+            "value": [self.var_subject, self.var_residual, self.icc],
+        })
+
+    def omnibus_frame(self) -> pd.DataFrame:
+        rows = [("Treatment", self.omnibus)]
+        if self.carryover is not None:
+            rows.append(("Carry-over", self.carryover))
+        if self.seq_period is not None:
+            rows.append(("Sequence x period", self.seq_period))
+        return pd.DataFrame([{"test": name, **t.to_dict()} for name, t in rows])
+
+
+def _exclusions(auc: pd.DataFrame, response: str, used: pd.DataFrame) -> pd.DataFrame:
+    reason_col = "reason" if "reason" in auc.columns else None
+    miss = auc[pd.to_numeric(auc[response], errors="coerce").isna()]
+    rows = []
+    for r in miss.itertuples(index=False):
+        why = getattr(r, reason_col) if reason_col else ""
+        rows.append({"patient": r.patient, "period": int(r.period), "treatment": r.treatment,
+                     "reason": f"AUC missing: {why}" if why else "AUC missing"})
+    return pd.DataFrame(rows, columns=["patient", "period", "treatment", "reason"])
+
+
+def _check_estimable(design: Design) -> None:
+    d = design.data
+    if d["patient"].nunique() < 2:
+        raise NotEstimable("only one patient has a value to analyse; a mixed model needs at least two")
+    if len(design.arms) < 2:
+        raise NotEstimable(f"only one arm ({design.arms[0]}) has values to analyse; there is nothing to compare")
+    per_patient = d.groupby("patient")["treatment"].nunique()
+    if not (per_patient >= 2).any():
+        raise NotEstimable("no patient has values under two different arms, so there is no within-patient "
+                           "contrast left to estimate the treatment effect")
+    trt_dropped = [t for t in design.dropped_terms if t.startswith("treatment[")]
+    if trt_dropped:
+        raise NotEstimable("the treatment effect is confounded with period or sequence in the data left "
+                           f"(aliased: {', '.join(trt_dropped)})")
+
+
+def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryover: str = "exclude",
+                  log: bool = False, response: str = "auc", level: float = 0.95) -> CrossoverResult:
+    """Fit the primary crossover mixed model to an AUC table.
+
+    Parameters
+    ----------
+    auc : DataFrame
+        One row per patient-period: patient, period, treatment, response (NaN = missing; such rows are left
+        out and listed in ``excluded``), optionally ``reason`` (why the response is missing).
+    reference : str, optional
+        Reference arm (default: a label meaning placebo/saline/control, else the first label).
+    carryover : {"exclude", "include", "auto"}
+        ``auto`` fits the carry-over terms and drops them when their joint Wald test has P >= 0.05.
+    log : bool
+        Analyse log(AUC + 1).
+    response : str
+        The response column.
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    CrossoverResult
+
+    Raises
+    ------
+    NotEstimable
+        With the reason in plain words (one patient, one arm, no within-patient contrast, ...).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> seqs = [("P", "A"), ("A", "P")]
+    >>> rows = [(f"s{i}", k + 1, seqs[i % 2][k], 100 + 10 * i + rng.normal(0, 5) - 8 * (seqs[i % 2][k] == "A"))
+    ...         for i in range(10) for k in range(2)]
+    >>> t = pd.DataFrame(rows, columns=["patient", "period", "treatment", "auc"])
+    >>> r = fit_crossover(t, reference="P")
+    >>> r.contrasts[["a", "b"]].values.tolist()
+    [['A', 'P']]
+    >>> bool(r.contrasts["estimate"][0] < 0)
+    True
+    """
+    if carryover not in CARRYOVER_MODES:
+        raise ValueError(f"carryover must be one of {', '.join(CARRYOVER_MODES)}; got {carryover!r}")
+    include = carryover in ("include", "auto")
+    design = build_design(auc, response=response, reference=reference, carryover=include, log=log)
+    _check_estimable(design)
+    fit = _fit_reml(design)
+    carry_test = _carry_test(design, fit)
+    decision = "Carry-over terms not fitted (setting: exclude)."
+    included = include
+    if include and carry_test is None:
+        included = False
+        decision = ("Carry-over cannot be estimated in this design (its columns are aliased with treatment, "
+                    "period and sequence); fitted without it.")
+        design = build_design(auc, response=response, reference=reference, carryover=False, log=log)
+        fit = _fit_reml(design)
+    elif carryover == "include":
+        decision = (f"Carry-over included (setting: include); joint Wald chi2 = {carry_test.chi2:.3f}, "
+                    f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g}.")
+    elif carryover == "auto":
+        if carry_test.p_chi2 >= 0.05:
+            included = False
+            decision = (f"Carry-over dropped (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
+                        f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g} >= 0.05; the model was refitted "
+                        "without it.")
+            design = build_design(auc, response=response, reference=reference, carryover=False, log=log)
+            fit = _fit_reml(design)
+        else:
+            decision = (f"Carry-over kept (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
+                        f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g} < 0.05.")
+    return _assemble(auc, design, fit, response=response, level=level, carryover_mode=carryover,
+                     included=included, decision=decision, carry_test=carry_test, log=log)
+
+
+def _carry_test(design: Design, fit: _Fit) -> Optional[JointTest]:
+    idx = [j for j, t in enumerate(design.terms) if t.startswith("carry[")]
+    if not idx:
+        return None
+    L = np.zeros((len(idx), len(design.terms)))
+    for r, j in enumerate(idx):
+        L[r, j] = 1.0
+    return _joint_test(fit, L, [design.terms[j] for j in idx])
+
+
+def _seq_period_test(auc: pd.DataFrame, response: str, reference: str, carry: bool,
+                     log: bool) -> Optional[JointTest]:
+    try:
+        design = build_design(auc, response=response, reference=reference, carryover=carry, log=log,
+                              interaction=True)
+        idx = [j for j, t in enumerate(design.terms) if ":" in t]
+        if not idx or design.X.shape[0] - design.X.shape[1] <= 0:
+            return None
+        fit = _fit_reml(design)
+    except (NotEstimable, np.linalg.LinAlgError):
+        return None
+    L = np.zeros((len(idx), len(design.terms)))
+    for r, j in enumerate(idx):
+        L[r, j] = 1.0
+    return _joint_test(fit, L, [design.terms[j] for j in idx])
+
+
+def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, level: float,
+              carryover_mode: str, included: bool, decision: str, carry_test: Optional[JointTest],
+              log: bool) -> CrossoverResult:
+    terms = design.terms
+    p = len(terms)
+    fe_rows = []
+    for j, term in enumerate(terms):
+        L = np.zeros(p); L[j] = 1.0
+        fe_rows.append({"term": term, **_t_row(fit, L, level)})
+    fixed = pd.DataFrame(fe_rows, columns=["term", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
+    # omnibus treatment test
+    trt_idx = [j for j, t in enumerate(terms) if t.startswith("treatment[")]
+    Lt = np.zeros((len(trt_idx), p))
+    for r, j in enumerate(trt_idx):
+        Lt[r, j] = 1.0
+    omnibus = _joint_test(fit, Lt, [terms[j] for j in trt_idx])
+    # marginal means (emmeans: equal weights over factor levels, numeric covariates at their mean)
+    base = np.zeros(p)
+    base[0] = 1.0
+    for j, t in enumerate(terms):
+        if t.startswith("period["):
+            base[j] = 1.0 / len(design.periods)
+        elif t.startswith("sequence[") and ":" not in t:
+            base[j] = 1.0 / len(design.sequences)
+        elif t.startswith("carry["):
+            base[j] = float(design.data[t].mean())
+    arm_vec = {}
+    emm_rows = []
+    for a in design.arms:
+        L = base.copy()
+        if f"treatment[{a}]" in terms:
+            L[terms.index(f"treatment[{a}]")] = 1.0
+        arm_vec[a] = L
+        r = _t_row(fit, L, level)
+        emm_rows.append({"arm": a, "emmean": r["estimate"], "se": r["se"], "df": r["df"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
+    emm = pd.DataFrame(emm_rows, columns=["arm", "emmean", "se", "df", "ci_low", "ci_high"])
+    pairs = [(design.arms[j], design.arms[i]) for i in range(len(design.arms))
+             for j in range(i + 1, len(design.arms))]
+    m = len(pairs)
+    con_rows = []
+    for a, b in pairs:
+        r = _t_row(fit, arm_vec[a] - arm_vec[b], level)
+        p_sidak = 1.0 - (1.0 - r["p"]) ** m if np.isfinite(r["p"]) else math.nan
+        con_rows.append({"a": a, "b": b, **r, "p_sidak": min(max(p_sidak, r["p"]), 1.0)})
+    contrasts = pd.DataFrame(con_rows, columns=["a", "b", "estimate", "se", "df", "t", "p", "p_sidak",
+                                                "ci_low", "ci_high"])
+    var_subject = (fit.theta * fit.sigma) ** 2
+    var_residual = fit.sigma ** 2
+    icc = var_subject / (var_subject + var_residual)
+    # residual normality
+    res = fit.residuals
+    if len(res) >= 3 and np.ptp(res) > 0:
+        w, pw = stats.shapiro(res)
+        normality = {"shapiro_w": float(w), "p": float(pw)}
+    else:
+        normality = {"shapiro_w": math.nan, "p": math.nan}
+    seqp = _seq_period_test(auc, response, design.reference, False, log)
+    data = design.data.copy()
+    data["fitted"] = fit.fitted
+    data["residual"] = res
+    singular = fit.theta < _SINGULAR_TOL
+    warn = list(fit.messages)
+    if design.dropped_terms:
+        warn.append("fixed-effect model matrix is rank deficient so dropping "
+                    f"{len(design.dropped_terms)} column(s): {', '.join(design.dropped_terms)}")
+    if singular:
+        warn.append("boundary (singular) fit: the between-patient variance is estimated as "
+                    f"{var_subject:.3g} (theta = {fit.theta:.2g}); the ICC is 0 and the patient effect adds "
+                    "nothing, so P values rest on the residual variance alone")
+    cautions = []
+    if not fit.converged:
+        cautions.append("the fit did not converge cleanly")
+    if singular:
+        cautions.append("the between-patient variance is at its boundary (0)")
+    if design.dropped_terms:
+        cautions.append("some fixed effects could not be estimated and were dropped")
+    small_df = [float(x) for x in contrasts["df"] if np.isfinite(x) and x < 3]
+    if small_df:
+        cautions.append(f"very few degrees of freedom for a contrast ({min(small_df):.1f})")
+    per_seq = design.data.groupby("sequence")["patient"].nunique()
+    if (per_seq < 2).any():
+        cautions.append(f"{int((per_seq < 2).sum())} sequence(s) have a single patient")
+    status = "caution" if cautions else "ok"
+    reason = "; ".join(cautions) if cautions else "the model converged with a positive between-patient variance"
+    excluded = _exclusions(auc, response, design.data)
+    return CrossoverResult(
+        status=status, status_reason=reason, reference=design.reference, arms=design.arms,
+        carryover_mode=carryover_mode, carryover_included=included, carryover_decision=decision, log=log,
+        n_patients=int(auc["patient"].nunique()), n_used=len(design.data), excluded=excluded, data=data,
+        fixed_effects=fixed, var_subject=var_subject, var_residual=var_residual, icc=icc, theta=fit.theta,
+        reml_criterion=fit.reml_criterion, converged=fit.converged, singular=singular, warnings=tuple(warn),
+        omnibus=omnibus, carryover=carry_test, emmeans=emm, contrasts=contrasts, normality=normality,
+        seq_period=seqp, dropped_terms=design.dropped_terms,
+        extra={"sigma": fit.sigma, "vcov_varpar": fit.vcov_varpar, "vcov": fit.vcov, "ranef": fit.ranef,
+               "terms": design.terms, "patients": design.patients},
+    )

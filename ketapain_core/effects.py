@@ -1,0 +1,188 @@
+"""Within-patient effect sizes and responders (DESIGN.md section 3).
+
+``d_z = mean(AUC_a - AUC_b) / SD(AUC_a - AUC_b)`` over the patients who have both AUCs, with a 95% CI by the
+noncentral t method, as R's ``effectsize::cohens_d(a, b, paired = TRUE)``; Hedges' ``g_z`` applies the exact
+small-sample correction J(n - 1) to d and its limits, as ``effectsize::hedges_g``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from .schema import order_arms
+
+RESPONDER_THRESHOLDS = {"any": 0.0, "30%": 30.0, "50%": 50.0}
+
+
+def _wide(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
+    """Patients x arms table of the response (NaN where missing)."""
+    w = auc.pivot_table(index="patient", columns="treatment", values=response, aggfunc="first", dropna=False)
+    return w.reindex(columns=[a for a in order_arms(auc["treatment"].unique())])
+
+
+def hedges_correction(df: float) -> float:
+    """Exact small-sample correction J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)).
+
+    >>> round(hedges_correction(19), 5)
+    0.95991
+    """
+    return math.exp(special.gammaln(df / 2) - math.log(math.sqrt(df / 2)) - special.gammaln((df - 1) / 2))
+
+
+def noncentral_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, float]:
+    """Confidence limits of the noncentrality parameter for an observed t (inverting the noncentral t cdf).
+
+    >>> lo, hi = noncentral_t_ci(2.0, 19)
+    >>> round(lo, 4), round(hi, 4)
+    (-0.0829, 4.0355)
+    """
+    alpha = 1.0 - level
+
+    def root(target: float) -> float:
+        f = lambda ncp: stats.nct.cdf(t, df, ncp) - target
+        lo, hi = t - 10.0, t + 10.0
+        while f(lo) < 0:
+            lo -= 10.0
+        while f(hi) > 0:
+            hi += 10.0
+        return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-14)
+
+    return root(1.0 - alpha / 2.0), root(alpha / 2.0)
+
+
+@dataclass(frozen=True)
+class EffectSizes:
+    """Paired effect sizes for every pair of arms (a - b), in the order of the model's contrasts."""
+
+    table: pd.DataFrame   # a, b, n, mean_diff, sd_diff, d, ci_low, ci_high, g, g_ci_low, g_ci_high
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def effect_sizes(auc: pd.DataFrame, *, reference: Optional[str] = None, response: str = "auc",
+                 pairs: Optional[Sequence[tuple[str, str]]] = None, level: float = 0.95) -> EffectSizes:
+    """Within-patient standardized differences d_z and g_z for each pair of arms.
+
+    Parameters
+    ----------
+    auc : DataFrame
+        One row per patient-period with patient, treatment and the response (NaN = missing).
+    reference : str, optional
+        Reference arm, placed first; pairs are (later arm, earlier arm) as in the model's contrasts.
+    pairs : sequence of (a, b), optional
+        Explicit pairs; the effect is of a - b.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabbcc"), "treatment": list("PKPKPK"),
+    ...                   "auc": [10.0, 8, 12, 11, 9, 5]})
+    >>> es = effect_sizes(t, reference="P").table
+    >>> es[["a", "b", "n"]].values.tolist(), round(float(es["d"][0]), 4)
+    ([['K', 'P', 3]], -1.5275)
+    """
+    wide = _wide(auc, response)
+    arms = list(wide.columns)
+    if reference is not None and reference in arms:
+        arms = [reference] + [a for a in arms if a != reference]
+    if pairs is None:
+        pairs = [(arms[j], arms[i]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
+    rows = []
+    for a, b in pairs:
+        diff = (wide[a] - wide[b]).dropna().to_numpy(dtype=float)
+        n = len(diff)
+        row = {"a": a, "b": b, "n": n, "mean_diff": math.nan, "sd_diff": math.nan, "d": math.nan,
+               "ci_low": math.nan, "ci_high": math.nan, "g": math.nan, "g_ci_low": math.nan,
+               "g_ci_high": math.nan}
+        if n >= 1:
+            row["mean_diff"] = float(diff.mean())
+        if n >= 2:
+            sd = float(diff.std(ddof=1))
+            row["sd_diff"] = sd
+            if sd > 0:
+                d = row["mean_diff"] / sd
+                lo, hi = noncentral_t_ci(d * math.sqrt(n), n - 1, level)
+                row.update(d=d, ci_low=lo / math.sqrt(n), ci_high=hi / math.sqrt(n))
+                if n >= 3:
+                    J = hedges_correction(n - 1)
+                    row.update(g=d * J, g_ci_low=row["ci_low"] * J, g_ci_high=row["ci_high"] * J)
+        rows.append(row)
+    cols = ["a", "b", "n", "mean_diff", "sd_diff", "d", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"]
+    return EffectSizes(pd.DataFrame(rows, columns=cols))
+
+
+@dataclass(frozen=True)
+class Responders:
+    """Responders to each arm against the reference.
+
+    ``per_patient``: patient, arm, auc, auc_reference, change, pct_change, responder_any, responder_30,
+    responder_50 (a patient responds when the arm's AUC is lower than the reference's, and at the stricter
+    thresholds when it is at least 30% / 50% lower). ``counts``: arm, n (patients with both AUCs), and the
+    number of responders at each threshold, plus a row for "any active arm" and one for the reference arm
+    being lower than every other arm.
+    """
+
+    reference: str
+    per_patient: pd.DataFrame
+    counts: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.counts.copy()
+
+
+def responders(auc: pd.DataFrame, *, reference: Optional[str] = None, response: str = "auc") -> Responders:
+    """Per-patient responders to each arm vs the reference (any decrease, >= 30%, >= 50%).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabb"), "treatment": list("PKPK"), "auc": [100.0, 60, 100, 90]})
+    >>> r = responders(t, reference="P")
+    >>> r.counts[["arm", "n", "any", "30%", "50%"]].values.tolist()[0]
+    ['K', 2, 2, 1, 0]
+    """
+    wide = _wide(auc, response)
+    arms = list(wide.columns)
+    if reference is None:
+        reference = arms[0]
+    others = [a for a in arms if a != reference]
+    ref = wide[reference]
+    frames = []
+    for a in others:
+        both = wide[[a, reference]].dropna()
+        change = both[a] - both[reference]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(both[reference] > 0, 100.0 * change / both[reference], np.nan)
+        f = pd.DataFrame({"patient": both.index, "arm": a, "auc": both[a].to_numpy(),
+                          "auc_reference": both[reference].to_numpy(), "change": change.to_numpy(),
+                          "pct_change": pct})
+        f["responder_any"] = f["change"] < 0
+        f["responder_30"] = f["pct_change"] <= -30.0
+        f["responder_50"] = f["pct_change"] <= -50.0
+        frames.append(f)
+    cols = ["patient", "arm", "auc", "auc_reference", "change", "pct_change", "responder_any", "responder_30",
+            "responder_50"]
+    per = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    rows = []
+    for a in others:
+        g = per[per["arm"] == a]
+        rows.append({"arm": a, "n": len(g), "any": int(g["responder_any"].sum()),
+                     "30%": int(g["responder_30"].sum()), "50%": int(g["responder_50"].sum())})
+    if len(others) > 1:
+        full = wide.dropna()
+        any_rows = per[per["patient"].isin(full.index)].groupby("patient")[
+            ["responder_any", "responder_30", "responder_50"]].any()
+        rows.append({"arm": "any active arm", "n": len(full), "any": int(any_rows["responder_any"].sum()),
+                     "30%": int(any_rows["responder_30"].sum()), "50%": int(any_rows["responder_50"].sum())})
+    if others:
+        full = wide.dropna()
+        best = (full[reference].to_numpy()[:, None] < full[others].to_numpy()).all(axis=1)
+        rows.append({"arm": f"{reference} lowest", "n": len(full), "any": int(best.sum()), "30%": np.nan,
+                     "50%": np.nan})
+    counts = pd.DataFrame(rows, columns=["arm", "n", "any", "30%", "50%"])
+    counts = counts.astype({"n": "int64", "any": "int64", "30%": "Int64", "50%": "Int64"})
+    return Responders(reference=reference, per_patient=per, counts=counts)
