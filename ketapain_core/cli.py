@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p_auc = sub.add_parser("auc", help="print the AUC table as CSV")
     _add_common(p_auc)
+    p_an = sub.add_parser("analyze", help="fit the crossover model; print a summary or write JSON")
+    _add_common(p_an)
+    p_an.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
+    p_an.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
+    p_an.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
+    p_an.add_argument("--json", dest="json_out", default=None, metavar="OUT|-",
+                      help="write the results as JSON to OUT (- for standard output)")
     return parser
 
 
@@ -80,7 +87,76 @@ def cmd_auc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"auc": cmd_auc}
+def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from .analysis import AnalysisSettings, analyze, to_json_dict
+
+    if args.period_days < 2:
+        raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
+    trial = load_trial(args.path, args.period_days, err)
+    _check_options(trial, args)
+    if args.reference is not None and args.reference not in trial.arms:
+        raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
+                        f"arms: {', '.join(trial.arms)}"])
+    settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
+                                period_days=args.period_days, reference=args.reference,
+                                carryover=args.carryover, log=args.log)
+    a = analyze(trial.diary, settings)
+    for row in a.auc.excluded.itertuples():
+        print(f"note: patient {row.patient} period {row.period} ({row.treatment}) left out: {row.reason}",
+              file=err)
+    doc = to_json_dict(a)
+    if args.json_out:
+        text = json.dumps(doc, indent=2, allow_nan=False)
+        if args.json_out == "-":
+            out.write(text + "\n")
+        else:
+            try:
+                with open(args.json_out, "w", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError as exc:
+                raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
+    else:
+        out.write(format_summary(a))
+    if a.model is None:
+        print(f"error: the model cannot be estimated: {a.model_error}", file=err)
+        return EXIT_NOT_ESTIMABLE
+    for w in a.model.warnings:
+        print(f"warning: model: {w}", file=err)
+    return EXIT_OK
+
+
+def format_summary(a) -> str:
+    """A plain-text summary of an analysis for the terminal."""
+    s = a.settings
+    lines = [f"KETAPAIN Explorer: {s.outcome}, AUC days 1-{s.horizon}, missing = {s.policy}, "
+             f"reference = {a.reference}, carry-over = {s.carryover}{', log(AUC + 1)' if s.log else ''}", ""]
+    lines.append("arm                      n      mean        SD    median [IQR]")
+    for r in a.summary.itertuples():
+        lines.append(f"{r.arm:<22} {r.n:>3} {r.mean:>9.1f} {r.sd:>9.1f}    {r.median:.1f} [{r.q1:.1f}; {r.q3:.1f}]")
+    m = a.model
+    if m is None:
+        lines += ["", f"model: not estimable: {a.model_error}"]
+        return "\n".join(lines) + "\n"
+    o = m.omnibus
+    lines += ["", f"model: {m.status} ({m.status_reason}); {m.n_used} patient-periods used, "
+                  f"{len(m.excluded)} left out; ICC = {m.icc:.3f}",
+              f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {o.p_f:.4g}; "
+              f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {o.p_chi2:.4g}", m.carryover_decision, "",
+              "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
+    for r in m.contrasts.itertuples():
+        name = f"{r.a} - {r.b}"
+        lines.append(f"{name:<32} {r.estimate:>9.2f} {r.se:>8.2f} {r.df:>7.1f} {r.p:>8.4f} {r.p_sidak:>9.4f}"
+                     f"   [{r.ci_low:.2f}; {r.ci_high:.2f}]")
+    lines += ["", "effect size (d_z)                    n       d    95% CI            g_z"]
+    for r in a.effect_sizes.table.itertuples():
+        name = f"{r.a} - {r.b}"
+        lines.append(f"{name:<32} {r.n:>5} {r.d:>7.3f}   [{r.ci_low:.3f}; {r.ci_high:.3f}]   {r.g:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze}
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -1,0 +1,180 @@
+"""One call from a diary to every primary result: AUC -> crossover model -> effect sizes -> responders.
+
+The app, the command line and the report all go through :func:`analyze`, so they show the same numbers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from .auc import AucResult, compute_auc
+from .crossover import CARRYOVER_MODES, CrossoverResult, NotEstimable, fit_crossover
+from .effects import EffectSizes, Responders, effect_sizes, responders
+from .missing import POLICIES
+from .schema import DEFAULT_PERIOD_DAYS, default_reference, order_arms
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What the user chose: outcome, missing-data policy, horizon, period length, reference, carry-over, log."""
+
+    outcome: str = "pain_average"
+    policy: str = "locf"
+    horizon: int = 35
+    period_days: int = DEFAULT_PERIOD_DAYS
+    reference: Optional[str] = None
+    carryover: str = "exclude"
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown missing-data policy {self.policy!r}; choose one of {', '.join(POLICIES)}")
+        if self.carryover not in CARRYOVER_MODES:
+            raise ValueError(f"carryover must be one of {', '.join(CARRYOVER_MODES)}")
+
+
+def summarise_by_arm(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
+    """Per-arm descriptive statistics of the response, as the paper's Table 2 (n, mean, SD, median, IQR).
+
+    Quartiles are R's default (type 7).
+
+    >>> t = pd.DataFrame({"treatment": ["A", "A", "B"], "auc": [1.0, 3.0, np.nan]})
+    >>> summarise_by_arm(t)[["arm", "n", "mean", "n_missing"]].values.tolist()
+    [['A', 2, 2.0, 0], ['B', 0, nan, 1]]
+    """
+    rows = []
+    for arm in order_arms(auc["treatment"].unique()):
+        v = pd.to_numeric(auc.loc[auc["treatment"] == arm, response], errors="coerce")
+        x = v.dropna().to_numpy(dtype=float)
+        n = len(x)
+        q = np.quantile(x, [0.25, 0.5, 0.75]) if n else [math.nan] * 3
+        rows.append({"arm": arm, "n": n, "n_missing": int(v.isna().sum()),
+                     "mean": float(x.mean()) if n else math.nan,
+                     "sd": float(x.std(ddof=1)) if n > 1 else math.nan,
+                     "median": float(q[1]), "q1": float(q[0]), "q3": float(q[2]),
+                     "min": float(x.min()) if n else math.nan, "max": float(x.max()) if n else math.nan})
+    return pd.DataFrame(rows, columns=["arm", "n", "n_missing", "mean", "sd", "median", "q1", "q3", "min", "max"])
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The primary analysis of one outcome, policy and horizon.
+
+    ``model`` is None when the model cannot be estimated; ``model_error`` then says why.
+    """
+
+    settings: AnalysisSettings
+    reference: str
+    auc: AucResult
+    summary: pd.DataFrame
+    model: Optional[CrossoverResult]
+    model_error: Optional[str]
+    effect_sizes: EffectSizes
+    responders: Responders
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary.copy()
+
+
+def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()) -> Analysis:
+    """Run the primary analysis of a diary under the given settings.
+
+    Parameters
+    ----------
+    diary : DataFrame
+        The long diary (``Trial.diary``).
+    settings : AnalysisSettings
+
+    Examples
+    --------
+    >>> from ketapain_core.simulate import ketapain_preset, simulate_trial
+    >>> trial = simulate_trial(ketapain_preset())
+    >>> a = analyze(trial.diary, AnalysisSettings(policy="locf", horizon=35))
+    >>> a.reference, a.model.n_used
+    ('Placebo', 60)
+    """
+    s = settings
+    reference = s.reference or default_reference(diary["treatment"].unique())
+    auc = compute_auc(diary, s.outcome, s.policy, s.horizon, s.period_days)
+    table = auc.table
+    model, error = None, None
+    try:
+        model = fit_crossover(table, reference=reference, carryover=s.carryover, log=s.log)
+    except NotEstimable as exc:
+        error = str(exc)
+    response = "auc"
+    es_input = table
+    if s.log:
+        es_input = table.assign(auc=np.log(table["auc"] + 1.0))
+    return Analysis(settings=s, reference=reference, auc=auc, summary=summarise_by_arm(table, response),
+                    model=model, model_error=error,
+                    effect_sizes=effect_sizes(es_input, reference=reference),
+                    responders=responders(table, reference=reference))
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if x is pd.NA or x is None:
+        return None
+    return x
+
+
+def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    return [dict(zip(cols, row)) for row in df[cols].itertuples(index=False, name=None)]
+
+
+def to_json_dict(a: Analysis) -> dict[str, Any]:
+    """The ``analyze --json`` document (DESIGN.md section 4); missing numbers are None (JSON null)."""
+    t = a.auc.table
+    m = a.model
+    out: dict[str, Any] = {
+        "settings": {**asdict(a.settings), "reference": a.reference},
+        "n_patients": int(t["patient"].nunique()),
+        "n_used": m.n_used if m else a.auc.n_used,
+        "excluded": (_records(m.excluded, ["patient", "period", "treatment", "reason"]) if m
+                     else _records(a.auc.excluded, ["patient", "period", "treatment", "reason"])),
+        "auc": _records(t, ["patient", "period", "treatment", "sequence", "auc"]),
+        "summary": _records(a.summary, list(a.summary.columns)),
+        "status": m.status if m else "not estimable",
+        "status_reason": m.status_reason if m else a.model_error,
+        "effect_sizes": _records(a.effect_sizes.table, list(a.effect_sizes.table.columns)),
+        "responders": _records(a.responders.per_patient, list(a.responders.per_patient.columns)),
+        "responder_counts": _records(a.responders.counts, list(a.responders.counts.columns)),
+    }
+    if m is None:
+        out.update(model=None, omnibus=None, carryover=None, contrasts=[], normality=None, emmeans=[],
+                   sequence_period=None)
+        return _clean(out)
+    out["model"] = {
+        "converged": m.converged, "singular": m.singular, "var_subject": m.var_subject,
+        "var_residual": m.var_residual, "icc": m.icc, "theta": m.theta, "reml_criterion": m.reml_criterion,
+        "warnings": list(m.warnings), "dropped_terms": list(m.dropped_terms),
+        "fixed_effects": _records(m.fixed_effects, ["term", "estimate", "se", "df", "t", "p", "ci_low",
+                                                    "ci_high"]),
+    }
+    out["omnibus"] = m.omnibus.to_dict()
+    c = m.carryover
+    out["carryover"] = {"mode": m.carryover_mode, "included": m.carryover_included,
+                        "decision": m.carryover_decision,
+                        "chi2": c.chi2 if c else None, "df": c.df if c else None, "p": c.p_chi2 if c else None,
+                        "f": c.f if c else None, "den_df": c.den_df if c else None, "p_f": c.p_f if c else None}
+    out["contrasts"] = _records(m.contrasts, ["a", "b", "estimate", "se", "df", "t", "p", "p_sidak", "ci_low",
+                                              "ci_high"])
+    out["emmeans"] = _records(m.emmeans, list(m.emmeans.columns))
+    out["normality"] = dict(m.normality)
+    out["sequence_period"] = m.seq_period.to_dict() if m.seq_period else None
+    return _clean(out)
