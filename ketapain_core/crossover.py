@@ -10,7 +10,8 @@ closed-form sums over patients. The criterion is profiled over the residual vari
 single parameter ``theta = sd(patient) / sd(residual)`` (lme4's parameterisation); the Hessian of the REML
 deviance in ``(theta, sigma)`` and the Jacobian of ``cov(beta)`` (what lmerTest computes numerically) are
 computed analytically. Multi-df F tests follow lmerTest's eigen-decomposition method; contrasts and marginal
-means follow emmeans (equal weights over period and sequence levels, covariates at their mean).
+means follow emmeans (equal weights over period and sequence levels; 0/1 carry-over columns, like any
+covariate with two values, averaged over both values as emmeans' default cov.keep = "2" does).
 """
 from __future__ import annotations
 
@@ -626,7 +627,10 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         elif t.startswith("sequence[") and ":" not in t:
             base[j] = 1.0 / len(design.sequences)
         elif t.startswith("carry["):
-            base[j] = float(design.data[t].mean())
+            # emmeans (cov.keep = "2"): a covariate with at most two distinct values is averaged over them
+            # like a factor; other covariates are set at their mean
+            vals = np.unique(design.data[t].to_numpy(dtype=float))
+            base[j] = float(vals.mean()) if len(vals) <= 2 else float(design.data[t].mean())
     arm_vec = {}
     emm_rows = []
     for a in design.arms:
@@ -653,12 +657,17 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
     icc = var_subject / (var_subject + var_residual)
     # residual normality
     res = fit.residuals
-    if len(res) >= 3 and np.ptp(res) > 0:
+    normality = {"shapiro_w": math.nan, "p": math.nan}
+    shapiro_note = None
+    if len(res) > 5000:
+        shapiro_note = (f"Shapiro-Wilk not computed: {len(res)} residuals is more than the 5,000 the test "
+                        "supports (as R's shapiro.test); judge normality from the QQ plot")
+    elif len(res) >= 3 and np.ptp(res) > 0:
         w, pw = stats.shapiro(res)
         normality = {"shapiro_w": float(w), "p": float(pw)}
     else:
-        normality = {"shapiro_w": math.nan, "p": math.nan}
-    seqp = _seq_period_test(auc, response, design.reference, False, log)
+        shapiro_note = "Shapiro-Wilk not computed: fewer than 3 residuals or all residuals equal"
+    seqp = _seq_period_test(auc, response, design.reference, included, log)
     data = design.data.copy()
     data["fitted"] = fit.fitted
     data["residual"] = res
@@ -671,6 +680,8 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         warn.append("boundary (singular) fit: the between-patient variance is estimated as "
                     f"{var_subject:.3g} (theta = {fit.theta:.2g}); the ICC is 0 and the patient effect adds "
                     "nothing, so P values rest on the residual variance alone")
+    if shapiro_note:
+        warn.append(shapiro_note)
     cautions = []
     if not fit.converged:
         cautions.append("the fit did not converge cleanly")

@@ -44,7 +44,12 @@ def noncentral_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, fl
     alpha = 1.0 - level
 
     def root(target: float) -> float:
-        f = lambda ncp: stats.nct.cdf(t, df, ncp) - target
+        def f(ncp: float) -> float:
+            cdf = float(stats.nct.cdf(t, df, ncp))
+            if math.isnan(cdf):  # far tails, where the noncentral t cdf underflows
+                cdf = 0.0 if ncp > t else 1.0
+            return cdf - target
+
         lo, hi = t - 10.0, t + 10.0
         while f(lo) < 0:
             lo -= 10.0
