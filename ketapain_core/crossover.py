@@ -57,16 +57,6 @@ class Design:
     patients: tuple[str, ...]
 
 
-def _carry_columns(pp: pd.DataFrame, carry_arms: Sequence[str]) -> pd.DataFrame:
-    """0/1 carry-over columns: 1 when the patient's previous period's treatment was X (from all rows)."""
-    pp = pp.sort_values(["patient", "period"], kind="stable")
-    prev = pp.groupby("patient", sort=False)["treatment"].shift(1)
-    out = pd.DataFrame(index=pp.index)
-    for arm in carry_arms:
-        out[f"carry[{arm}]"] = (prev == arm).astype(float)
-    return out
-
-
 def _independent_columns(X: np.ndarray) -> list[int]:
     """Columns kept, in order, dropping each column that is (numerically) a combination of earlier ones.
 
@@ -118,17 +108,30 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     missing_cols = [c for c in ("patient", "period", "treatment", response) if c not in auc.columns]
     if missing_cols:
         raise NotEstimable(f"the AUC table has no column(s) {', '.join(missing_cols)}")
-    pp = patient_periods(auc[["patient", "period", "treatment"]])
-    base = auc.drop(columns=[c for c in ("sequence",) if c in auc.columns])
-    data = pp.merge(base, on=["patient", "period", "treatment"], how="left", validate="one_to_one")
+    pcode = pd.factorize(auc["patient"].to_numpy(), sort=True)[0]
+    order = np.lexsort((auc["period"].to_numpy(dtype=np.int64), pcode))
+    sorted_auc = auc.iloc[order].reset_index(drop=True)
+    pp = patient_periods(sorted_auc)
+    if len(pp) != len(sorted_auc):
+        raise NotEstimable("the AUC table has more than one row for a patient-period")
+    data = pd.DataFrame({"patient": pp["patient"].to_numpy(), "period": pp["period"].to_numpy(),
+                         "treatment": pp["treatment"].to_numpy(), "sequence": pp["sequence"].to_numpy(),
+                         response: sorted_auc[response].to_numpy()})
     arms_all = order_arms(data["treatment"].unique())
     if reference is None:
         reference = arms_all[0] if arms_all else None
     if reference not in arms_all:
         raise NotEstimable(f"the reference arm {reference!r} is not among the arms {', '.join(arms_all)}")
     carry_arms = tuple(a for a in arms_all if a != reference) if carryover else ()
-    carry = _carry_columns(data, carry_arms)
-    data = pd.concat([data, carry], axis=1)
+    if carry_arms:
+        trt_sorted = data["treatment"].to_numpy()
+        pat_sorted = data["patient"].to_numpy()
+        prev = np.roll(trt_sorted, 1)
+        first = np.ones(len(data), dtype=bool)
+        first[1:] = pat_sorted[1:] != pat_sorted[:-1]
+        prev = np.where(first, None, prev)
+        for arm in carry_arms:
+            data[f"carry[{arm}]"] = (prev == arm).astype(float)
     y = pd.to_numeric(data[response], errors="coerce").to_numpy(dtype=float)
     if log:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -271,7 +274,7 @@ def _fit_reml(design: Design) -> _Fit:
     model = _Reml(X, y, codes)
     messages: list[str] = []
     # coarse search on a log grid of theta, then Brent on the bracket, then Newton polishing
-    grid = np.concatenate([[0.0], np.logspace(-4, 3, 36)])
+    grid = np.concatenate([[0.0], np.logspace(-3, 2.5, 12)])
     vals = np.array([model.profiled(t) for t in grid])
     k = int(np.argmin(vals))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
@@ -279,7 +282,7 @@ def _fit_reml(design: Design) -> _Fit:
         theta = 0.0
     else:
         res = optimize.minimize_scalar(model.profiled, bounds=(lo, hi), method="bounded",
-                                       options={"xatol": 1e-12, "maxiter": 500})
+                                       options={"xatol": 1e-8, "maxiter": 500})
         theta = float(res.x)
         for _ in range(8):
             g1, g2 = model.profiled_gradient(theta)

@@ -20,9 +20,14 @@ RESPONDER_THRESHOLDS = {"any": 0.0, "30%": 30.0, "50%": 50.0}
 
 
 def _wide(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
-    """Patients x arms table of the response (NaN where missing)."""
-    w = auc.pivot_table(index="patient", columns="treatment", values=response, aggfunc="first", dropna=False)
-    return w.reindex(columns=[a for a in order_arms(auc["treatment"].unique())])
+    """Patients x arms table of the response (NaN where missing); the first row wins for duplicates."""
+    pcode, patients = pd.factorize(auc["patient"].to_numpy(), sort=True)
+    arms = order_arms(auc["treatment"].unique())
+    acode = pd.Index(arms).get_indexer(auc["treatment"].to_numpy())
+    y = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)
+    out = np.full((len(patients), len(arms)), np.nan)
+    out[pcode[::-1], acode[::-1]] = y[::-1]
+    return pd.DataFrame(out, index=pd.Index(patients, name="patient"), columns=arms)
 
 
 def hedges_correction(df: float) -> float:
@@ -45,7 +50,7 @@ def noncentral_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, fl
 
     def root(target: float) -> float:
         def f(ncp: float) -> float:
-            cdf = float(stats.nct.cdf(t, df, ncp))
+            cdf = float(special.nctdtr(df, ncp, t))
             if math.isnan(cdf):  # far tails, where the noncentral t cdf underflows
                 cdf = 0.0 if ncp > t else 1.0
             return cdf - target
@@ -55,7 +60,7 @@ def noncentral_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, fl
             lo -= 10.0
         while f(hi) > 0:
             hi += 10.0
-        return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-14)
+        return optimize.brentq(f, lo, hi, xtol=1e-11, rtol=1e-13)
 
     return root(1.0 - alpha / 2.0), root(alpha / 2.0)
 

@@ -154,14 +154,16 @@ def diary_grid(diary: pd.DataFrame, outcome: str = "pain_average",
         raise ValueError(f"the diary has no column {outcome!r}")
     design = patient_periods(diary)
     values = np.full((len(design), period_days), np.nan)
-    inside = diary["day"].between(1, period_days).to_numpy()
-    sub = diary.loc[inside, ["patient", "period", "day", outcome]]
-    key = pd.MultiIndex.from_frame(design[["patient", "period"]])
-    row = key.get_indexer(pd.MultiIndex.from_frame(sub[["patient", "period"]]))
-    col = sub["day"].to_numpy(dtype=int) - 1
-    y = pd.to_numeric(sub[outcome], errors="coerce").to_numpy(dtype=float)
-    ok = ~np.isnan(y)
-    values[row[ok], col[ok]] = y[ok]
+    day = diary["day"].to_numpy(dtype=np.int64)
+    y = pd.to_numeric(diary[outcome], errors="coerce").to_numpy(dtype=float)
+    ok = (day >= 1) & (day <= period_days) & ~np.isnan(y)
+    # row of each diary row in the design: patient-periods are sorted by (patient, period)
+    pcode = pd.Index(design["patient"].unique()).get_indexer(diary["patient"].to_numpy()[ok])
+    per = diary["period"].to_numpy(dtype=np.int64)[ok]
+    width = int(design["period"].max()) + 1 if len(design) else 1
+    design_key = pd.factorize(design["patient"], sort=False)[0].astype(np.int64) * width + design["period"].to_numpy()
+    row = np.searchsorted(design_key, pcode.astype(np.int64) * width + per)
+    values[row, day[ok] - 1] = y[ok]
     return DiaryGrid(design=design, values=values, outcome=outcome, period_days=period_days)
 
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 #: Required diary columns, in canonical order.
@@ -234,8 +235,18 @@ def patient_periods(diary: pd.DataFrame) -> pd.DataFrame:
     0       1       1         A      A-B
     1       1       2         B      A-B
     """
-    pp = (diary[["patient", "period", "treatment"]].drop_duplicates(["patient", "period"])
-          .sort_values(["patient", "period"], kind="stable").reset_index(drop=True))
-    seq = pp.groupby("patient", sort=False)["treatment"].agg(lambda s: "-".join(map(str, s)))
-    pp["sequence"] = pp["patient"].map(seq)
+    pat = diary["patient"].to_numpy()
+    per = diary["period"].to_numpy()
+    trt = diary["treatment"].to_numpy()
+    pcode, puniq = pd.factorize(pat, sort=True)
+    per_i = np.asarray(per, dtype=np.int64)
+    key = pcode.astype(np.int64) * (int(per_i.max(initial=0)) + 1) + per_i
+    _, first = np.unique(key, return_index=True)   # sorted by patient, then period; first row of each
+    pp = pd.DataFrame({"patient": puniq.take(pcode[first]), "period": per_i[first], "treatment": trt[first]})
+    codes = pcode[first]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    labels = pp["treatment"].to_numpy().astype(str)
+    seqs = ["-".join(g) for g in np.split(labels, bounds)]
+    counts = np.diff(np.concatenate([[0], bounds, [len(codes)]]))
+    pp["sequence"] = np.repeat(np.array(seqs, dtype=object), counts)
     return pp
