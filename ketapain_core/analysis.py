@@ -47,12 +47,14 @@ def summarise_by_arm(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
     [['A', 2, 2.0, 0], ['B', 0, nan, 1]]
     """
     rows = []
+    trt = auc["treatment"].to_numpy()
+    values = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)
     for arm in order_arms(auc["treatment"].unique()):
-        v = pd.to_numeric(auc.loc[auc["treatment"] == arm, response], errors="coerce")
-        x = v.dropna().to_numpy(dtype=float)
+        v = values[trt == arm]
+        x = v[~np.isnan(v)]
         n = len(x)
         q = np.quantile(x, [0.25, 0.5, 0.75]) if n else [math.nan] * 3
-        rows.append({"arm": arm, "n": n, "n_missing": int(v.isna().sum()),
+        rows.append({"arm": arm, "n": n, "n_missing": int(np.isnan(v).sum()),
                      "mean": float(x.mean()) if n else math.nan,
                      "sd": float(x.std(ddof=1)) if n > 1 else math.nan,
                      "median": float(q[1]), "q1": float(q[0]), "q3": float(q[2]),

@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from .schema import order_arms, patient_periods
 
@@ -108,69 +108,72 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     missing_cols = [c for c in ("patient", "period", "treatment", response) if c not in auc.columns]
     if missing_cols:
         raise NotEstimable(f"the AUC table has no column(s) {', '.join(missing_cols)}")
-    pcode = pd.factorize(auc["patient"].to_numpy(), sort=True)[0]
-    order = np.lexsort((auc["period"].to_numpy(dtype=np.int64), pcode))
-    sorted_auc = auc.iloc[order].reset_index(drop=True)
-    pp = patient_periods(sorted_auc)
-    if len(pp) != len(sorted_auc):
+    pat_all = auc["patient"].to_numpy(dtype=object)
+    pcode, puniq = pd.factorize(pat_all, sort=True)
+    per_all = auc["period"].to_numpy(dtype=np.int64)
+    order = np.lexsort((per_all, pcode))
+    pcode, per = pcode[order], per_all[order]
+    if np.any((np.diff(pcode) == 0) & (np.diff(per) == 0)):
         raise NotEstimable("the AUC table has more than one row for a patient-period")
-    data = pd.DataFrame({"patient": pp["patient"].to_numpy(), "period": pp["period"].to_numpy(),
-                         "treatment": pp["treatment"].to_numpy(), "sequence": pp["sequence"].to_numpy(),
-                         response: sorted_auc[response].to_numpy()})
-    arms_all = order_arms(data["treatment"].unique())
+    pat = puniq[pcode]
+    trt = auc["treatment"].to_numpy(dtype=object)[order]
+    y = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)[order]
+    # sequence: the patient's treatments ordered by period, from all rows (DESIGN.md section 3)
+    first = np.ones(len(pcode), dtype=bool)
+    first[1:] = pcode[1:] != pcode[:-1]
+    bounds = np.flatnonzero(first)[1:]
+    seq_of_patient = np.array(["-".join(map(str, g)) for g in np.split(trt, bounds)], dtype=object)
+    seq = seq_of_patient[np.cumsum(first) - 1]
+    arms_all = order_arms(np.unique(trt.astype(str)))
     if reference is None:
         reference = arms_all[0] if arms_all else None
     if reference not in arms_all:
         raise NotEstimable(f"the reference arm {reference!r} is not among the arms {', '.join(arms_all)}")
     carry_arms = tuple(a for a in arms_all if a != reference) if carryover else ()
+    carry_cols: dict[str, np.ndarray] = {}
     if carry_arms:
-        trt_sorted = data["treatment"].to_numpy()
-        pat_sorted = data["patient"].to_numpy()
-        prev = np.roll(trt_sorted, 1)
-        first = np.ones(len(data), dtype=bool)
-        first[1:] = pat_sorted[1:] != pat_sorted[:-1]
-        prev = np.where(first, None, prev)
+        prev = np.where(first, None, np.roll(trt, 1))
         for arm in carry_arms:
-            data[f"carry[{arm}]"] = (prev == arm).astype(float)
-    y = pd.to_numeric(data[response], errors="coerce").to_numpy(dtype=float)
+            carry_cols[f"carry[{arm}]"] = (prev == arm).astype(float)
     if log:
         with np.errstate(invalid="ignore", divide="ignore"):
             if np.nanmin(y, initial=0.0) <= -1:
                 raise NotEstimable("log(AUC + 1) needs every AUC above -1")
             y = np.log(y + 1.0)
     used = ~np.isnan(y)
-    data = data.loc[used].reset_index(drop=True)
-    data["response"] = y[used]
-    y = y[used]
-    if len(data) == 0:
+    if not used.any():
         raise NotEstimable("no patient-period has a value to analyse")
-    arms_used = [a for a in arms_all if a in set(data["treatment"])]
+    pat, per, trt, seq, y = pat[used], per[used], trt[used], seq[used], y[used]
+    carry_cols = {k: v[used] for k, v in carry_cols.items()}
+    present = set(trt)
+    arms_used = [a for a in arms_all if a in present]
     if reference not in arms_used:
         raise NotEstimable(f"the reference arm {reference!r} has no value to analyse")
     arms = tuple([reference] + [a for a in arms_used if a != reference])
-    periods = tuple(sorted(int(p) for p in data["period"].unique()))
-    sequences = tuple(sorted(data["sequence"].unique()))
-    cols: list[np.ndarray] = [np.ones(len(data))]
+    periods = tuple(int(p) for p in np.unique(per))
+    sequences = tuple(sorted(set(seq)))
+    cols: list[np.ndarray] = [np.ones(len(y))]
     terms = ["(Intercept)"]
-    trt = data["treatment"].to_numpy()
-    per = data["period"].to_numpy(dtype=int)
-    seq = data["sequence"].to_numpy()
     for a in arms[1:]:
         cols.append((trt == a).astype(float)); terms.append(f"treatment[{a}]")
     for k in periods[1:]:
         cols.append((per == k).astype(float)); terms.append(f"period[{k}]")
-    for s in sequences[1:]:
-        cols.append((seq == s).astype(float)); terms.append(f"sequence[{s}]")
-    for a in carry_arms:
-        cols.append(data[f"carry[{a}]"].to_numpy(dtype=float)); terms.append(f"carry[{a}]")
+    for sq in sequences[1:]:
+        cols.append((seq == sq).astype(float)); terms.append(f"sequence[{sq}]")
+    for name, col in carry_cols.items():
+        cols.append(col); terms.append(name)
     if interaction:
         for k in periods[1:]:
-            for s in sequences[1:]:
-                cols.append(((seq == s) & (per == k)).astype(float)); terms.append(f"sequence[{s}]:period[{k}]")
+            for sq in sequences[1:]:
+                cols.append(((seq == sq) & (per == k)).astype(float)); terms.append(f"sequence[{sq}]:period[{k}]")
     X = np.column_stack(cols)
     keep = _independent_columns(X)
     dropped = tuple(t for j, t in enumerate(terms) if j not in keep)
-    codes, patients = pd.factorize(data["patient"], sort=True)
+    codes, patients = pd.factorize(pat, sort=True)
+    data = pd.DataFrame({"patient": pat, "period": per, "treatment": trt, "sequence": seq, response: y,
+                         **carry_cols, "response": y})
+    if log:
+        data[response] = np.expm1(y)
     return Design(data=data, X=X[:, keep], y=y, terms=tuple(terms[j] for j in keep), dropped_terms=dropped,
                   arms=arms, reference=reference, periods=periods, sequences=sequences, carry_arms=carry_arms,
                   patient_codes=codes, patients=tuple(patients))
@@ -180,22 +183,37 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
 # REML for a random-intercept model by closed-form per-patient algebra
 # --------------------------------------------------------------------------------------------------------------
 class _Reml:
-    """Sufficient statistics of the random-intercept model and the REML criterion as a function of theta."""
+    """Sufficient statistics of the random-intercept model and the REML criterion as a function of theta.
+
+    Patients with the same number of observations n share c = theta^2 / (1 + n theta^2), so every sum over
+    patients reduces to a few p x p aggregates per distinct n (at most the number of periods): one evaluation
+    costs O(K p^2) whatever the number of patients.
+    """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray):
         self.X, self.y, self.codes = X, y, codes
         self.N, self.p = X.shape
         G = int(codes.max()) + 1
-        self.n = np.bincount(codes, minlength=G).astype(float)
+        n = np.bincount(codes, minlength=G)
+        self.n_patient = n.astype(float)
         self.S = np.column_stack([np.bincount(codes, weights=X[:, j], minlength=G) for j in range(self.p)])
         self.sy = np.bincount(codes, weights=y, minlength=G)
-        self.XtX = X.T @ X
+        # einsum, not BLAS: a threaded GEMM on a tall thin matrix is slower here than a plain loop
+        self.XtX = np.einsum("ij,ik->jk", X, X)
         self.Xty = X.T @ y
         self.yty = float(y @ y)
+        sizes, group = np.unique(n, return_inverse=True)
+        self.sizes = sizes.astype(float)                      # distinct n
+        self.count = np.bincount(group).astype(float)         # patients per distinct n
+        self.T = np.stack([np.einsum("ij,ik->jk", self.S[group == k], self.S[group == k])
+                           for k in range(len(sizes))])
+        self.U = np.stack([self.S[group == k].T @ self.sy[group == k] for k in range(len(sizes))])
+        self.V = np.array([float(self.sy[group == k] @ self.sy[group == k]) for k in range(len(sizes))])
 
-    def c(self, theta: float, order: int = 0) -> np.ndarray:
-        """c_i = theta^2 / (1 + n_i theta^2) and its derivatives in theta."""
-        t2, n = theta * theta, self.n
+    def c(self, theta: float, order: int = 0, n: Optional[np.ndarray] = None) -> np.ndarray:
+        """c(n) = theta^2 / (1 + n theta^2) and its derivatives in theta, per distinct n (or per given n)."""
+        n = self.sizes if n is None else n
+        t2 = theta * theta
         den = 1.0 + n * t2
         if order == 0:
             return t2 / den
@@ -205,12 +223,11 @@ class _Reml:
 
     def solve(self, theta: float) -> dict[str, Any]:
         c = self.c(theta)
-        Sc = self.S * c[:, None]
-        M = self.XtX - Sc.T @ self.S
-        u = self.Xty - Sc.T @ self.sy
+        M = self.XtX - np.tensordot(c, self.T, axes=1)
+        u = self.Xty - c @ self.U
         L = np.linalg.cholesky(M)
         beta = np.linalg.solve(M, u)
-        Q = self.yty - float(np.dot(c, self.sy ** 2)) - float(u @ beta)
+        Q = self.yty - float(c @ self.V) - float(u @ beta)
         logdetM = 2.0 * float(np.log(np.diag(L)).sum())
         return {"c": c, "M": M, "beta": beta, "Q": max(Q, 0.0), "logdetM": logdetM}
 
@@ -218,27 +235,36 @@ class _Reml:
         """REML criterion (-2 log restricted likelihood) profiled over sigma, as lme4's REMLcrit."""
         s = self.solve(theta)
         dfr = self.N - self.p
-        ld_v = float(np.log1p(self.n * theta * theta).sum())
+        ld_v = float(self.count @ np.log1p(self.sizes * theta * theta))
         return ld_v + s["logdetM"] + dfr * (1.0 + math.log(2.0 * math.pi * s["Q"] / dfr))
 
     def derivatives(self, theta: float) -> dict[str, Any]:
         """First and second derivatives in theta of the pieces of the REML deviance."""
         s = self.solve(theta)
-        n = self.n
+        n, w = self.sizes, self.count
         t2 = theta * theta
+        beta = s["beta"]
         c1, c2 = self.c(theta, 1), self.c(theta, 2)
         Minv = np.linalg.inv(s["M"])
-        R = self.sy - self.S @ s["beta"]                      # per-patient sums of marginal residuals
-        M1 = -(self.S * c1[:, None]).T @ self.S
-        M2 = -(self.S * c2[:, None]).T @ self.S
+        # per distinct n: sum of R_i^2 and of R_i s_i, with R_i = sy_i - s_i' beta (patient residual sums)
+        Tb = self.T @ beta                                    # K x p
+        RR = self.V - 2.0 * (self.U @ beta) + Tb @ beta
+        RS = self.U - Tb
+        M1 = -np.tensordot(c1, self.T, axes=1)
+        M2 = -np.tensordot(c2, self.T, axes=1)
         A1 = Minv @ M1
-        ld1 = float(np.sum(2 * n * theta / (1 + n * t2))) + float(np.trace(A1))
-        ld2 = (float(np.sum(2 * n * (1 - n * t2) / (1 + n * t2) ** 2)) + float(np.trace(Minv @ M2))
+        ld1 = float(w @ (2 * n * theta / (1 + n * t2))) + float(np.trace(A1))
+        ld2 = (float(w @ (2 * n * (1 - n * t2) / (1 + n * t2) ** 2)) + float(np.trace(Minv @ M2))
                - float(np.sum(A1 * A1.T)))
-        g = -(self.S * (c1 * R)[:, None]).sum(axis=0)         # X' W' r
-        Q1 = -float(np.dot(c1, R ** 2))
-        Q2 = -float(np.dot(c2, R ** 2)) - 2.0 * float(g @ Minv @ g)
-        return {**s, "Minv": Minv, "M1": M1, "R": R, "ld1": ld1, "ld2": ld2, "Q1": Q1, "Q2": Q2}
+        g = -(c1 @ RS)                                        # X' W' r
+        Q1 = -float(c1 @ RR)
+        Q2 = -float(c2 @ RR) - 2.0 * float(g @ Minv @ g)
+        return {**s, "Minv": Minv, "M1": M1, "ld1": ld1, "ld2": ld2, "Q1": Q1, "Q2": Q2}
+
+    def ranef(self, theta: float, beta: np.ndarray) -> np.ndarray:
+        """BLUP of each patient's intercept: c_i times the patient's sum of marginal residuals."""
+        R = self.sy - self.S @ beta
+        return self.c(theta, n=self.n_patient) * R
 
     def profiled_gradient(self, theta: float) -> tuple[float, float]:
         d = self.derivatives(theta)
@@ -266,6 +292,34 @@ class _Fit:
     messages: tuple[str, ...]
 
 
+def _minimise_theta(model: _Reml, lo: float, hi: float) -> float:
+    """Minimise the profiled REML criterion on [lo, hi] (a grid bracket around the best grid point).
+
+    The minimum is where the analytic gradient crosses zero, found by Brent's root finder to ~1e-12; if the
+    gradient does not change sign on the bracket, fall back to bounded minimisation and Newton polishing.
+    """
+    a = max(lo, 1e-10)
+    g_lo = model.profiled_gradient(a)[0]
+    if lo == 0.0 and g_lo >= 0:
+        return 0.0            # the criterion rises from the boundary: theta = 0 (a singular fit)
+    g_hi = model.profiled_gradient(hi)[0]
+    if g_lo < 0 < g_hi:
+        return float(optimize.brentq(lambda t: model.profiled_gradient(t)[0], a, hi,
+                                     xtol=1e-13, rtol=4 * np.finfo(float).eps))
+    res = optimize.minimize_scalar(model.profiled, bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-8, "maxiter": 500})
+    theta = float(res.x)
+    for _ in range(8):
+        g1, g2 = model.profiled_gradient(theta)
+        if g2 <= 0 or not np.isfinite(g1):
+            break
+        new = theta - g1 / g2
+        if new <= 0 or model.profiled(new) > model.profiled(theta) + 1e-12:
+            break
+        theta = new
+    return theta
+
+
 def _fit_reml(design: Design) -> _Fit:
     X, y, codes = design.X, design.y, design.patient_codes
     N, p = X.shape
@@ -273,29 +327,12 @@ def _fit_reml(design: Design) -> _Fit:
         raise NotEstimable(f"{N} values for {p} fixed effects: no residual degrees of freedom left")
     model = _Reml(X, y, codes)
     messages: list[str] = []
-    # coarse search on a log grid of theta, then Brent on the bracket, then Newton polishing
+    # coarse search on a log grid of theta, then the root of the gradient inside the bracket
     grid = np.concatenate([[0.0], np.logspace(-3, 2.5, 12)])
     vals = np.array([model.profiled(t) for t in grid])
     k = int(np.argmin(vals))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    if k == 0:
-        theta = 0.0
-    else:
-        res = optimize.minimize_scalar(model.profiled, bounds=(lo, hi), method="bounded",
-                                       options={"xatol": 1e-8, "maxiter": 500})
-        theta = float(res.x)
-        for _ in range(8):
-            g1, g2 = model.profiled_gradient(theta)
-            if g2 <= 0 or not np.isfinite(g1):
-                break
-            step = g1 / g2
-            new = theta - step
-            if new <= 0:
-                break
-            if model.profiled(new) <= model.profiled(theta) + 1e-12:
-                theta = new
-            if abs(step) < 1e-13 * max(1.0, theta):
-                break
+    theta = _minimise_theta(model, lo, hi)
     # boundary: the criterion is even in theta, so 0 is optimal when it is no worse than the interior point
     if theta > 0 and model.profiled(0.0) <= model.profiled(theta):
         theta = 0.0
@@ -326,7 +363,7 @@ def _fit_reml(design: Design) -> _Fit:
     jac_theta = -sigma2 * Minv @ d["M1"] @ Minv
     jac_sigma = 2.0 * sigma * Minv
     beta = d["beta"]
-    b = d["c"] * d["R"]
+    b = model.ranef(theta, beta)
     fitted_fixed = X @ beta
     fitted = fitted_fixed + b[codes]
     if not np.isfinite(crit) or not np.all(np.isfinite(beta)):
@@ -385,7 +422,7 @@ def _joint_test(fit: _Fit, L: np.ndarray, terms: Sequence[str]) -> JointTest:
     VL = L @ V @ L.T
     chi2 = float(Lb @ np.linalg.solve(VL, Lb))
     q = L.shape[0]
-    p_chi2 = float(stats.chi2.sf(chi2, q))
+    p_chi2 = float(special.chdtrc(q, chi2))
     evals, P = np.linalg.eigh(VL)
     order = np.argsort(evals)[::-1]
     evals, P = evals[order], P[:, order]
@@ -397,7 +434,7 @@ def _joint_test(fit: _Fit, L: np.ndarray, terms: Sequence[str]) -> JointTest:
     F = float(t2.sum() / qr)
     nu = np.array([_satterthwaite_df(fit, PtL[m]) for m in range(qr)])
     ddf = _fstat_ddf(nu)
-    p_f = float(stats.f.sf(F, qr, ddf))
+    p_f = float(special.fdtrc(qr, ddf, F))
     return JointTest(tuple(terms), chi2, q, p_chi2, F, qr, ddf, p_f)
 
 
@@ -406,8 +443,8 @@ def _t_row(fit: _Fit, L: np.ndarray, level: float = 0.95) -> dict[str, float]:
     se = math.sqrt(max(float(L @ fit.vcov @ L), 0.0))
     df = _satterthwaite_df(fit, L)
     t = est / se if se > 0 else math.nan
-    p = float(2.0 * stats.t.sf(abs(t), df)) if se > 0 else math.nan
-    q = float(stats.t.ppf(0.5 + level / 2.0, df))
+    p = float(2.0 * special.stdtr(df, -abs(t))) if se > 0 else math.nan
+    q = float(special.stdtrit(df, 0.5 + level / 2.0))
     return {"estimate": est, "se": se, "df": df, "t": t, "p": p, "ci_low": est - q * se, "ci_high": est + q * se}
 
 
@@ -476,15 +513,14 @@ class CrossoverResult:
         return pd.DataFrame([{"test": name, **t.to_dict()} for name, t in rows])
 
 
-def _exclusions(auc: pd.DataFrame, response: str, used: pd.DataFrame) -> pd.DataFrame:
-    reason_col = "reason" if "reason" in auc.columns else None
-    miss = auc[pd.to_numeric(auc[response], errors="coerce").isna()]
-    rows = []
-    for r in miss.itertuples(index=False):
-        why = getattr(r, reason_col) if reason_col else ""
-        rows.append({"patient": r.patient, "period": int(r.period), "treatment": r.treatment,
-                     "reason": f"AUC missing: {why}" if why else "AUC missing"})
-    return pd.DataFrame(rows, columns=["patient", "period", "treatment", "reason"])
+def _exclusions(auc: pd.DataFrame, response: str) -> pd.DataFrame:
+    miss = pd.to_numeric(auc[response], errors="coerce").isna().to_numpy()
+    sub = auc.loc[miss]
+    why = sub["reason"].astype(str).to_numpy() if "reason" in auc.columns else np.full(len(sub), "")
+    reason = np.where(why != "", np.char.add("AUC missing: ", why.astype(str)), "AUC missing").astype(object)
+    return pd.DataFrame({"patient": sub["patient"].to_numpy(), "period": sub["period"].to_numpy(dtype=int),
+                         "treatment": sub["treatment"].to_numpy(), "reason": reason},
+                        columns=["patient", "period", "treatment", "reason"])
 
 
 def _check_estimable(design: Design) -> None:
@@ -700,7 +736,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         cautions.append(f"{int((per_seq < 2).sum())} sequence(s) have a single patient")
     status = "caution" if cautions else "ok"
     reason = "; ".join(cautions) if cautions else "the model converged with a positive between-patient variance"
-    excluded = _exclusions(auc, response, design.data)
+    excluded = _exclusions(auc, response)
     return CrossoverResult(
         status=status, status_reason=reason, reference=design.reference, arms=design.arms,
         carryover_mode=carryover_mode, carryover_included=included, carryover_decision=decision, log=log,

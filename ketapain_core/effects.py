@@ -160,38 +160,39 @@ def responders(auc: pd.DataFrame, *, reference: Optional[str] = None, response: 
     if reference is None:
         reference = arms[0]
     others = [a for a in arms if a != reference]
-    ref = wide[reference]
-    frames = []
-    for a in others:
-        both = wide[[a, reference]].dropna()
-        change = both[a] - both[reference]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pct = np.where(both[reference] > 0, 100.0 * change / both[reference], np.nan)
-        f = pd.DataFrame({"patient": both.index, "arm": a, "auc": both[a].to_numpy(),
-                          "auc_reference": both[reference].to_numpy(), "change": change.to_numpy(),
-                          "pct_change": pct})
-        f["responder_any"] = f["change"] < 0
-        f["responder_30"] = f["pct_change"] <= -30.0
-        f["responder_50"] = f["pct_change"] <= -50.0
-        frames.append(f)
+    W = wide.to_numpy()
+    patients = wide.index.to_numpy()
+    ref = W[:, arms.index(reference)]
     cols = ["patient", "arm", "auc", "auc_reference", "change", "pct_change", "responder_any", "responder_30",
             "responder_50"]
-    per = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    flags = np.zeros((len(patients), len(others), 3), dtype=bool)
     rows = []
-    for a in others:
-        g = per[per["arm"] == a]
-        rows.append({"arm": a, "n": len(g), "any": int(g["responder_any"].sum()),
-                     "30%": int(g["responder_30"].sum()), "50%": int(g["responder_50"].sum())})
+    for k, a in enumerate(others):
+        y = W[:, arms.index(a)]
+        both = ~np.isnan(y) & ~np.isnan(ref)
+        change = y[both] - ref[both]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(ref[both] > 0, 100.0 * change / ref[both], np.nan)
+        f = np.column_stack([change < 0, pct <= -30.0, pct <= -50.0])
+        flags[both, k] = f
+        for c, v in zip(cols, [patients[both], np.full(both.sum(), a, dtype=object), y[both], ref[both], change,
+                               pct, f[:, 0], f[:, 1], f[:, 2]]):
+            parts[c].append(v)
+        rows.append({"arm": a, "n": int(both.sum()), "any": int(f[:, 0].sum()), "30%": int(f[:, 1].sum()),
+                     "50%": int(f[:, 2].sum())})
+    per = pd.DataFrame({c: (np.concatenate(v) if v else []) for c, v in parts.items()}, columns=cols)
+    for c in ("responder_any", "responder_30", "responder_50"):
+        per[c] = per[c].astype(bool)
+    full = ~np.isnan(W).any(axis=1)
     if len(others) > 1:
-        full = wide.dropna()
-        any_rows = per[per["patient"].isin(full.index)].groupby("patient")[
-            ["responder_any", "responder_30", "responder_50"]].any()
-        rows.append({"arm": "any active arm", "n": len(full), "any": int(any_rows["responder_any"].sum()),
-                     "30%": int(any_rows["responder_30"].sum()), "50%": int(any_rows["responder_50"].sum())})
+        anyf = flags[full].any(axis=1)
+        rows.append({"arm": "any active arm", "n": int(full.sum()), "any": int(anyf[:, 0].sum()),
+                     "30%": int(anyf[:, 1].sum()), "50%": int(anyf[:, 2].sum())})
     if others:
-        full = wide.dropna()
-        best = (full[reference].to_numpy()[:, None] < full[others].to_numpy()).all(axis=1)
-        rows.append({"arm": f"{reference} lowest", "n": len(full), "any": int(best.sum()), "30%": np.nan,
+        other_idx = [arms.index(a) for a in others]
+        best = (W[full][:, [arms.index(reference)]] < W[full][:, other_idx]).all(axis=1)
+        rows.append({"arm": f"{reference} lowest", "n": int(full.sum()), "any": int(best.sum()), "30%": np.nan,
                      "50%": np.nan})
     counts = pd.DataFrame(rows, columns=["arm", "n", "any", "30%", "50%"])
     counts = counts.astype({"n": "int64", "any": "int64", "30%": "Int64", "50%": "Int64"})
