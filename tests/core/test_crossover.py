@@ -39,7 +39,7 @@ def case(request):
 def test_fixtures_present():
     names = {p.stem for p in FIXTURES}
     for n in ("balanced", "unbalanced", "dropped", "carryover", "carryover_excluded", "twoarm", "boundary",
-              "unbalanced_log", "large"):
+              "unbalanced_log", "large", "ketapain_locf35", "ketapain_locf35_carryover", "ketapain_complete7"):
         assert f"crossover_{n}" in names
 
 

@@ -454,6 +454,9 @@ RUNS <- list(
   list(name = "twoarm", table = "twoarm"),
   list(name = "boundary", table = "boundary"),
   list(name = "unbalanced_log", table = "unbalanced", log = TRUE),
-  list(name = "large", table = "large", large = TRUE)
+  list(name = "large", table = "large", large = TRUE),
+  list(name = "ketapain_locf35", table = "ketapain_locf35"),
+  list(name = "ketapain_locf35_carryover", table = "ketapain_locf35", carryover = TRUE),
+  list(name = "ketapain_complete7", table = "ketapain_complete7")
 )
 for (r in RUNS) write_fixture(do.call(analyse, r))

@@ -223,10 +223,34 @@ def auc_tables() -> dict[str, pd.DataFrame]:
     return t
 
 
+def ketapain_auc_tables() -> dict[str, pd.DataFrame]:
+    """AUC tables of the bundled simulated KETAPAIN diary (primary: LOCF day 35; exploratory: complete day 7).
+
+    The AUCs come from ketapain_core (checked separately against auc.R); these fixtures check the model on the
+    dataset users see first.
+    """
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root))
+    from ketapain_core.auc import compute_auc
+    from ketapain_core.io import read_path
+
+    trial, report = read_path(root / "data" / "simulated")
+    assert trial is not None, [str(m) for m in report.errors]
+    out = {}
+    for name, policy, horizon in (("auc_ketapain_locf35.csv", "locf", 35), ("auc_ketapain_complete7.csv", "complete", 7)):
+        t = compute_auc(trial.diary, "pain_average", policy, horizon).table
+        out[name] = t[["patient", "period", "treatment", "auc"]].assign(auc=t["auc"].round(10))
+    return out
+
+
 def main() -> None:
     _write(diary_gaps_a(), "diary_gaps_a.csv")
     _write(diary_gaps_b(), "diary_gaps_b.csv")
     for name, df in auc_tables().items():
+        _write(df, name)
+    for name, df in ketapain_auc_tables().items():
         _write(df, name)
 
 
