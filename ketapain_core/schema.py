@@ -139,7 +139,7 @@ class Message:
         if self.column:
             where.append(f"column '{self.column}'")
         if self.rows:
-            where.append(_rows_text(self.rows))
+            where.append(_rows_text(self.rows, total=self.count))
         out = f"{self.level}: {', '.join(where)}: {self.text}"
         if self.value is not None:
             out += f" (found {self.value!r}"
@@ -149,11 +149,13 @@ class Message:
         return out
 
 
-def _rows_text(rows: Sequence[int], limit: int = 10) -> str:
+def _rows_text(rows: Sequence[int], limit: int = 10, total: Optional[int] = None) -> str:
+    """``rows 2, 3, 4 and 7 more``; ``total`` is the full number of rows when ``rows`` lists only the first."""
     rows = list(rows)
+    n = max(total or 0, len(rows))
     shown = ", ".join(str(r) for r in rows[:limit])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+    more = f" and {n - min(limit, len(rows))} more" if n > min(limit, len(rows)) else ""
+    return f"row{'s' if n > 1 else ''} {shown}{more}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,112 @@
+"""The command line (DESIGN.md section 4), run in-process and as a subprocess."""
+import io as _io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ketapain_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+REF = ROOT / "tests" / "reference"
+DIARY = REF / "data" / "diary_gaps_a.csv"
+
+JSON_KEYS = {"settings", "n_patients", "n_used", "excluded", "auc", "model", "omnibus", "carryover", "contrasts",
+             "effect_sizes", "normality", "responders"}
+
+
+def run(*argv):
+    out, err = _io.StringIO(), _io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_auc_prints_csv_matching_reference():
+    code, out, err = run("auc", str(DIARY), "--missing", "complete", "--horizon", "7")
+    assert code == 0
+    got = pd.read_csv(_io.StringIO(out), dtype={"patient": str})
+    assert list(got.columns) == ["patient", "period", "treatment", "sequence", "auc"]
+    ref = pd.read_csv(REF / "fixtures" / "auc_gaps_a.csv", dtype={"patient": str})
+    ref = ref[(ref.outcome == "pain_average") & (ref.policy == "complete") & (ref.horizon == 7)]
+    m = ref.merge(got, on=["patient", "period"], suffixes=("_r", ""))
+    assert len(m) == len(ref) == len(got)
+    np.testing.assert_allclose(m["auc"], m["auc_r"], rtol=1e-9, equal_nan=True)
+    # blank when missing, and each left-out patient-period is said on stderr
+    n_missing = got["auc"].isna().sum()
+    assert n_missing > 0
+    assert err.count("AUC missing") == n_missing
+    assert ",," in out or out.rstrip().endswith(",") or "\n" in out
+
+
+def test_analyze_json_has_design_keys(tmp_path):
+    out_file = tmp_path / "res.json"
+    code, out, err = run("analyze", str(DIARY), "--missing", "locf", "--carryover", "auto", "--json",
+                         str(out_file))
+    assert code == 0
+    doc = json.loads(out_file.read_text())
+    assert JSON_KEYS <= set(doc)
+    assert {"converged", "var_subject", "var_residual", "icc", "warnings", "fixed_effects"} <= set(doc["model"])
+    assert {"chi2", "df", "p_chi2", "f", "num_df", "den_df", "p_f"} <= set(doc["omnibus"])
+    assert {"included", "chi2", "df", "p"} <= set(doc["carryover"])
+    assert {"a", "b", "estimate", "se", "df", "t", "p", "p_sidak", "ci_low", "ci_high"} <= set(doc["contrasts"][0])
+    assert {"a", "b", "n", "d", "ci_low", "ci_high", "g"} <= set(doc["effect_sizes"][0])
+    assert {"shapiro_w", "p"} <= set(doc["normality"])
+    assert doc["settings"]["policy"] == "locf" and doc["settings"]["reference"] == "Placebo"
+    # the period with no observation is left out and listed
+    assert doc["n_used"] == len(doc["auc"]) - len(doc["excluded"])
+    assert any(e["reason"].startswith("AUC missing: no pain_average") for e in doc["excluded"])
+    # missing numbers are null
+    assert any(a["auc"] is None for a in doc["auc"])
+
+
+def test_analyze_json_to_stdout_and_summary():
+    code, out, _ = run("analyze", str(DIARY), "--json", "-")
+    assert code == 0 and json.loads(out)["model"]["converged"] is True
+    code, out, _ = run("analyze", str(DIARY), "--horizon", "7", "--missing", "complete")
+    assert code == 0 and "treatment: F(2," in out and "Sidak" in out
+
+
+def test_invalid_options_exit_2():
+    code, _, err = run("auc", str(DIARY), "--outcome", "pain_nope")
+    assert code == 2 and "--outcome 'pain_nope' is not a column" in err
+    code, _, err = run("auc", str(DIARY), "--horizon", "40")
+    assert code == 2 and "--horizon" in err
+    code, _, err = run("analyze", str(DIARY), "--reference", "Nothing")
+    assert code == 2 and "--reference 'Nothing' is not an arm" in err
+
+
+def test_invalid_input_exit_2_one_line_per_problem(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient,period,treatment,day,pain_average\n1,1,A,1,5\n1,1,A,2,11\n1,1,B,3,x\n")
+    code, out, err = run("auc", str(bad))
+    assert code == 2 and out == ""
+    lines = [l for l in err.splitlines() if l.startswith("error")]
+    assert len(lines) >= 3  # out of range, non-numeric, two treatments in one patient-period
+    assert "Traceback" not in err
+    code, _, err = run("auc", str(tmp_path / "missing.csv"))
+    assert code == 2 and "Traceback" not in err
+
+
+def test_not_estimable_exit_3(tmp_path):
+    one = tmp_path / "one.csv"
+    rows = ["patient,period,treatment,day,pain_average"] + [f"1,{k},{a},{d},5" for k, a in ((1, "A"), (2, "B"))
+                                                             for d in range(1, 36)]
+    one.write_text("\n".join(rows) + "\n")
+    code, out, err = run("analyze", str(one), "--json", "-")
+    assert code == 3
+    assert "cannot be estimated" in err and "only one patient" in err
+    assert json.loads(out)["model"] is None
+
+
+def test_module_entry_point_subprocess():
+    p = subprocess.run([sys.executable, "-m", "ketapain_core", "auc", str(DIARY), "--horizon", "15"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == "patient,period,treatment,sequence,auc"
+    p = subprocess.run([sys.executable, "-m", "ketapain_core", "auc", str(ROOT / "nope.csv")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.strip()
