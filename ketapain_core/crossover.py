@@ -55,6 +55,7 @@ class Design:
     carry_arms: tuple[str, ...]
     patient_codes: np.ndarray
     patients: tuple[str, ...]
+    covariates: tuple[str, ...] = ()
 
 
 def _independent_columns(X: np.ndarray) -> list[int]:
@@ -79,7 +80,8 @@ def _independent_columns(X: np.ndarray) -> list[int]:
 
 
 def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optional[str] = None,
-                 carryover: bool = False, log: bool = False, interaction: bool = False) -> Design:
+                 carryover: bool = False, log: bool = False, interaction: bool = False,
+                 covariates: Sequence[str] = ()) -> Design:
     """Build the fixed-effects design of the crossover model from an AUC table.
 
     Parameters
@@ -97,6 +99,9 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
         Analyse log(response + 1).
     interaction : bool
         Add the sequence x period interaction columns (for the interaction test).
+    covariates : sequence of str
+        Numeric columns of ``auc`` added as covariates (e.g. a baseline value); rows where one is missing are
+        left out like rows with a missing response.
 
     Examples
     --------
@@ -105,7 +110,7 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     >>> build_design(t).terms
     ('(Intercept)', 'treatment[B]', 'period[2]', 'sequence[B-A]')
     """
-    missing_cols = [c for c in ("patient", "period", "treatment", response) if c not in auc.columns]
+    missing_cols = [c for c in ("patient", "period", "treatment", response, *covariates) if c not in auc.columns]
     if missing_cols:
         raise NotEstimable(f"the AUC table has no column(s) {', '.join(missing_cols)}")
     pat_all = auc["patient"].to_numpy(dtype=object)
@@ -140,11 +145,16 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
             if np.nanmin(y, initial=0.0) <= -1:
                 raise NotEstimable("log(AUC + 1) needs every AUC above -1")
             y = np.log(y + 1.0)
+    cov_cols = {name: pd.to_numeric(auc[name], errors="coerce").to_numpy(dtype=float)[order]
+                for name in covariates}
     used = ~np.isnan(y)
+    for col in cov_cols.values():
+        used &= ~np.isnan(col)
     if not used.any():
         raise NotEstimable("no patient-period has a value to analyse")
     pat, per, trt, seq, y = pat[used], per[used], trt[used], seq[used], y[used]
     carry_cols = {k: v[used] for k, v in carry_cols.items()}
+    cov_cols = {k: v[used] for k, v in cov_cols.items()}
     present = set(trt)
     arms_used = [a for a in arms_all if a in present]
     if reference not in arms_used:
@@ -162,6 +172,8 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
         cols.append((seq == sq).astype(float)); terms.append(f"sequence[{sq}]")
     for name, col in carry_cols.items():
         cols.append(col); terms.append(name)
+    for name, col in cov_cols.items():
+        cols.append(col); terms.append(name)
     if interaction:
         for k in periods[1:]:
             for sq in sequences[1:]:
@@ -171,12 +183,12 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     dropped = tuple(t for j, t in enumerate(terms) if j not in keep)
     codes, patients = pd.factorize(pat, sort=True)
     data = pd.DataFrame({"patient": pat, "period": per, "treatment": trt, "sequence": seq, response: y,
-                         **carry_cols, "response": y})
+                         **carry_cols, **cov_cols, "response": y})
     if log:
         data[response] = np.expm1(y)
     return Design(data=data, X=X[:, keep], y=y, terms=tuple(terms[j] for j in keep), dropped_terms=dropped,
                   arms=arms, reference=reference, periods=periods, sequences=sequences, carry_arms=carry_arms,
-                  patient_codes=codes, patients=tuple(patients))
+                  patient_codes=codes, patients=tuple(patients), covariates=tuple(covariates))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -513,11 +525,17 @@ class CrossoverResult:
         return pd.DataFrame([{"test": name, **t.to_dict()} for name, t in rows])
 
 
-def _exclusions(auc: pd.DataFrame, response: str) -> pd.DataFrame:
-    miss = pd.to_numeric(auc[response], errors="coerce").isna().to_numpy()
+def _exclusions(auc: pd.DataFrame, response: str, covariates: Sequence[str] = ()) -> pd.DataFrame:
+    resp_missing = pd.to_numeric(auc[response], errors="coerce").isna().to_numpy()
+    miss = resp_missing.copy()
+    for c in covariates:
+        miss |= pd.to_numeric(auc[c], errors="coerce").isna().to_numpy()
     sub = auc.loc[miss]
     why = sub["reason"].astype(str).to_numpy() if "reason" in auc.columns else np.full(len(sub), "")
-    reason = np.where(why != "", np.char.add("AUC missing: ", why.astype(str)), "AUC missing").astype(object)
+    what = "AUC" if response == "auc" else response
+    reason = np.where(resp_missing[miss],
+                      np.where(why != "", np.char.add(f"{what} missing: ", why.astype(str)), f"{what} missing"),
+                      f"covariate missing ({', '.join(covariates)})").astype(object)
     return pd.DataFrame({"patient": sub["patient"].to_numpy(), "period": sub["period"].to_numpy(dtype=int),
                          "treatment": sub["treatment"].to_numpy(), "reason": reason},
                         columns=["patient", "period", "treatment", "reason"])
@@ -540,7 +558,8 @@ def _check_estimable(design: Design) -> None:
 
 
 def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryover: str = "exclude",
-                  log: bool = False, response: str = "auc", level: float = 0.95) -> CrossoverResult:
+                  log: bool = False, response: str = "auc", level: float = 0.95,
+                  covariates: Sequence[str] = ()) -> CrossoverResult:
     """Fit the primary crossover mixed model to an AUC table.
 
     Parameters
@@ -558,6 +577,9 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
         The response column.
     level : float
         Confidence level of the intervals.
+    covariates : sequence of str
+        Numeric covariate columns (e.g. the baseline value of a questionnaire score); marginal means set them
+        at their mean, as emmeans does.
 
     Returns
     -------
@@ -584,7 +606,8 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
     if carryover not in CARRYOVER_MODES:
         raise ValueError(f"carryover must be one of {', '.join(CARRYOVER_MODES)}; got {carryover!r}")
     include = carryover in ("include", "auto")
-    design = build_design(auc, response=response, reference=reference, carryover=include, log=log)
+    design = build_design(auc, response=response, reference=reference, carryover=include, log=log,
+                          covariates=covariates)
     _check_estimable(design)
     fit = _fit_reml(design)
     carry_test = _carry_test(design, fit)
@@ -594,7 +617,8 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
         included = False
         decision = ("Carry-over cannot be estimated in this design (its columns are aliased with treatment, "
                     "period and sequence); fitted without it.")
-        design = build_design(auc, response=response, reference=reference, carryover=False, log=log)
+        design = build_design(auc, response=response, reference=reference, carryover=False, log=log,
+                              covariates=covariates)
         fit = _fit_reml(design)
     elif carryover == "include":
         decision = (f"Carry-over included (setting: include); joint Wald chi2 = {carry_test.chi2:.3f}, "
@@ -605,7 +629,8 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
             decision = (f"Carry-over dropped (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
                         f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g} >= 0.05; the model was refitted "
                         "without it.")
-            design = build_design(auc, response=response, reference=reference, carryover=False, log=log)
+            design = build_design(auc, response=response, reference=reference, carryover=False, log=log,
+                              covariates=covariates)
             fit = _fit_reml(design)
         else:
             decision = (f"Carry-over kept (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
@@ -625,9 +650,10 @@ def _carry_test(design: Design, fit: _Fit) -> Optional[JointTest]:
 
 
 def _seq_period_test(auc: pd.DataFrame, response: str, reference: str, carry: bool,
-                     log: bool) -> Optional[JointTest]:
+                     log: bool, covariates: Sequence[str] = ()) -> Optional[JointTest]:
     try:
         design = build_design(auc, response=response, reference=reference, carryover=carry, log=log,
+                              covariates=covariates,
                               interaction=True)
         idx = [j for j, t in enumerate(design.terms) if ":" in t]
         if not idx or design.X.shape[0] - design.X.shape[1] <= 0:
@@ -665,7 +691,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
             base[j] = 1.0 / len(design.periods)
         elif t.startswith("sequence[") and ":" not in t:
             base[j] = 1.0 / len(design.sequences)
-        elif t.startswith("carry["):
+        elif t.startswith("carry[") or t in design.covariates:
             # emmeans (cov.keep = "2"): a covariate with at most two distinct values is averaged over them
             # like a factor; other covariates are set at their mean
             vals = np.unique(design.data[t].to_numpy(dtype=float))
@@ -706,7 +732,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         normality = {"shapiro_w": float(w), "p": float(pw)}
     else:
         shapiro_note = "Shapiro-Wilk not computed: fewer than 3 residuals or all residuals equal"
-    seqp = _seq_period_test(auc, response, design.reference, included, log)
+    seqp = _seq_period_test(auc, response, design.reference, included, log, design.covariates)
     data = design.data.copy()
     data["fitted"] = fit.fitted
     data["residual"] = res
@@ -736,7 +762,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         cautions.append(f"{int((per_seq < 2).sum())} sequence(s) have a single patient")
     status = "caution" if cautions else "ok"
     reason = "; ".join(cautions) if cautions else "the model converged with a positive between-patient variance"
-    excluded = _exclusions(auc, response)
+    excluded = _exclusions(auc, response, design.covariates)
     return CrossoverResult(
         status=status, status_reason=reason, reference=design.reference, arms=design.arms,
         carryover_mode=carryover_mode, carryover_included=included, carryover_decision=decision, log=log,
