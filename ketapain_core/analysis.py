@@ -82,7 +82,8 @@ class Analysis:
         return self.summary.copy()
 
 
-def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()) -> Analysis:
+def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings(), *,
+            interaction_test: bool = True) -> Analysis:
     """Run the primary analysis of a diary under the given settings.
 
     Parameters
@@ -90,6 +91,8 @@ def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()
     diary : DataFrame
         The long diary (``Trial.diary``).
     settings : AnalysisSettings
+    interaction_test : bool
+        Include the sequence x period interaction test (a second model fit).
 
     Examples
     --------
@@ -105,7 +108,8 @@ def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()
     table = auc.table
     model, error = None, None
     try:
-        model = fit_crossover(table, reference=reference, carryover=s.carryover, log=s.log)
+        model = fit_crossover(table, reference=reference, carryover=s.carryover, log=s.log,
+                              interaction_test=interaction_test)
     except NotEstimable as exc:
         error = str(exc)
     response = "auc"
@@ -216,7 +220,7 @@ def table2(diary: pd.DataFrame, rows: Optional[Sequence[tuple[str, str, int, str
         if outcome not in diary.columns:
             continue
         s = replace(base, outcome=outcome, horizon=horizon, policy=policy)
-        a = analyze(diary, s)
+        a = analyze(diary, s, interaction_test=False)
         f = a.summary.copy()
         f.insert(0, "policy", policy)
         f.insert(0, "horizon", horizon)

@@ -559,7 +559,7 @@ def _check_estimable(design: Design) -> None:
 
 def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryover: str = "exclude",
                   log: bool = False, response: str = "auc", level: float = 0.95,
-                  covariates: Sequence[str] = ()) -> CrossoverResult:
+                  covariates: Sequence[str] = (), interaction_test: bool = True) -> CrossoverResult:
     """Fit the primary crossover mixed model to an AUC table.
 
     Parameters
@@ -580,6 +580,9 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
     covariates : sequence of str
         Numeric covariate columns (e.g. the baseline value of a questionnaire score); marginal means set them
         at their mean, as emmeans does.
+    interaction_test : bool
+        Fit the sequence x period interaction model for its Wald test (a second REML fit); off where only the
+        treatment effect is needed (e.g. the secondary rows of Table 2).
 
     Returns
     -------
@@ -636,7 +639,8 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
             decision = (f"Carry-over kept (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
                         f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g} < 0.05.")
     return _assemble(auc, design, fit, response=response, level=level, carryover_mode=carryover,
-                     included=included, decision=decision, carry_test=carry_test, log=log)
+                     included=included, decision=decision, carry_test=carry_test, log=log,
+                     interaction_test=interaction_test)
 
 
 def _carry_test(design: Design, fit: _Fit) -> Optional[JointTest]:
@@ -669,7 +673,7 @@ def _seq_period_test(auc: pd.DataFrame, response: str, reference: str, carry: bo
 
 def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, level: float,
               carryover_mode: str, included: bool, decision: str, carry_test: Optional[JointTest],
-              log: bool) -> CrossoverResult:
+              log: bool, interaction_test: bool = True) -> CrossoverResult:
     terms = design.terms
     p = len(terms)
     fe_rows = []
@@ -732,7 +736,8 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         normality = {"shapiro_w": float(w), "p": float(pw)}
     else:
         shapiro_note = "Shapiro-Wilk not computed: fewer than 3 residuals or all residuals equal"
-    seqp = _seq_period_test(auc, response, design.reference, included, log, design.covariates)
+    seqp = (_seq_period_test(auc, response, design.reference, included, log, design.covariates)
+            if interaction_test else None)
     data = design.data.copy()
     data["fitted"] = fit.fitted
     data["residual"] = res
