@@ -1,0 +1,821 @@
+"""Plotly figure builders: data in, :class:`plotly.graph_objects.Figure` out (no Streamlit here).
+
+Every figure gives each arm the same colour (Okabe-Ito, colour-blind safe, in the stable order of
+:func:`ketapain_core.schema.order_arms`) and the same marker symbol, so an arm is recognisable across pages and
+in greyscale. Vermillion (:data:`MEDIAN_COLOUR`) is used only for the median diamonds of the spaghetti plot.
+
+Builders take the tidy frames the core produces (``AucResult.table``, ``Responders.per_patient``,
+``CrossoverResult.contrasts`` / ``.data``, ``EffectSizes.table``, :func:`ketapain_core.missing.daily_values`)
+and never change them. A few small helpers (:func:`daily_mean_table`, :func:`missingness_counts`,
+:func:`design_table`, :func:`policy_comparison`) return the frame a figure draws, so a page can show and
+download exactly what is plotted.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy import stats
+
+from .schema import order_arms
+
+__all__ = [
+    "ARM_COLOURS", "ARM_SYMBOLS", "MEDIAN_COLOUR", "STATUS_COLOURS", "GROUP_STYLES", "arm_colours",
+    "arm_symbols", "spaghetti", "auc_by_patient", "waterfall", "forest", "policy_comparison", "qq_plot",
+    "daily_mean_table", "mean_daily", "missingness_counts", "missingness_heatmap", "patient_diary",
+    "design_table",
+]
+
+#: Okabe-Ito colours, given to the arms in their stable order (cycled beyond seven arms).
+ARM_COLOURS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+#: Marker symbols, given to the arms in the same order (a second cue besides colour).
+ARM_SYMBOLS: tuple[str, ...] = ("circle", "square", "triangle-up", "x", "star", "triangle-down", "cross")
+#: Vermillion, only for the arm medians of the spaghetti plot.
+MEDIAN_COLOUR: str = "#D55E00"
+#: Day status colours of the missingness heatmap (not arm colours: no arm meaning).
+STATUS_COLOURS: dict[str, str] = {"observed": "#D9D9D9", "imputed": "#56B4E9", "missing": "#1A1A1A"}
+#: Neutral styles for groups that are not arms (e.g. missing-data policies on the sensitivity forest plot).
+GROUP_STYLES: tuple[tuple[str, str], ...] = (("#000000", "circle"), ("#6E6E6E", "square"),
+                                             ("#A0A0A0", "diamond"), ("#000000", "triangle-up"),
+                                             ("#6E6E6E", "x"), ("#A0A0A0", "star"))
+
+_AUC_TITLE = "AUC (pain score-days)"
+# Figures with side-by-side panels: the legend goes above the panel titles.
+_PANEL_LEGEND = dict(legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0),
+                     margin=dict(l=60, r=20, t=90, b=50))
+# No template is set: the app's theme styles the figures, and building a template into every figure costs
+# about 35 ms (plotly deep-copies it).
+_LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50), hoverlabel=dict(namelength=-1),
+               legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+
+
+def _arms(frame_arms: Iterable[object], arms: Optional[Sequence[str]]) -> list[str]:
+    """The arms to draw, in the given order, else in the stable order of the data's labels."""
+    return list(arms) if arms is not None else order_arms(frame_arms)
+
+
+def arm_colours(arms: Sequence[str]) -> dict[str, str]:
+    """Colour of each arm: Okabe-Ito in arm order (cycled beyond seven arms).
+
+    Parameters
+    ----------
+    arms : sequence of str
+        Arms in their stable order (``Trial.arms``).
+
+    Returns
+    -------
+    dict
+        ``{arm: "#RRGGBB"}``.
+
+    Examples
+    --------
+    >>> arm_colours(["Placebo", "Ketamine", "Ketamine/Mg"])
+    {'Placebo': '#0072B2', 'Ketamine': '#E69F00', 'Ketamine/Mg': '#009E73'}
+    """
+    return {a: ARM_COLOURS[i % len(ARM_COLOURS)] for i, a in enumerate(arms)}
+
+
+def arm_symbols(arms: Sequence[str]) -> dict[str, str]:
+    """Marker symbol of each arm, in arm order.
+
+    >>> arm_symbols(["A", "B"])
+    {'A': 'circle', 'B': 'square'}
+    """
+    return {a: ARM_SYMBOLS[i % len(ARM_SYMBOLS)] for i, a in enumerate(arms)}
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _figure(data: list[dict], layout: dict, title: Optional[str]) -> go.Figure:
+    """Build the figure in one call from plain dicts (about five times faster than add_trace/update_*)."""
+    lay = {**_LAYOUT, **layout}
+    if title:
+        lay["title"] = dict(text=title, x=0, xanchor="left", y=0.98, yanchor="top")
+        lay["margin"] = {**lay["margin"], "t": lay["margin"]["t"] + 30}
+    return go.Figure(data=data, layout=lay)
+
+
+def _axis_title(text: str) -> dict:
+    return dict(text=text)
+
+
+def _panels(n: int, gap: float = 0.03) -> list[tuple[str, str, list[float]]]:
+    """Side-by-side panels sharing one y axis: (trace xaxis ref, layout key, domain) per panel."""
+    n = max(int(n), 1)
+    width = (1.0 - gap * (n - 1)) / n
+    out = []
+    for i in range(n):
+        lo = i * (width + gap)
+        ref = "x" if i == 0 else f"x{i + 1}"
+        key = "xaxis" if i == 0 else f"xaxis{i + 1}"
+        out.append((ref, key, [round(lo, 6), round(min(lo + width, 1.0), 6)]))
+    return out
+
+
+def _panel_title(text: str, domain: Sequence[float]) -> dict:
+    return dict(text=f"<b>{text}</b>", xref="paper", yref="paper", x=(domain[0] + domain[1]) / 2, y=1.0,
+                xanchor="center", yanchor="bottom", showarrow=False)
+
+
+def _hline(y: float, xref: str = "x") -> dict:
+    return dict(type="line", xref=f"{xref} domain", x0=0, x1=1, yref="y", y0=y, y1=y,
+                line=dict(color="#000000", width=1, dash="dash"))
+
+
+def _none(values: np.ndarray) -> list:
+    """Floats with None for NaN (so plotly leaves gaps)."""
+    return [None if v != v else float(v) for v in np.asarray(values, dtype=float)]
+
+
+def _wide(auc: pd.DataFrame, arms: Sequence[str], response: str) -> pd.DataFrame:
+    """Patients x arms table of the response (first row wins), patients sorted, NaN where missing."""
+    t = auc[auc["treatment"].isin(arms)]
+    w = (t.drop_duplicates(["patient", "treatment"])
+         .pivot(index="patient", columns="treatment", values=response))
+    return w.reindex(columns=list(arms)).astype(float).sort_index()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Figs. 2-3: spaghetti plot
+# --------------------------------------------------------------------------------------------------------------
+def spaghetti(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, response: str = "auc",
+              highlight: Iterable[str] = (), title: Optional[str] = None,
+              y_title: str = _AUC_TITLE) -> go.Figure:
+    """Per-arm AUC, one point per patient joined across the arms, a vermillion diamond at each arm's median.
+
+    This re-creates Figs. 2 and 3 of Pickering et al. (2020). A patient's line breaks where an AUC is missing.
+
+    Parameters
+    ----------
+    auc : DataFrame
+        One row per patient-period with ``patient``, ``treatment`` and the response (NaN = missing), e.g.
+        ``AucResult.table``.
+    arms : sequence of str, optional
+        Arms in display order (default: the stable order of the labels).
+    response : str
+        Response column.
+    highlight : iterable of str
+        Patients drawn with a thick dark line on top.
+    title, y_title : str, optional
+        Titles.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces: the patients' lines (``name="patients"``), one marker trace per arm, the highlighted
+        patients (if any) and the medians (``name="median"``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabb"), "treatment": list("PKPK"), "auc": [10.0, 8, 12, 11]})
+    >>> fig = spaghetti(t, ["P", "K"], highlight=["a"])
+    >>> [tr.name for tr in fig.data]
+    ['patients', 'P', 'K', 'highlighted: a', 'median']
+    """
+    arms = _arms(auc["treatment"].unique(), arms)
+    wide = _wide(auc, arms, response)
+    colours, symbols = arm_colours(arms), arm_symbols(arms)
+    values = wide.to_numpy(dtype=float)
+    # all patients' lines in one trace, separated by None (fast for many patients)
+    xs: list[Any] = (list(arms) + [None]) * len(wide)
+    ys: list[Any] = []
+    for row in values:
+        ys.extend(_none(row) + [None])
+    data: list[dict] = [dict(type="scatter", x=xs, y=ys, mode="lines", name="patients", showlegend=False,
+                             line=dict(color="#9E9E9E", width=1), hoverinfo="skip", connectgaps=False)]
+    for j, a in enumerate(arms):
+        ok = ~np.isnan(values[:, j])
+        data.append(dict(
+            type="scatter", x=[a] * int(ok.sum()), y=values[ok, j].tolist(), mode="markers", name=a,
+            marker=dict(color=colours[a], symbol=symbols[a], size=8, line=dict(color="white", width=0.5)),
+            customdata=[str(p) for p in wide.index[ok]],
+            hovertemplate="patient %{customdata}<br>" + a + ": %{y:.1f}<extra></extra>"))
+    for p in [p for p in highlight if p in wide.index]:
+        data.append(dict(
+            type="scatter", x=list(arms), y=_none(wide.loc[p].to_numpy()), mode="lines+markers",
+            name=f"highlighted: {p}", line=dict(color="#000000", width=3), marker=dict(color="#000000", size=9),
+            hovertemplate=f"patient {p}<br>%{{x}}: %{{y:.1f}}<extra></extra>"))
+    med = np.array([np.median(c[~np.isnan(c)]) if (~np.isnan(c)).any() else np.nan for c in values.T])
+    data.append(dict(
+        type="scatter", x=list(arms), y=_none(med), mode="markers", name="median",
+        marker=dict(symbol="diamond", size=14, color=MEDIAN_COLOUR, line=dict(color="white", width=1)),
+        hovertemplate="median %{x}: %{y:.1f}<extra></extra>"))
+    layout = dict(height=460,
+                  xaxis=dict(type="category", categoryorder="array", categoryarray=list(arms),
+                             title=_axis_title("Arm")),
+                  yaxis=dict(title=_axis_title(y_title), rangemode="tozero"))
+    return _figure(data, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Fig. 4: per-patient AUC by arm
+# --------------------------------------------------------------------------------------------------------------
+def auc_by_patient(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, response: str = "auc",
+                   title: Optional[str] = None, y_title: str = _AUC_TITLE) -> go.Figure:
+    """Each patient's AUC under each arm, patients on the x axis (Fig. 4 of the paper).
+
+    Parameters
+    ----------
+    auc : DataFrame
+        ``patient``, ``treatment`` and the response, one row per patient-period.
+    arms : sequence of str, optional
+        Arms in display order.
+    response : str
+        Response column.
+    title, y_title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One marker trace per arm (named after the arm).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabb"), "treatment": list("PKPK"), "auc": [10.0, 8, 12, 11]})
+    >>> [tr.name for tr in auc_by_patient(t, ["P", "K"]).data]
+    ['P', 'K']
+    """
+    arms = _arms(auc["treatment"].unique(), arms)
+    wide = _wide(auc, arms, response)
+    colours, symbols = arm_colours(arms), arm_symbols(arms)
+    patients = [str(p) for p in wide.index]
+    data = [dict(type="scatter", x=patients, y=_none(wide[a].to_numpy()), mode="markers", name=a,
+                 marker=dict(color=colours[a], symbol=symbols[a], size=9, line=dict(color="white", width=0.5)),
+                 hovertemplate="patient %{x}<br>" + a + ": %{y:.1f}<extra></extra>") for a in arms]
+    layout = dict(height=380,
+                  xaxis=dict(type="category", categoryorder="array", categoryarray=patients,
+                             title=_axis_title("Patient")),
+                  yaxis=dict(title=_axis_title(y_title), rangemode="tozero"))
+    return _figure(data, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Waterfall of % change vs the reference
+# --------------------------------------------------------------------------------------------------------------
+_THRESHOLDS = {"any": ("responder_any", 0.0), "30%": ("responder_30", -30.0), "50%": ("responder_50", -50.0)}
+
+
+def waterfall(per_patient: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, threshold: str = "any",
+              reference: Optional[str] = None, title: Optional[str] = None) -> go.Figure:
+    """Per-patient % change of the AUC vs the reference arm, sorted, one panel per arm.
+
+    Responders at the chosen threshold are drawn in the arm's colour, the other patients faded; a dashed line
+    marks the threshold.
+
+    Parameters
+    ----------
+    per_patient : DataFrame
+        ``Responders.per_patient``: patient, arm, auc, auc_reference, pct_change, responder_any, responder_30,
+        responder_50.
+    arms : sequence of str, optional
+        All arms in their stable order (for colours); the reference has no panel.
+    threshold : {"any", "30%", "50%"}
+        Responder definition: any decrease, at least 30% or at least 50% lower than the reference.
+    reference : str, optional
+        Reference arm name, for the axis title.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two bar traces per panel: ``"<arm>: responder"`` and ``"<arm>: not responder"``.
+
+    Examples
+    --------
+    >>> pp = pd.DataFrame({"patient": ["a", "b"], "arm": ["K", "K"], "auc": [60.0, 90], "auc_reference": [100.0, 100],
+    ...                    "pct_change": [-40.0, -10], "responder_any": [True, True],
+    ...                    "responder_30": [True, False], "responder_50": [False, False]})
+    >>> fig = waterfall(pp, ["P", "K"], threshold="30%")
+    >>> [(tr.name, len(tr.x)) for tr in fig.data]
+    [('K: responder', 1), ('K: not responder', 1)]
+    """
+    if threshold not in _THRESHOLDS:
+        raise ValueError(f"threshold must be one of {', '.join(_THRESHOLDS)}; got {threshold!r}")
+    flag, line_y = _THRESHOLDS[threshold]
+    all_arms = _arms(per_patient["arm"].unique(), arms)
+    present = set(per_patient["arm"])
+    panels = [a for a in all_arms if a in present]
+    colours = arm_colours(all_arms)
+    axes = _panels(len(panels), gap=0.04)
+    data: list[dict] = []
+    layout: dict[str, Any] = dict(height=440, barmode="overlay", bargap=0.15, annotations=[], shapes=[],
+                                  **_PANEL_LEGEND)
+    ref = f" vs {reference}" if reference else " vs the reference"
+    layout["yaxis"] = dict(anchor="x", title=_axis_title(f"% change in AUC{ref}"))
+    for a, (xref, key, domain) in zip(panels, axes):
+        g = per_patient[(per_patient["arm"] == a) & per_patient["pct_change"].notna()]
+        g = g.sort_values("pct_change", ascending=False, kind="stable")
+        order = [str(p) for p in g["patient"]]
+        flags = g[flag].astype(bool).to_numpy()
+        for resp, name, opacity in ((True, "responder", 1.0), (False, "not responder", 0.35)):
+            sel = g[flags == resp]
+            data.append(dict(
+                type="bar", x=[str(p) for p in sel["patient"]], y=sel["pct_change"].astype(float).tolist(),
+                xaxis=xref, yaxis="y", name=f"{a}: {name}",
+                marker=dict(color=colours[a], opacity=opacity, line=dict(color=colours[a], width=1),
+                            pattern=dict(shape="" if resp else "/", fgcolor=colours[a])),
+                customdata=np.column_stack([sel["auc"].to_numpy(dtype=float),
+                                            sel["auc_reference"].to_numpy(dtype=float)]).tolist(),
+                hovertemplate=("patient %{x}<br>% change %{y:.1f}<br>AUC " + a
+                               + " %{customdata[0]:.1f} vs %{customdata[1]:.1f}<extra>" + name + "</extra>")))
+        layout[key] = dict(domain=domain, anchor="y", type="category", categoryorder="array", categoryarray=order,
+                           showticklabels=len(order) <= 40, title=_axis_title("Patient (sorted)"))
+        layout["annotations"].append(_panel_title(a, domain))
+        layout["shapes"].append(_hline(line_y, xref))
+    return _figure(data, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Forest plot
+# --------------------------------------------------------------------------------------------------------------
+def forest(table: pd.DataFrame, *, estimate: str = "estimate", low: str = "ci_low", high: str = "ci_high",
+           label: Optional[str] = None, group: Optional[str] = None, null: float = 0.0,
+           x_title: str = "Difference (95% CI)", title: Optional[str] = None,
+           group_labels: Optional[Mapping[str, str]] = None) -> go.Figure:
+    """Point estimates with 95% confidence intervals, one row per contrast (and one marker per group).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per estimate. Rows are labelled by ``label`` if given, else ``"a - b"`` from columns ``a`` and
+        ``b`` (as ``CrossoverResult.contrasts`` and ``EffectSizes.table``).
+    estimate, low, high : str
+        Columns of the estimate and its limits.
+    label : str, optional
+        Column holding the row label.
+    group : str, optional
+        Column that splits each row into several markers (e.g. the missing-data policy); groups get neutral
+        colours and symbols from :data:`GROUP_STYLES`, dodged vertically.
+    null : float
+        Value of no difference (a vertical line).
+    x_title, title : str
+    group_labels : mapping, optional
+        Display names of the groups.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per group (or one trace named ``"estimate"``).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"a": ["K", "M"], "b": ["P", "P"], "estimate": [-2.0, 1.0], "ci_low": [-5.0, -2.0],
+    ...                   "ci_high": [1.0, 4.0]})
+    >>> fig = forest(c)
+    >>> list(fig.data[0].y), fig.layout.yaxis.ticktext
+    ([0.0, 1.0], ('K \u2212 P', 'M \u2212 P'))
+    """
+    t = table.reset_index(drop=True)
+    if label is not None:
+        labels = t[label].astype(str)
+    else:
+        labels = t["a"].astype(str) + " \u2212 " + t["b"].astype(str)
+    row_names = list(dict.fromkeys(labels))
+    row_of = {name: i for i, name in enumerate(row_names)}
+    groups = list(dict.fromkeys(t[group])) if group is not None else [None]
+    k = len(groups)
+    step = 0.6 / max(k - 1, 1) if k > 1 else 0.0
+    data: list[dict] = []
+    for gi, g in enumerate(groups):
+        sel = t if g is None else t[t[group] == g]
+        lab = labels[sel.index]
+        est = sel[estimate].to_numpy(dtype=float)
+        lo = sel[low].to_numpy(dtype=float)
+        hi = sel[high].to_numpy(dtype=float)
+        y = np.array([row_of[x] for x in lab], dtype=float) + (gi * step - 0.3 if k > 1 else 0.0)
+        colour, symbol = GROUP_STYLES[gi % len(GROUP_STYLES)] if g is not None else ("#000000", "square")
+        name = "estimate" if g is None else str((group_labels or {}).get(g, g))
+        data.append(dict(
+            type="scatter", x=_none(est), y=y.tolist(), mode="markers", name=name,
+            marker=dict(color=colour, symbol=symbol, size=10),
+            error_x=dict(type="data", symmetric=False, array=_none(hi - est), arrayminus=_none(est - lo),
+                         color=colour, thickness=1.5, width=4),
+            customdata=[[str(a), float(b), float(c)] for a, b, c in zip(lab, lo, hi)],
+            hovertemplate=("%{customdata[0]}<br>%{x:.3g} [%{customdata[1]:.3g}; %{customdata[2]:.3g}]"
+                           + ("<extra>" + name + "</extra>" if g is not None else "<extra></extra>"))))
+    layout = dict(
+        height=max(220, 90 + 70 * len(row_names)), showlegend=k > 1,
+        yaxis=dict(tickvals=list(range(len(row_names))), ticktext=row_names,
+                   range=[len(row_names) - 0.5, -0.5], showgrid=False, zeroline=False),
+        xaxis=dict(title=_axis_title(x_title), zeroline=False),
+        shapes=[dict(type="line", xref="x", x0=null, x1=null, yref="y domain", y0=0, y1=1,
+                     line=dict(color="#000000", width=1, dash="dot"))])
+    return _figure(data, layout, title)
+
+def policy_comparison(analyses: Mapping[str, Any], *, what: str = "contrasts") -> pd.DataFrame:
+    """Stack one table from several analyses (one per missing-data policy) with a ``policy`` column.
+
+    Parameters
+    ----------
+    analyses : mapping
+        ``{policy name: Analysis}`` (from :func:`ketapain_core.analysis.analyze`), in display order.
+    what : {"contrasts", "effect_sizes"}
+        The model's pairwise contrasts (``CrossoverResult.contrasts``, skipped when the model is not
+        estimable) or the paired effect sizes (``EffectSizes.table``).
+
+    Returns
+    -------
+    DataFrame
+        ``policy`` then the table's columns; feed it to :func:`forest` with ``group="policy"``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> es = pd.DataFrame({"a": ["K"], "b": ["P"], "d": [0.1], "ci_low": [-0.3], "ci_high": [0.5]})
+    >>> a = NS(model=None, effect_sizes=NS(table=es))
+    >>> policy_comparison({"locf": a, "complete": a}, what="effect_sizes")["policy"].tolist()
+    ['locf', 'complete']
+    """
+    frames = []
+    for policy, a in analyses.items():
+        if what == "contrasts":
+            if a is None or a.model is None:
+                continue
+            t = a.model.contrasts
+        elif what == "effect_sizes":
+            if a is None:
+                continue
+            t = a.effect_sizes.table
+        else:
+            raise ValueError("what must be 'contrasts' or 'effect_sizes'")
+        frames.append(t.assign(policy=policy)[["policy", *t.columns]])
+    if not frames:
+        return pd.DataFrame(columns=["policy", "a", "b", "estimate", "ci_low", "ci_high"])
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Residual QQ plot
+# --------------------------------------------------------------------------------------------------------------
+def _ppoints(n: int) -> np.ndarray:
+    """R's ppoints(n): (i - a) / (n + 1 - 2a), a = 3/8 for n <= 10 else 1/2."""
+    a = 3.0 / 8.0 if n <= 10 else 0.5
+    return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
+
+
+def qq_plot(data: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, residual: str = "residual",
+            title: Optional[str] = None) -> go.Figure:
+    """Normal QQ plot of the model's standardized residuals, points coloured by arm, with the line y = x.
+
+    Theoretical quantiles use R's ``ppoints`` (as ``qqnorm``).
+
+    Parameters
+    ----------
+    data : DataFrame
+        ``CrossoverResult.data``: patient, period, treatment and the residual column.
+    arms : sequence of str, optional
+    residual : str
+        Residual column.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One marker trace per arm and the reference line (``name="y = x"``).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient": list("abcd"), "period": [1, 1, 2, 2], "treatment": list("PKPK"),
+    ...                   "residual": [-1.0, 0.5, 0.2, 0.3]})
+    >>> [tr.name for tr in qq_plot(d, ["P", "K"]).data]
+    ['P', 'K', 'y = x']
+    """
+    arms = _arms(data["treatment"].unique(), arms)
+    r = data[residual].to_numpy(dtype=float)
+    ok = np.isfinite(r)
+    d = data.loc[ok]
+    r = r[ok]
+    sd = float(np.std(r, ddof=1)) if len(r) > 1 else float("nan")
+    z = (r - r.mean()) / sd if np.isfinite(sd) and sd > 0 else np.zeros_like(r)
+    theo = np.empty_like(z)
+    if len(z):
+        theo[np.argsort(z, kind="stable")] = stats.norm.ppf(_ppoints(len(z)))
+    colours, symbols = arm_colours(arms), arm_symbols(arms)
+    trt = d["treatment"].to_numpy()
+    pat = d["patient"].astype(str).to_numpy()
+    per = d["period"].to_numpy()
+    traces: list[dict] = []
+    for a in arms:
+        m = trt == a
+        traces.append(dict(
+            type="scatter", x=theo[m].tolist(), y=z[m].tolist(), mode="markers", name=a,
+            marker=dict(color=colours[a], symbol=symbols[a], size=8),
+            customdata=[[str(p), int(q), float(v)] for p, q, v in zip(pat[m], per[m], r[m])],
+            hovertemplate=("patient %{customdata[0]}, period %{customdata[1]}<br>residual %{customdata[2]:.2f}"
+                           "<extra>" + a + "</extra>")))
+    lim = float(np.nanmax(np.abs(np.concatenate([theo, z, [2.5]])))) if len(z) else 3.0
+    traces.append(dict(type="scatter", x=[-lim, lim], y=[-lim, lim], mode="lines", name="y = x",
+                       line=dict(color="#000000", width=1, dash="dash"), hoverinfo="skip"))
+    layout = dict(height=400, xaxis=dict(title=_axis_title("Theoretical normal quantile")),
+                  yaxis=dict(title=_axis_title("Standardized residual")))
+    return _figure(traces, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Time course: mean daily pain per arm with a 95% band
+# --------------------------------------------------------------------------------------------------------------
+def daily_mean_table(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *,
+                     level: float = 0.95) -> pd.DataFrame:
+    """Mean daily value per arm and day, with a t-based confidence interval over the patients.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        :func:`ketapain_core.missing.daily_values` output (treatment, day, value; NaN = still missing, left out).
+    arms : sequence of str, optional
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        treatment, day, n, mean, sd, ci_low, ci_high (CI missing when n < 2).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"treatment": ["A"] * 4, "day": [1, 1, 2, 2], "value": [2.0, 4.0, 3.0, np.nan]})
+    >>> daily_mean_table(d)[["day", "n", "mean"]].values.tolist()
+    [[1.0, 2.0, 3.0], [2.0, 1.0, 3.0]]
+    """
+    arms = _arms(daily["treatment"].unique(), arms)
+    v = daily[daily["treatment"].isin(arms)].dropna(subset=["value"])
+    g = v.groupby(["treatment", "day"], sort=False)["value"]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    q = stats.t.ppf(0.5 + level / 2.0, np.maximum(out["n"].to_numpy() - 1, 1))
+    half = np.where(out["n"] >= 2, q * out["sd"].to_numpy() / np.sqrt(out["n"].to_numpy()), np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["_arm"] = pd.Categorical(out["treatment"], categories=list(arms), ordered=True)
+    out = out.sort_values(["_arm", "day"], kind="stable").drop(columns="_arm").reset_index(drop=True)
+    return out[["treatment", "day", "n", "mean", "sd", "ci_low", "ci_high"]]
+
+
+def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, level: float = 0.95,
+               title: Optional[str] = None, y_title: str = "Daily pain (0-10)") -> go.Figure:
+    """Mean daily pain per arm over days 1..D with a shaded confidence band.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        :func:`ketapain_core.missing.daily_values` output (after the missing-data policy).
+    arms : sequence of str, optional
+    level : float
+        Confidence level of the band.
+    title, y_title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Per arm: a band trace (``"<arm> 95% CI"``) and the mean line (named after the arm).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"treatment": ["A"] * 4, "day": [1, 1, 2, 2], "value": [2.0, 4.0, 3.0, 5.0]})
+    >>> [tr.name for tr in mean_daily(d).data]
+    ['A 95% CI', 'A']
+    """
+    arms = _arms(daily["treatment"].unique(), arms)
+    t = daily_mean_table(daily, arms, level=level)
+    colours, symbols = arm_colours(arms), arm_symbols(arms)
+    pct = f"{level * 100:g}%"
+    data: list[dict] = []
+    for a in arms:
+        g = t[t["treatment"] == a]
+        if g.empty:
+            continue
+        x = g["day"].to_numpy()
+        hi, lo = g["ci_high"].to_numpy(dtype=float), g["ci_low"].to_numpy(dtype=float)
+        band_x = np.concatenate([x, x[::-1]])
+        band_y = np.concatenate([hi, lo[::-1]])
+        keep = np.isfinite(band_y)
+        data.append(dict(type="scatter", x=band_x[keep].tolist(), y=band_y[keep].tolist(), fill="toself",
+                         mode="lines", line=dict(width=0, color=colours[a]), fillcolor=_rgba(colours[a], 0.18),
+                         name=f"{a} {pct} CI", legendgroup=a, showlegend=False, hoverinfo="skip"))
+        data.append(dict(
+            type="scatter", x=x.tolist(), y=g["mean"].astype(float).tolist(), mode="lines+markers", name=a,
+            legendgroup=a, line=dict(color=colours[a], width=2),
+            marker=dict(color=colours[a], symbol=symbols[a], size=5),
+            customdata=[[float(l_), float(h_), int(n_)] for l_, h_, n_ in zip(lo, hi, g["n"])],
+            hovertemplate=("day %{x}<br>mean %{y:.2f} [%{customdata[0]:.2f}; %{customdata[1]:.2f}]"
+                           "<br>n = %{customdata[2]}<extra>" + a + "</extra>")))
+    layout = dict(height=440, hovermode="closest",
+                  xaxis=dict(title=_axis_title("Day after infusion"), dtick=7, tick0=0),
+                  yaxis=dict(title=_axis_title(y_title)))
+    return _figure(data, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Missingness heatmap
+# --------------------------------------------------------------------------------------------------------------
+_STATUS = ("observed", "imputed", "missing")
+
+
+def _status(daily: pd.DataFrame) -> np.ndarray:
+    obs = daily["observed"].to_numpy(dtype=bool)
+    imp = daily["imputed"].to_numpy(dtype=bool)
+    return np.where(obs, 0, np.where(imp, 1, 2))
+
+
+def missingness_counts(daily: pd.DataFrame) -> pd.DataFrame:
+    """Number of observed, imputed (by the current policy) and still-missing diary days per period and in total.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"period": [1, 1, 1], "observed": [True, False, False], "imputed": [False, True, False]})
+    >>> missingness_counts(d).values.tolist()
+    [['1', 1, 1, 1, 3], ['all', 1, 1, 1, 3]]
+    """
+    s = _status(daily)
+    per = daily["period"].to_numpy()
+    rows = []
+    for p in sorted(pd.unique(per)):
+        m = s[per == p]
+        rows.append([str(int(p)), int((m == 0).sum()), int((m == 1).sum()), int((m == 2).sum()), int(len(m))])
+    rows.append(["all", int((s == 0).sum()), int((s == 1).sum()), int((s == 2).sum()), int(len(s))])
+    return pd.DataFrame(rows, columns=["period", "observed", "imputed", "missing", "days"])
+
+
+def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current policy",
+                        title: Optional[str] = None) -> go.Figure:
+    """Patients x days heatmap per period: observed, imputed under the current policy, or still missing.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        :func:`ketapain_core.missing.daily_values` output (patient, period, treatment, day, value, observed,
+        imputed).
+    policy_label : str
+        Name of the policy, for the legend ("imputed (LOCF)").
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One heatmap trace per period (z = 0 observed, 1 imputed, 2 missing; blank = no such patient-period).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient": ["a"] * 2, "period": [1, 2], "treatment": ["P", "K"], "day": [1, 1],
+    ...                   "value": [3.0, np.nan], "observed": [True, False], "imputed": [False, False]})
+    >>> fig = missingness_heatmap(d)
+    >>> len(fig.data), [list(row) for row in fig.data[1].z]
+    (2, [[2.0]])
+    """
+    periods = sorted(int(p) for p in pd.unique(daily["period"]))
+    patients = sorted(pd.unique(daily["patient"].astype(str)))
+    days = sorted(int(d) for d in pd.unique(daily["day"]))
+    pidx = {p: i for i, p in enumerate(patients)}
+    didx = {d: j for j, d in enumerate(days)}
+    status = _status(daily)
+    c = STATUS_COLOURS
+    scale = [[0.0, c["observed"]], [1 / 3, c["observed"]], [1 / 3, c["imputed"]], [2 / 3, c["imputed"]],
+             [2 / 3, c["missing"]], [1.0, c["missing"]]]
+    labels = np.array(["observed", f"imputed ({policy_label})", "missing"], dtype=object)
+    pat_all = daily["patient"].astype(str).to_numpy()
+    day_all = daily["day"].to_numpy(dtype=int)
+    per_all = daily["period"].to_numpy(dtype=int)
+    trt_all = daily["treatment"].astype(str).to_numpy().astype(object)
+    val_all = daily["value"].to_numpy(dtype=float)
+    axes = _panels(len(periods), gap=0.02)
+    data: list[dict] = []
+    layout: dict[str, Any] = dict(height=max(300, min(1400, 120 + 14 * len(patients))), showlegend=False,
+                                  annotations=[],
+                                  yaxis=dict(anchor="x", type="category", autorange="reversed",
+                                             title=_axis_title("Patient"),
+                                             **(dict(tickmode="array", tickvals=patients, ticktext=patients)
+                                                if len(patients) <= 60 else {})))
+    for j, (p, (xref, key, domain)) in enumerate(zip(periods, axes)):
+        m = per_all == p
+        z = np.full((len(patients), len(days)), np.nan)
+        text = np.full((len(patients), len(days)), "", dtype=object)
+        r = np.fromiter((pidx[x] for x in pat_all[m]), dtype=int, count=int(m.sum()))
+        col = np.fromiter((didx[x] for x in day_all[m]), dtype=int, count=int(m.sum()))
+        z[r, col] = status[m]
+        val = val_all[m]
+        val_txt = np.where(np.isnan(val), "-", np.char.mod("%.1f", np.nan_to_num(val))).astype(object)
+        text[r, col] = trt_all[m] + ": " + labels[status[m]] + ", value " + val_txt
+        data.append(dict(
+            type="heatmap", z=[_none(row) for row in z], x=days, y=patients, zmin=0, zmax=2, colorscale=scale,
+            text=text.tolist(), name=f"Period {p}", xaxis=xref, yaxis="y", showscale=(j == 0), xgap=1, ygap=1,
+            hoverongaps=False,
+            colorbar=dict(tickvals=[1 / 3, 1, 5 / 3], ticktext=list(labels), title=dict(text="Diary day"), len=0.6,
+                          thickness=14),
+            hovertemplate="patient %{y}, day %{x}<br>%{text}<extra>Period " + str(p) + "</extra>"))
+        layout[key] = dict(domain=domain, anchor="y", title=_axis_title("Day"), dtick=7, tick0=0)
+        layout["annotations"].append(_panel_title(f"Period {p}", domain))
+    return _figure(data, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Patient drill-down
+# --------------------------------------------------------------------------------------------------------------
+def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str]] = None, *,
+                  policy_label: str = "the current policy", title: Optional[str] = None,
+                  y_title: str = "Daily pain (0-10)") -> go.Figure:
+    """One patient's daily diary in each period, coloured by the arm received, imputed days marked.
+
+    Observed days are filled markers, days filled by the policy are open markers on a dotted line, and days
+    still missing are grey crosses at the bottom of the panel.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        :func:`ketapain_core.missing.daily_values` output for all patients (the patient is selected here).
+    patient : str
+    arms : sequence of str, optional
+        All arms in their stable order (for colours).
+    policy_label : str
+        Name of the missing-data policy, for the legend.
+    title, y_title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per period; per panel the traces ``"Period k: <arm> (line)"``, ``"Period k: <arm>"``
+        (observed days), ``"imputed (...)"`` and ``"missing"`` (the last two only when there are such days).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient": ["a"] * 3, "period": [1] * 3, "treatment": ["P"] * 3, "day": [1, 2, 3],
+    ...                   "value": [3.0, 3.0, np.nan], "observed": [True, False, False],
+    ...                   "imputed": [False, True, False]})
+    >>> [tr.name for tr in patient_diary(d, "a").data]
+    ['Period 1: P (line)', 'Period 1: P', 'imputed (the current policy)', 'missing']
+    """
+    arms = _arms(daily["treatment"].unique(), arms)
+    colours, symbols = arm_colours(arms), arm_symbols(arms)
+    d = daily[daily["patient"].astype(str) == str(patient)]
+    periods = sorted(int(p) for p in pd.unique(d["period"]))
+    axes = _panels(len(periods), gap=0.03)
+    data: list[dict] = []
+    layout: dict[str, Any] = dict(height=380, annotations=[], **_PANEL_LEGEND,
+                                  yaxis=dict(anchor="x", range=[-0.8, 10.5], title=_axis_title(y_title)))
+    if not periods:
+        layout["annotations"].append(_panel_title("no diary for this patient", axes[0][2]))
+    shown: set[str] = set()
+    for p, (xref, key, domain) in zip(periods, axes):
+        g = d[d["period"] == p].sort_values("day")
+        a = str(g["treatment"].iloc[0])
+        colour = colours.get(a, "#000000")
+        x = g["day"].to_numpy()
+        y = g["value"].to_numpy(dtype=float)
+        obs = g["observed"].to_numpy(dtype=bool)
+        imp = g["imputed"].to_numpy(dtype=bool)
+        common = dict(type="scatter", xaxis=xref, yaxis="y")
+        data.append(dict(common, x=x.tolist(), y=_none(np.where(obs | imp, y, np.nan)), mode="lines",
+                         line=dict(color=colour, width=1.5, dash="dot"), name=f"Period {p}: {a} (line)",
+                         showlegend=False, hoverinfo="skip", connectgaps=False))
+        data.append(dict(common, x=x[obs].tolist(), y=y[obs].tolist(), mode="markers", name=f"Period {p}: {a}",
+                         marker=dict(color=colour, symbol=symbols.get(a, "circle"), size=7),
+                         hovertemplate="day %{x}: %{y:.1f} (observed)<extra>" + a + "</extra>"))
+        if imp.any():
+            name = f"imputed ({policy_label})"
+            data.append(dict(common, x=x[imp].tolist(), y=y[imp].tolist(), mode="markers", name=name,
+                             legendgroup="imputed", showlegend=name not in shown,
+                             marker=dict(color="white", symbol="circle-open", size=8,
+                                         line=dict(color=colour, width=2)),
+                             hovertemplate="day %{x}: %{y:.1f} (imputed)<extra>" + a + "</extra>"))
+            shown.add(name)
+        miss = ~obs & ~imp
+        if miss.any():
+            data.append(dict(common, x=x[miss].tolist(), y=[-0.4] * int(miss.sum()), mode="markers",
+                             name="missing", legendgroup="missing", showlegend="missing" not in shown,
+                             marker=dict(color="#6E6E6E", symbol="x-thin", size=8,
+                                         line=dict(color="#6E6E6E", width=1.5)),
+                             hovertemplate="day %{x}: missing<extra>" + a + "</extra>"))
+            shown.add("missing")
+        layout[key] = dict(domain=domain, anchor="y", title=_axis_title("Day"), dtick=7, tick0=0)
+        layout["annotations"].append(_panel_title(f"Period {p}: {a}", domain))
+    return _figure(data, layout, title)
+
+# --------------------------------------------------------------------------------------------------------------
+# Design summary
+# --------------------------------------------------------------------------------------------------------------
+def design_table(design: pd.DataFrame) -> pd.DataFrame:
+    """Sequences x periods: the arm given in each period of each sequence, and the patients per sequence.
+
+    Parameters
+    ----------
+    design : DataFrame
+        ``Trial.design()``: one row per patient-period with patient, period, treatment, sequence.
+
+    Returns
+    -------
+    DataFrame
+        sequence, ``Period 1`` ... ``Period k`` (arm), patients (count).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient": list("aabb"), "period": [1, 2, 1, 2], "treatment": list("PKKP"),
+    ...                   "sequence": ["P-K", "P-K", "K-P", "K-P"]})
+    >>> design_table(d).values.tolist()
+    [['K-P', 'K', 'P', 1], ['P-K', 'P', 'K', 1]]
+    """
+    periods = sorted(int(p) for p in pd.unique(design["period"]))
+    first = design.drop_duplicates(["sequence", "period"])
+    wide = first.pivot(index="sequence", columns="period", values="treatment").reindex(columns=periods)
+    wide.columns = [f"Period {p}" for p in periods]
+    n = design.groupby("sequence")["patient"].nunique().rename("patients")
+    out = wide.join(n).reset_index()
+    return out.sort_values("sequence", kind="stable").reset_index(drop=True)

@@ -1,0 +1,125 @@
+"""Data and design: dataset choice and upload, validation report, column mapping, design, missingness."""
+import pandas as pd
+import streamlit as st
+
+from ketapain_core import figures
+from ketapain_core.io import DATA_EXTENSIONS
+from ketapain_core.missing import POLICIES
+from ketapain_core.schema import OUTCOME_LABELS
+from ui import cache, render, state
+
+ctx = state.get_context()
+render.page_header("Data and design", ctx, show_settings=False)
+
+# ---- dataset ---------------------------------------------------------------------------------------------------
+st.subheader("Dataset")
+if ctx.dataset == state.BUNDLED:
+    st.markdown("In use: **the bundled simulated KETAPAIN trial** (20 patients, 3 periods, placebo / ketamine / "
+                "ketamine + magnesium, 35-day diaries). Files: " + ", ".join(f"`{n.replace('`', '')}`" for n in ctx.file_names))
+else:
+    st.markdown("In use: **your upload**" + (": " + ", ".join(f"`{n.replace('`', '')}`" for n in ctx.file_names)
+                                             if ctx.file_names else " (no files yet)"))
+
+left, right = st.columns([3, 1])
+with left:
+    key = state.uploader_key()
+    st.file_uploader(
+        "Upload a diary (CSV, XLSX or Parquet): one workbook with a sheet per table, or several files at once",
+        type=sorted({e.lstrip(".") for e in DATA_EXTENSIONS}), accept_multiple_files=True, key=key,
+        on_change=state.on_upload, args=(key,),
+        help="The diary is long format: patient, period, treatment, day, pain_average (+ pain_max, pain_night). "
+             "Optional tables: patients, questionnaires, adverse_events, analgesics. Files stay in this browser "
+             "session's memory; nothing is written to disk.")
+with right:
+    st.number_input("Period length D (days)", min_value=2, max_value=state.MAX_PERIOD_DAYS, step=1,
+                    key=state.PERIOD_DAYS, help="Days 1..D of each period are the diary; later days are ignored "
+                                                "(and counted).")
+    if state.upload_files():
+        st.button("Remove the upload", on_click=state.clear_upload, icon=":material/delete:")
+
+# ---- validation report ---------------------------------------------------------------------------------------
+st.subheader("Validation report")
+report = ctx.report
+if report is None:
+    st.info(ctx.problem or "No data yet.", icon=":material/info:")
+else:
+    with render.guard("The validation report"):
+        if report.errors:
+            st.error(f"**{len(report.errors)} error(s): the data cannot be analysed until they are fixed.**\n\n"
+                     + render.bullet_list([render.esc(m) for m in report.errors]), icon=":material/error:")
+        else:
+            st.success("No errors: the data can be analysed.", icon=":material/check_circle:")
+        if report.warnings:
+            st.warning(f"**{len(report.warnings)} warning(s)** (the analysis goes ahead):\n\n"
+                       + render.bullet_list([render.esc(m) for m in report.warnings]), icon=":material/warning:")
+        infos = [m for m in report.messages if m.level == "info"]
+        if infos:
+            with st.expander(f"{len(infos)} note(s)"):
+                st.markdown(render.bullet_list([render.esc(m) for m in infos]))
+        if report.messages:
+            render.download(report.to_frame(), "validation_report.csv", "Download the validation report (CSV)")
+
+    with render.guard("The column mapping"):
+        if report.mappings:
+            renamed = sum(1 for m in report.mappings.values() for k, v in m.items() if k != v)
+            label = (f"Column mapping found: {renamed} column(s) read under another name" if renamed
+                     else "Column mapping found: every column already has its canonical name")
+            box = st.expander(label, expanded=bool(renamed))
+            cols = box.columns(min(len(report.mappings), 3))
+            for i, (tbl, mapping) in enumerate(report.mappings.items()):
+                with cols[i % len(cols)]:
+                    st.caption(tbl)
+                    st.dataframe(pd.DataFrame({"your column": list(mapping.keys()),
+                                               "read as": list(mapping.values())}), hide_index=True)
+
+trial = ctx.trial
+if trial is None:
+    st.stop()
+
+# ---- design ----------------------------------------------------------------------------------------------------
+st.subheader("Design")
+with render.guard("The design summary"):
+    design = trial.design()
+    c = st.columns(5)
+    c[0].metric("Patients", trial.n_patients)
+    c[1].metric("Periods", int(design["period"].nunique()))
+    c[2].metric("Arms", len(trial.arms))
+    c[3].metric("Sequences", int(design["sequence"].nunique()))
+    c[4].metric("Period length (days)", trial.period_days)
+    st.markdown("Arms, in the order used by every table and figure: "
+                + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
+    render.table(figures.design_table(design), "design_sequences.csv")
+    present = [name for name in ("patients", "questionnaires", "adverse_events", "analgesics")
+               if getattr(trial, name) is not None]
+    st.caption("Optional tables found: " + (", ".join(present) if present else "none")
+               + ". Outcomes in the diary: " + ", ".join(OUTCOME_LABELS.get(o, o) for o in trial.outcomes) + ".")
+
+# ---- missingness -----------------------------------------------------------------------------------------------
+s = ctx.settings
+policy = POLICIES[s.policy]
+st.subheader("Diary days: observed, imputed, missing")
+st.caption(f"{OUTCOME_LABELS.get(s.outcome, s.outcome)}, days 1-{trial.period_days} of each period; imputed = "
+           f"filled by the current policy ({policy.label}: {policy.description})")
+with render.guard("The missingness heatmap"):
+    daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
+    counts = figures.missingness_counts(daily)
+    render.table(counts, "diary_days_by_period.csv")
+    st.plotly_chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")
+
+# ---- templates -------------------------------------------------------------------------------------------------
+st.subheader("Templates")
+st.markdown("Fill a template in and upload it. Column names are matched case-insensitively with common aliases; "
+            "CDISC ADaM BDS files (USUBJID, APERIOD, TRTA, PARAMCD/AVAL) are recognised.")
+with render.guard("The templates"):
+    files = cache.template_files()
+    cols = st.columns(3)
+    for i, (name, data) in enumerate(files):
+        mime = "text/csv" if name.endswith(".csv") else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        with cols[i % 3]:
+            st.download_button(name, data, file_name=name, mime=mime, key=f"tpl-{name}", on_click="ignore",
+                               icon=":material/download:")
+    readme = cache.template_readme()
+    if readme:
+        with st.expander("What goes in each column (data/templates/README.md)"):
+            st.markdown(readme)

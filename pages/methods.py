@@ -1,0 +1,141 @@
+"""Methods: the statistical definitions in plain words, the formulas, references, equivalent R and Stata."""
+import streamlit as st
+
+from ketapain_core.missing import POLICIES
+from ui import render, state
+
+ctx = state.get_context()
+render.page_header("Methods", ctx)
+s = ctx.settings
+arms = ctx.trial.arms if ctx.trial is not None else ["Placebo", "Ketamine", "Ketamine/Mg"]
+ref = (s.reference if s is not None else None) or arms[0]
+others = [a for a in arms if a != ref]
+H = s.horizon if s is not None else 35
+carry = s.carryover if s is not None else "exclude"
+use_log = bool(s.log) if s is not None else False
+
+st.subheader("Endpoint: area under the daily pain curve")
+st.markdown(
+    "Each patient fills a diary once a day for D days after each infusion (D = 35 in KETAPAIN). For each "
+    "patient-period, the missing-data policy is applied to the whole diary (days 1 to D), then the area under "
+    "the curve is cut at the horizon H with the trapezoidal rule, in pain score-days:")
+st.latex(r"\mathrm{AUC}_H \;=\; \sum_{d=1}^{H-1} \frac{y_d + y_{d+1}}{2}")
+st.markdown("A patient with pain 6 every day has AUC_35 = 6 x 34 = 204. The paper's primary endpoint is the "
+            "AUC of average pain at H = 35 under LOCF; days 7, 15, 21 and 28 are exploratory, without imputation.")
+
+st.subheader("Missing diary days")
+st.markdown("A day without a diary row, or with a blank pain cell, is missing. The policies:")
+st.markdown(render.bullet_list([f"**{p.label}** (`{name}`): {p.description} *Assumes:* {p.assumption}"
+                                for name, p in POLICIES.items()]))
+st.markdown("Patient-periods whose AUC is still missing are left out of the model, and the app lists them with "
+            "the reason next to the model. The Sensitivity page repeats the analysis under every policy.")
+
+st.subheader("The crossover mixed model")
+st.markdown("For one outcome, horizon and policy, the AUC of patient i in period j is modelled as")
+st.latex(r"\mathrm{AUC}_{ij} = \mu + \tau_{t(i,j)} + \pi_j + \sigma_{s(i)} \;[+\, \lambda_{t(i,j-1)}]"
+         r" + u_i + \varepsilon_{ij},\qquad u_i \sim N(0, \sigma^2_u),\; \varepsilon_{ij} \sim N(0, \sigma^2_e)")
+st.markdown(
+    "- **Treatment** tau, coded against the reference arm; **period** pi against period 1; **sequence** sigma "
+    "(the patient's treatments in period order, e.g. `Placebo-Ketamine-Ketamine/Mg`); a **random intercept** "
+    "u_i per patient. Fitted by restricted maximum likelihood (REML).\n"
+    "- **Carry-over** lambda (optional): one 0/1 column per non-reference arm X, equal to 1 when the previous "
+    "period's treatment was X. *Exclude*: not fitted; *include*: always fitted; *auto*: fitted, then dropped "
+    "when its joint Wald test has P >= 0.05 (the app says which happened).\n"
+    "- **Omnibus test** of treatment: F test with Satterthwaite denominator degrees of freedom (as R lmerTest; "
+    "primary) and the Wald chi-square with arms - 1 df (as Stata) beside it.\n"
+    "- **Pairwise contrasts** a - b for every pair of arms: difference of model-based means (equal weights over "
+    "periods and sequences, as emmeans), SE, Satterthwaite df, t, two-sided P, 95% CI, and the Sidak-adjusted P "
+    "for m pairs:")
+st.latex(r"P_{\text{Sidak}} = 1 - (1 - P)^{m}")
+st.markdown("- **Intraclass correlation**, the between-patient share of the variance, from the REML fit:")
+st.latex(r"\mathrm{ICC} = \frac{\sigma^2_u}{\sigma^2_u + \sigma^2_e}")
+st.markdown(
+    "- **Diagnostics**: Shapiro-Wilk test and QQ plot of the residuals (the paper analysed log-transformed AUC "
+    "when the residuals were not normal: the *log(AUC + 1)* switch); Wald test of the sequence x period "
+    "interaction; convergence, boundary fits (patient variance at 0) and every optimizer warning are shown.")
+
+st.subheader("Effect sizes and responders")
+st.markdown("For arms a and b, over the n patients with an AUC under both, the within-patient standardized "
+            "difference and its small-sample corrected version:")
+st.latex(r"d_z = \frac{\overline{\mathrm{AUC}_a - \mathrm{AUC}_b}}{\mathrm{SD}(\mathrm{AUC}_a - \mathrm{AUC}_b)},"
+         r"\qquad g_z = d_z \cdot \frac{\Gamma\left(\frac{n-1}{2}\right)}{\sqrt{\frac{n-1}{2}}\;"
+         r"\Gamma\left(\frac{n-2}{2}\right)}")
+st.markdown(
+    "with a 95% CI by inverting the noncentral t distribution of d_z sqrt(n) (as R effectsize). A patient "
+    "**responds** to arm a when AUC_a is lower than AUC under the reference; stricter thresholds ask for at least "
+    "30% or 50% lower, as in the IMMPACT recommendations.")
+
+st.subheader("Equivalent statements")
+carry_terms = " + ".join(f"carry_{i + 1}" for i in range(len(others)))
+resp = "log(auc + 1)" if use_log else "auc"
+rhs = "treatment + period + sequence" + (f" + {carry_terms}" if carry == "include" else "")
+st.markdown(f"For the current settings (reference **{render.esc(ref)}**, horizon **{H}**, carry-over **{carry}**"
+            f"{', log scale' if use_log else ''}), with `d` the AUC table (download it on the Primary endpoint page: "
+            "one row per patient-period with patient, period, treatment, sequence, auc):")
+policy_label = POLICIES[s.policy].label if s is not None else "LOCF"
+outcome = s.outcome if s is not None else "pain_average"
+r_code = f'''# auc_table.csv: AUC of {outcome} over days 1-{H}; missing diary days: {policy_label}
+library(lme4); library(lmerTest); library(emmeans); library(effectsize)
+d <- read.csv("auc_table.csv", colClasses = c(patient = "character"))
+d$treatment <- relevel(factor(d$treatment), ref = "{ref}")
+d$period    <- factor(d$period)
+d$sequence  <- factor(d$sequence)
+'''
+if carry != "exclude":
+    r_code += '''# carry-over: 1 when the previous period's treatment was arm X (one column per non-reference arm)
+d <- d[order(d$patient, d$period), ]
+prev <- ave(as.character(d$treatment), d$patient, FUN = function(x) c(NA, head(x, -1)))
+''' + "".join(f'd$carry_{i + 1} <- as.numeric(!is.na(prev) & prev == "{a}")\n' for i, a in enumerate(others))
+r_code += f'''d <- d[!is.na(d$auc), ]                          # patient-periods without an AUC are left out
+fit <- lmer({resp} ~ {rhs} + (1 | patient), data = d, REML = TRUE)
+anova(fit, ddf = "Satterthwaite")               # omnibus F test of treatment (primary)
+VarCorr(fit)                                    # variance components -> ICC
+emm <- emmeans(fit, "treatment", lmer.df = "satterthwaite")
+summary(contrast(emm, "revpairwise", adjust = "sidak"), infer = TRUE)   # a - b, Sidak
+shapiro.test(residuals(fit))
+w <- reshape(d[, c("patient", "treatment", "auc")], idvar = "patient", timevar = "treatment",
+             direction = "wide")
+cohens_d(w[["auc.{others[0] if others else ref}"]], w[["auc.{ref}"]], paired = TRUE)       # d_z, noncentral t CI
+'''
+if carry == "auto":
+    r_code += ("# carry-over 'auto': fit with the carry_ terms, test them jointly (Wald), and refit without them\n"
+               "# when P >= 0.05\n")
+st.markdown("**R** (lme4, lmerTest, emmeans, effectsize)")
+st.code(r_code, language="r")
+stata_carry = " ".join(f"carry_{i + 1}" for i in range(len(others))) if carry == "include" else ""
+st.markdown("**Stata** (`mixed`, REML; Wald chi-square as Stata reports it; Sidak-adjusted pairwise "
+            "comparisons)")
+st.code(f'''* auc_table.csv: AUC of {outcome} over days 1-{H}; missing diary days: {policy_label}
+import delimited auc_table.csv, stringcols(1) clear
+encode treatment, generate(trt)
+encode sequence, generate(seq)
+{"generate lauc = log(auc + 1)" if use_log else "* response: auc"}
+mixed {"lauc" if use_log else "auc"} ib(#1).trt i.period i.seq {stata_carry} || patient:, reml dfmethod(satterthwaite)
+testparm i.trt                                   // omnibus test of treatment
+estat icc
+contrast trt, effects                            // joint and per-level tests
+pwcompare trt, mcompare(sidak) effects           // pairwise a - b, Sidak-adjusted
+predict res, residuals
+swilk res''', language="stata")
+st.caption(f"`ib(#1).trt` makes level 1 of `trt` the reference; `encode` numbers the labels alphabetically, so "
+           f"give {render.esc(ref)} level 1 first (`label define` and `encode ..., label()`), or use `ib(#k)` with its level k. "
+           "`dfmethod(satterthwaite)` needs Stata 14 or later (the paper used Stata 13).")
+
+st.subheader("References")
+st.markdown(render.bullet_list([
+    "Pickering G, Pereira B, Morel V, et al. Ketamine and magnesium for refractory neuropathic pain: a randomized, "
+    "double-blind, crossover trial. *Anesthesiology* 2020;133:154-64 (NCT02467517).",
+    "Delage N, Morel V, Picard P, et al. Effect of ketamine combined with magnesium sulfate in neuropathic pain "
+    "patients (KETAPAIN): study protocol for a randomized controlled trial. *Trials* 2017;18:517.",
+    "Senn S. *Cross-over Trials in Clinical Research*, 2nd ed. Chichester: Wiley; 2002.",
+    "Kenward MG, Roger JH. Small sample inference for fixed effects from restricted maximum likelihood. "
+    "*Biometrics* 1997;53:983-97. Satterthwaite FE. An approximate distribution of estimates of variance "
+    "components. *Biometrics Bulletin* 1946;2:110-4.",
+    "Kuznetsova A, Brockhoff PB, Christensen RHB. lmerTest package: tests in linear mixed effects models. "
+    "*J Stat Softw* 2017;82(13).",
+    "Verbeke G, Molenberghs G. *Linear Mixed Models for Longitudinal Data*. New York: Springer; 2000.",
+    "Dworkin RH, Turk DC, Wyrwich KW, et al. Interpreting the clinical importance of treatment outcomes in "
+    "chronic pain clinical trials: IMMPACT recommendations. *J Pain* 2008;9:105-21.",
+    "Lakens D. Calculating and reporting effect sizes to facilitate cumulative science: a practical primer for "
+    "t-tests and ANOVAs. *Front Psychol* 2013;4:863.",
+]))

@@ -1,0 +1,43 @@
+"""Time course: mean daily pain per arm with a 95% band, and the full Table 2 (AUC at each horizon, P per horizon)."""
+import dataclasses
+
+import streamlit as st
+
+from ketapain_core import figures
+from ketapain_core.missing import POLICIES
+from ketapain_core.schema import DEFAULT_HORIZONS, OUTCOME_LABELS
+from ui import cache, render, state
+
+ctx = state.get_context()
+render.page_header("Time course", ctx)
+render.require_data(ctx)
+trial, s = ctx.trial, ctx.settings
+arms = trial.arms
+label = OUTCOME_LABELS.get(s.outcome, s.outcome)
+policy = POLICIES[s.policy]
+
+st.subheader(f"Mean daily {label.lower()} per arm, days 1-{trial.period_days}")
+with render.guard("The time course"):
+    daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
+    st.plotly_chart(figures.mean_daily(daily, arms, title=f"Mean daily {label.lower()} with 95% confidence band",
+                                       y_title=f"{label} (0-10)"), key="time_course")
+    n_imp = int(daily["imputed"].sum())
+    st.caption(f"Mean over patients of each day's value after the missing-data policy ({policy.label}; "
+               f"{n_imp} imputed day(s) included); band = mean ± t(0.975, n-1) SD / sqrt(n), n = patients with a "
+               "value that day (hover to see it).")
+    render.download(figures.daily_mean_table(daily, arms), "daily_means.csv",
+                    "Download the daily means (CSV)")
+
+horizons = [h for h in DEFAULT_HORIZONS if h <= trial.period_days]
+if trial.period_days not in horizons:
+    horizons.append(trial.period_days)
+st.subheader(f"Table 2: AUC of {label.lower()} at days {', '.join(map(str, horizons))}")
+with render.guard("Table 2"):
+    analyses = {h: cache.analysis(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary) for h in horizons}
+    shown, raw = render.horizon_table(analyses, arms)
+    st.dataframe(shown, hide_index=True)
+    render.download(raw, "table2_by_horizon.csv")
+    st.caption(f"Every horizon uses the current policy ({policy.label}), reference {render.esc(s.reference)} and carry-over "
+               f"setting; P is the omnibus test of treatment from the crossover mixed model at that horizon. The "
+               "paper used no imputation for days 7-28 and LOCF for day 35: switch the policy in the sidebar to "
+               "compare.")

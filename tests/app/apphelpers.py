@@ -1,0 +1,63 @@
+"""Helpers for the page tests: start the app on a page (optionally from a URL query string), upload files,
+find what a page shows."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Optional
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TIMEOUT = 90  # the first run of the session imports scipy/statsmodels and fits models on a busy 2-core machine
+
+
+def start(page: Optional[str] = None, query: Optional[dict] = None) -> AppTest:
+    """A fresh app session (query params set before the first run, as when a URL is opened), run once."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(page).run()
+
+
+def upload(at: AppTest, files: Iterable[tuple[str, bytes]]) -> AppTest:
+    """Upload files on the Data and design page (the app is taken there first)."""
+    goto(at, "pages/data.py")
+    mime = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    at.file_uploader[0].set_value(
+        [(name, data, mime.get(Path(name).suffix, "application/octet-stream")) for name, data in files])
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception element and no uncaught error (a traceback would be an exception element)."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first dataframe shown that has this column."""
+    for df in at.dataframe:
+        v = df.value
+        if column in v.columns:
+            return v
+    raise AssertionError(f"no dataframe with column {column!r}; columns: {[list(d.value.columns) for d in at.dataframe]}")
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, captions, info/warning/error/success text of the page, joined."""
+    parts = []
+    for group in (at.markdown, at.caption, at.info, at.warning, at.error, at.success, at.code, at.title,
+                  at.subheader):
+        parts.extend(str(e.value) for e in group)
+    return "\n".join(parts)
+
+
+def error_texts(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.error]

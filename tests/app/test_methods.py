@@ -1,0 +1,53 @@
+"""Methods page."""
+from apphelpers import assert_clean, goto, start, texts, upload
+
+PAGE = "pages/methods.py"
+
+
+def _code(at):
+    return "\n".join(c.value for c in at.code)
+
+
+def test_renders_on_bundled_data():
+    at = start(PAGE)
+    assert_clean(at)
+    assert at.title[0].value == "Methods"
+    body = texts(at)
+    for ref in ("Pickering", "Senn", "Kenward", "Satterthwaite", "Verbeke", "IMMPACT"):
+        assert ref in body
+    code = _code(at)
+    assert "lmer(auc ~ treatment + period + sequence + (1 | patient)" in code
+    assert 'adjust = "sidak"' in code and "cohens_d(" in code
+    assert "|| patient:, reml" in code and "mcompare(sidak)" in code
+    assert len(at.latex) >= 4
+
+
+def test_locf_to_complete_case_changes_the_statements():
+    at = start(PAGE)
+    assert "missing diary days: LOCF" in _code(at)
+    at.sidebar.radio(key="policy").set_value("complete").run()
+    assert_clean(at)
+    assert "missing diary days: Complete case" in _code(at)
+
+
+def test_valid_upload(valid_upload):
+    at = start(PAGE)
+    upload(at, valid_upload)
+    goto(at, PAGE)
+    assert_clean(at)
+    assert 'ref = "Saline"' in _code(at)
+
+
+def test_invalid_upload_is_reported_not_raised(invalid_upload):
+    at = start(PAGE)
+    upload(at, invalid_upload)
+    goto(at, PAGE)
+    assert_clean(at)
+    assert "lmer(" in _code(at)          # the methods stay readable without data
+
+
+def test_url_restores_settings():
+    at = start(PAGE, {"ref": "Ketamine", "carryover": "include", "log": "1"})
+    assert_clean(at)
+    code = _code(at)
+    assert 'ref = "Ketamine"' in code and "carry_1" in code and "log(auc + 1)" in code

@@ -1,0 +1,87 @@
+"""The ui package's pure helpers (settings from the URL, query string, upload digest, formatting) and the
+app-level behaviours that are not one page's: bundled-data fallback, errors shown in place."""
+import doctest
+
+import pytest
+
+import ui.render
+import ui.state
+from apphelpers import assert_clean, frame_with, start, texts
+from ui.state import desired_query, files_digest, parse_query
+
+
+@pytest.mark.parametrize("module", [ui.state, ui.render])
+def test_doctests(module):
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_parse_query_accepts_valid_values_and_reports_the_rest():
+    values, notes = parse_query({"missing": ["complete"], "horizon": ["7"], "log": ["true"], "threshold": ["30%"],
+                                 "carryover": ["sometimes"], "days": ["1"], "highlight": ["P01,P02", "P02"],
+                                 "unknown": ["x"]})
+    assert values == {"policy": "complete", "horizon": 7, "log": True, "threshold": "30%",
+                      "highlight": ["P01", "P02"]}
+    assert len(notes) == 2 and any("carryover='sometimes'" in n for n in notes) and any("days='1'" in n for n in notes)
+
+
+def test_query_round_trip_keeps_only_non_defaults():
+    defaults = {s.key: s.default for s in ui.state.SETTINGS}
+    values = dict(defaults, policy="complete", horizon=21, threshold="50%", highlight=["P03"], log=True)
+    q = desired_query(values, defaults)
+    assert q == {"missing": "complete", "horizon": "21", "threshold": "50", "highlight": ["P03"], "log": "1"}
+    back, notes = parse_query({k: v if isinstance(v, list) else [v] for k, v in q.items()})
+    assert not notes and all(back[k] == values[k] for k in back)
+
+
+def test_every_setting_has_a_distinct_key_and_param():
+    keys = [s.key for s in ui.state.SETTINGS]
+    params = [s.param for s in ui.state.SETTINGS]
+    assert len(set(keys)) == len(keys) and len(set(params)) == len(params)
+
+
+def test_upload_digest_is_content_based():
+    assert files_digest([("a.csv", b"1")]) != files_digest([("a.csv", b"2")])       # same name, new bytes
+    assert files_digest([("a.csv", b"1")]) == files_digest([("a.csv", b"1")])
+    assert files_digest([("ab", b"c")]) != files_digest([("a", b"bc")])
+
+
+def test_bundled_fallback_simulates_when_the_folder_is_empty(tmp_path, monkeypatch):
+    import ui.cache
+
+    monkeypatch.setattr(ui.cache, "BUNDLED_DIR", tmp_path)
+    at = start("pages/data.py")
+    assert_clean(at)
+    assert "SIMULATED DATA" in texts(at) and "simulated in memory" in texts(at)
+    assert frame_with(at, "patients")["patients"].sum() == 20
+
+
+def test_a_failing_block_shows_an_error_in_place(monkeypatch):
+    from ketapain_core import figures
+
+    def broken(*a, **k):
+        raise RuntimeError("QQ plot exploded")
+
+    monkeypatch.setattr(figures, "qq_plot", broken)
+    at = start("pages/primary.py")
+    assert_clean(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "The diagnostics" in errors[0] and "QQ plot exploded" in errors[0]
+    assert frame_with(at, "p_sidak") is not None           # the rest of the page is there
+
+
+def test_a_reader_crash_is_reported_not_raised(monkeypatch):
+    from apphelpers import upload
+    from ketapain_core import io as core_io
+
+    def crash(*a, **k):
+        raise KeyError("unexpected layout")
+
+    monkeypatch.setattr(core_io, "read_trial", crash)
+    at = start("pages/data.py")
+    upload(at, [("odd.csv", b"patient,period,treatment,day,pain_average\ncrash-test,1,A,1,5\n")])
+    assert_clean(at)
+    assert any("could not be read" in e.value and "unexpected layout" in e.value for e in at.error)
+    at.switch_page("pages/primary.py").run()
+    assert_clean(at)
+    assert any("could not be read" in w.value for w in at.warning)

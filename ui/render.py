@@ -1,0 +1,316 @@
+"""Small shared render helpers: page header and SIMULATED banner, number formatting, tables with CSV downloads,
+model status in plain words, and an "error in place" guard.
+
+Numbers stay numbers in every result frame; they are formatted here, only when shown. The ``*_display`` and
+``*_table`` helpers reshape core results for display (no statistics are computed here).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import re
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from ketapain_core.missing import POLICIES
+from ketapain_core.schema import OUTCOME_LABELS
+
+from . import state as _state
+from .state import Context
+
+log = logging.getLogger("ketapain.ui")
+
+SIMULATED_TEXT = ("**SIMULATED DATA.** The bundled KETAPAIN dataset is simulated, calibrated to the published "
+                  "summaries of Pickering et al., Anesthesiology 2020; it is not the trial's raw data (the authors "
+                  "hold them). Upload real data on the Data and design page.")
+
+CARRYOVER_WORDS = {"exclude": "no carry-over term", "include": "carry-over included", "auto": "carry-over auto"}
+
+
+# ---- formatting ------------------------------------------------------------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
+
+
+def esc(text: Any) -> str:
+    """Escape Markdown (and ``$`` LaTeX) in text that comes from the data: labels, file names, messages.
+
+    >>> esc("Drug [A]*_x_ $5")
+    'Drug \\\\[A\\\\]\\\\*\\\\_x\\\\_ \\\\$5'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def fmt(x: Any, digits: int = 1) -> str:
+    """A number with fixed decimals; a dash for missing.
+
+    >>> fmt(3.14159, 2), fmt(float("nan")), fmt(None)
+    ('3.14', '-', '-')
+    """
+    if x is None:
+        return "-"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def fmt_p(p: Any) -> str:
+    """A P value: three decimals, ``<0.001`` below that, a dash when missing.
+
+    >>> fmt_p(0.04812), fmt_p(0.00001), fmt_p(float("nan"))
+    ('0.048', '<0.001', '-')
+    """
+    if p is None:
+        return "-"
+    v = float(p)
+    if math.isnan(v):
+        return "-"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
+    """``mean ± SD`` as in the paper's Table 2.
+
+    >>> mean_sd(187.4, 90.2)
+    '187 ± 90'
+    """
+    return f"{fmt(mean, digits)} ± {fmt(sd, digits)}"
+
+
+def median_iqr(median: Any, q1: Any, q3: Any, digits: int = 0) -> str:
+    """``median [Q1; Q3]``.
+
+    >>> median_iqr(180.0, 120.5, 250.25)
+    '180 [120; 250]'
+    """
+    return f"{fmt(median, digits)} [{fmt(q1, digits)}; {fmt(q3, digits)}]"
+
+
+def settings_line(ctx: Context) -> str:
+    s = ctx.settings
+    if s is None:
+        return ""
+    scale = "log(AUC + 1)" if s.log else "AUC"
+    return (f"{OUTCOME_LABELS.get(s.outcome, s.outcome)} · {scale} over days 1-{s.horizon} · missing days: "
+            f"{POLICIES[s.policy].label} · reference: {esc(s.reference)} · "
+            f"{CARRYOVER_WORDS.get(s.carryover, s.carryover)}")
+
+
+# ---- page furniture --------------------------------------------------------------------------------------------
+def simulated_banner(ctx: Context) -> None:
+    if ctx.simulated:
+        st.warning(SIMULATED_TEXT, icon=":material/science:")
+
+
+def page_header(title: str, ctx: Context, *, show_settings: bool = True) -> None:
+    """Title, SIMULATED banner, notices about settings that could not be used, the settings in one line."""
+    st.title(title)
+    simulated_banner(ctx)
+    for note in _state.notices():
+        st.info(esc(note), icon=":material/info:")
+    _state.clear_notices()
+    if show_settings and ctx.settings is not None:
+        st.caption(settings_line(ctx))
+
+
+def require_data(ctx: Context) -> None:
+    """Stop the page with a clear message when there is nothing to analyse (the sidebar still works)."""
+    if ctx.ready:
+        return
+    st.warning(ctx.problem or "No data to analyse.", icon=":material/warning:")
+    st.page_link("pages/data.py", label="Go to Data and design", icon=":material/upload_file:")
+    st.stop()
+
+
+@contextlib.contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Show an error in place when one block fails; the rest of the page keeps working.
+
+    ``st.stop()`` and reruns pass through (they are not ``Exception``\\ s).
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - shown to the user in place, logged with its traceback
+        log.exception("%s failed", what)
+        st.error(f"**{what}** could not be shown: {esc(_plain(exc))}", icon=":material/error:")
+
+
+def _plain(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return re.sub(r"\s+", " ", text)[:500]
+
+
+# ---- tables and downloads --------------------------------------------------------------------------------------
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with a header, no index, missing as blank, full precision."""
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key: Optional[str] = None) -> None:
+    """A CSV download button for a results table: the CSV is written only when clicked (no rerun either)."""
+    st.download_button(label or f"Download {file_name}", lambda: csv_bytes(df), file_name=file_name,
+                       mime="text/csv", key=key or f"dl-{file_name}", on_click="ignore", icon=":material/download:")
+
+
+def number_config(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
+                  p_columns: Sequence[str] = ("p", "p_sidak", "p_chi2", "p_f", "P", "p_value", "P (F)", "P (chi2)")) -> dict:
+    """Column formats for ``st.dataframe``: P values with 4 decimals, counts as integers, others 2 decimals."""
+    cfg: dict[str, Any] = {}
+    for c in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            continue
+        if c in p_columns:
+            cfg[c] = st.column_config.NumberColumn(c, format="%.4f")
+        elif digits and c in digits:
+            cfg[c] = st.column_config.NumberColumn(c, format=f"%.{digits[c]}f")
+        elif pd.api.types.is_integer_dtype(df[c]):
+            cfg[c] = st.column_config.NumberColumn(c, format="%d")
+        else:
+            cfg[c] = st.column_config.NumberColumn(c, format="%.2f")
+    return cfg
+
+
+def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,
+          download_df: Optional[pd.DataFrame] = None, height: Any = "auto", label: Optional[str] = None,
+          key: Optional[str] = None) -> None:
+    """A results table (numbers formatted on screen only) with its CSV download (raw numbers)."""
+    st.dataframe(df, hide_index=True, column_config=number_config(df, digits), height=height)
+    if file_name:
+        download(download_df if download_df is not None else df, file_name, label, key)
+
+
+# ---- model status in plain words -------------------------------------------------------------------------------
+def model_status(model: Any, error: Optional[str]) -> None:
+    """ok / caution / not estimable, with the reason."""
+    if model is None:
+        st.error(f"**Model not estimable:** {esc(error)}", icon=":material/block:")
+        return
+    reason = esc(model.status_reason[:1].upper() + model.status_reason[1:])
+    if model.status == "ok":
+        st.success(f"**Model status: ok.** {reason}.", icon=":material/check_circle:")
+    else:
+        st.warning(f"**Model status: use with caution.** {reason}.", icon=":material/warning:")
+
+
+def bullet_list(items: Sequence[str]) -> str:
+    return "\n".join(f"- {x}" for x in items)
+
+
+# ---- reshaping results for display (no statistics) -------------------------------------------------------------
+def table2_display(summary: pd.DataFrame, digits: int = 0) -> pd.DataFrame:
+    """The paper's Table 2 row: per arm n, mean ± SD, median [IQR], missing."""
+    return pd.DataFrame({
+        "Arm": summary["arm"],
+        "n": summary["n"],
+        "Mean ± SD": [mean_sd(m, s, digits) for m, s in zip(summary["mean"], summary["sd"])],
+        "Median [IQR]": [median_iqr(m, a, b, digits) for m, a, b in zip(summary["median"], summary["q1"],
+                                                                        summary["q3"])],
+        "Missing AUC": summary["n_missing"],
+    })
+
+
+def omnibus_display(model: Any) -> pd.DataFrame:
+    """Joint tests with the F test (Satterthwaite, primary) first and the Wald chi-square beside it."""
+    f = model.omnibus_frame()
+    return f[["test", "f", "num_df", "den_df", "p_f", "chi2", "df", "p_chi2"]].rename(columns={
+        "test": "Test", "f": "F", "num_df": "num df", "den_df": "den df (Satterthwaite)", "p_f": "P (F)",
+        "chi2": "Wald chi2", "df": "df", "p_chi2": "P (chi2)"})
+
+
+def variance_display(model: Any) -> pd.DataFrame:
+    """Variance components (between and within patients) with their SDs; the ICC is shown beside them."""
+    vc = model.variance_frame()
+    return vc.loc[vc["component"] != "ICC", ["component", "variance", "sd"]].reset_index(drop=True)
+
+
+def horizon_table(analyses: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The full Table 2 for one outcome: (display frame, raw long frame) from one analysis per horizon."""
+    shown, raw = [], []
+    for h, a in analyses.items():
+        row: dict[str, Any] = {"Horizon": f"Day {h}"}
+        summ = a.summary.set_index("arm")
+        for arm in arms:
+            if arm in summ.index:
+                r = summ.loc[arm]
+                row[arm] = f"{mean_sd(r['mean'], r['sd'])} (n = {int(r['n'])})"
+            else:
+                row[arm] = "-"
+        m = a.model
+        row["P (F)"] = fmt_p(m.omnibus.p_f) if m else "not estimable"
+        row["P (Wald chi2)"] = fmt_p(m.omnibus.p_chi2) if m else "-"
+        row["ICC"] = fmt(m.icc, 2) if m else "-"
+        row["Patient-periods used"] = m.n_used if m else a.auc.n_used
+        shown.append(row)
+        raw.append(a.summary.assign(horizon=h, p_f=m.omnibus.p_f if m else math.nan,
+                                    p_chi2=m.omnibus.p_chi2 if m else math.nan,
+                                    icc=m.icc if m else math.nan, n_used=m.n_used if m else a.auc.n_used))
+    raw_df = pd.concat(raw, ignore_index=True) if raw else pd.DataFrame()
+    if len(raw_df):
+        raw_df = raw_df[["horizon", *[c for c in raw_df.columns if c != "horizon"]]]
+    return pd.DataFrame(shown), raw_df
+
+
+def policy_table(analyses: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per policy: patient-periods used and left out, omnibus P values, ICC, model status."""
+    rows = []
+    for p, a in analyses.items():
+        m = a.model
+        rows.append({
+            "policy": p, "Policy": POLICIES[p].label,
+            "used": m.n_used if m else a.auc.n_used,
+            "left out": len(a.auc.excluded),
+            "imputed days": int(a.auc.table["n_imputed"].sum()),
+            "P (F)": m.omnibus.p_f if m else math.nan,
+            "P (chi2)": m.omnibus.p_chi2 if m else math.nan,
+            "ICC": m.icc if m else math.nan,
+            "status": (m.status if m else "not estimable"),
+        })
+    return pd.DataFrame(rows)
+
+
+def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 0.05) -> list[str]:
+    """Plain sentences on what changes between the current policy and each other policy."""
+    base = analyses.get(current)
+    if base is None:
+        return []
+    notes = []
+    bm = base.model
+    for p, a in analyses.items():
+        if p == current:
+            continue
+        m = a.model
+        lab, blab = POLICIES[p].label, POLICIES[current].label
+        used = m.n_used if m else a.auc.n_used
+        bused = bm.n_used if bm else base.auc.n_used
+        versus = f"as {blab}" if used == bused else f"{bused} under {blab}"
+        parts = [f"**{lab}** uses {used} patient-periods ({versus})"]
+        if m is None or bm is None:
+            parts.append("the model is not estimable under " + (lab if m is None else blab))
+            notes.append("; ".join(parts) + ".")
+            continue
+        parts.append(f"omnibus P (F) {fmt_p(bm.omnibus.p_f)} -> {fmt_p(m.omnibus.p_f)}")
+        flips = []
+        bc = bm.contrasts.set_index(["a", "b"])
+        for r in m.contrasts.itertuples(index=False):
+            if (r.a, r.b) not in bc.index:
+                continue
+            b = bc.loc[(r.a, r.b)]
+            ra, rb = esc(r.a), esc(r.b)
+            if (b["p_sidak"] < alpha) != (r.p_sidak < alpha):
+                flips.append(f"{ra} vs {rb} becomes {'significant' if r.p_sidak < alpha else 'not significant'} "
+                             f"(Sidak P {fmt_p(b['p_sidak'])} -> {fmt_p(r.p_sidak)})")
+            est_shift = r.estimate - b["estimate"]
+            parts.append(f"{ra} - {rb}: {fmt(b['estimate'])} -> {fmt(r.estimate)} ({'+' if est_shift >= 0 else ''}"
+                         f"{fmt(est_shift)})")
+        if flips:
+            parts.append("; ".join(flips))
+        else:
+            parts.append(f"no contrast changes significance at {alpha:g} (Sidak)")
+        notes.append("; ".join(parts) + ".")
+    return notes

@@ -1,0 +1,126 @@
+"""The shared sidebar: dataset, outcome, horizon, missing-data policy, reference arm, carry-over, log scale.
+
+:func:`render` loads the chosen dataset (through the cache), checks the settings against it, draws the
+widgets and returns the :class:`ui.state.Context` every page reads.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+import streamlit as st
+
+from ketapain_core.crossover import CARRYOVER_MODES
+from ketapain_core.missing import POLICIES
+from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, ValidationReport
+
+from . import cache, state
+
+log = logging.getLogger("ketapain.ui")
+
+PAGE_CONFIG = dict(page_title="KETAPAIN Explorer", page_icon=":material/monitor_heart:", layout="wide")
+
+CARRYOVER_LABELS = {
+    "exclude": "Exclude (not fitted)",
+    "include": "Include (always fitted)",
+    "auto": "Auto (fit; drop if P >= 0.05)",
+}
+
+
+def _load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationReport], tuple[str, ...], Optional[str]]:
+    """(data_key, trial, report, file names, problem) for the chosen dataset."""
+    ss = st.session_state
+    period_days = int(ss[state.PERIOD_DAYS])
+    if ss[state.DATASET] == state.BUNDLED:
+        files = cache.bundled_files()
+        if files:
+            key = f"{state.files_digest(files)}/D{period_days}"
+            trial, report = cache.read_files(key, period_days, True, files)
+        else:
+            key = f"simulated-preset/D{period_days}"
+            trial, report = cache.simulated_trial(period_days)
+        names = tuple(n for n, _ in files) or ("(simulated in memory)",)
+        problem = None if trial is not None else "The bundled dataset could not be read; see Data and design."
+        return key, trial, report, names, problem
+    files = state.upload_files()
+    if not files:
+        return None, None, None, (), ("No files uploaded yet. Upload a diary on the Data and design page, or "
+                                      "choose the bundled simulated dataset in the sidebar.")
+    key = f"{ss[state.UPLOAD_DIGEST]}/D{period_days}"
+    trial, report = cache.read_files(key, period_days, False, files)
+    names = tuple(n for n, _ in files)
+    problem = None
+    if trial is None:
+        problem = (f"The upload has {len(report.errors)} error(s), so nothing can be analysed yet. The validation "
+                   "report on the Data and design page lists each one with its file, column and rows.")
+    return key, trial, report, names, problem
+
+
+def _safe_load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationReport], tuple[str, ...], Optional[str]]:
+    """:func:`_load`, with an unexpected reader failure turned into a one-message report (never a traceback)."""
+    try:
+        return _load()
+    except Exception as exc:  # noqa: BLE001 - a bug in a reader must not take the whole app down
+        log.exception("reading the data failed")
+        names = tuple(n for n, _ in state.upload_files()) if st.session_state[state.DATASET] == state.UPLOAD else ()
+        msg = Message(level="error", file=", ".join(names) or "(data)",
+                      text=f"the files could not be read ({type(exc).__name__}: {exc})",
+                      expected="a CSV, XLSX or Parquet file laid out as in the templates")
+        return None, None, ValidationReport(messages=(msg,)), names, (
+            "The data could not be read; the Data and design page says why.")
+
+
+def render() -> state.Context:
+    """Draw the sidebar, mirror the settings into the URL and return the context of this run (also stored for
+    the pages).
+
+    The URL is written here, before the page runs: every setting a page's widget changes is already in the
+    session when the run starts, and nothing later in the run changes a setting.
+    """
+    ss = st.session_state
+    key, trial, report, names, problem = _safe_load()
+    state.reconcile(trial)
+    has_upload = bool(state.upload_files())
+    sb = st.sidebar
+    with sb:
+        if trial is not None and trial.simulated:
+            st.badge("SIMULATED data", icon=":material/science:", color="orange",
+                     help="The bundled dataset is simulated, calibrated to the published summaries of Pickering "
+                          "et al. 2020; it is not the trial's raw data.")
+        st.radio("Dataset", state.DATASETS, key=state.DATASET,
+                 format_func=lambda d: ("Bundled: simulated KETAPAIN" if d == state.BUNDLED
+                                        else "Uploaded files" + ("" if has_upload else " (none yet)")))
+        outcomes = trial.outcomes if trial is not None else list(OUTCOMES)
+        st.selectbox("Outcome", outcomes, key=state.OUTCOME, format_func=lambda o: OUTCOME_LABELS.get(o, o))
+        d = trial.period_days if trial is not None else int(ss[state.PERIOD_DAYS])
+        st.slider("AUC horizon (last day)", min_value=2, max_value=max(d, 3), step=1, key=state.HORIZON,
+                  help="AUC over days 1 to this day. The paper: 35 (primary), also 7, 15, 21, 28.")
+        st.radio("**Missing diary days**", state.POLICY_ORDER, key=state.POLICY,
+                 format_func=lambda p: POLICIES[p].label,
+                 captions=[POLICIES[p].assumption for p in state.POLICY_ORDER],
+                 help="How a missing diary day is handled before the AUC. The paper used LOCF for the primary "
+                      "endpoint (day 35) and no imputation (complete case) for days 7 to 28.")
+        if trial is not None:
+            st.selectbox("Reference arm", trial.arms, key=state.REFERENCE,
+                         help="Contrasts, effect sizes and responders are against this arm.")
+        st.selectbox("Carry-over", CARRYOVER_MODES, key=state.CARRYOVER,
+                     format_func=lambda m: CARRYOVER_LABELS.get(m, m),
+                     help="One 0/1 term per non-reference arm given in the previous period.")
+        st.toggle("Analyse log(AUC + 1)", key=state.LOG)
+        st.caption("These settings are kept in the page address: copy the URL to share this exact view.")
+    settings = state.settings_from_session(trial) if trial is not None else None
+    ctx = state.Context(
+        dataset=ss[state.DATASET], data_key=key, trial=trial, report=report, file_names=names,
+        simulated=bool(trial is not None and trial.simulated), settings=settings,
+        threshold=ss[state.THRESHOLD], patient=ss[state.PATIENT], highlight=tuple(ss[state.HIGHLIGHT]),
+        problem=problem)
+    state.set_context(ctx)
+    state.write_url(trial)
+    return ctx
+
+
+def bootstrap() -> state.Context:
+    """Everything the router does before running a page (for a page that Streamlit runs on its own)."""
+    st.set_page_config(**PAGE_CONFIG)
+    state.init()
+    return render()

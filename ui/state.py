@@ -1,0 +1,410 @@
+"""Settings: their keys (in ONE place), defaults, validation of URL values, and the session <-> URL mirror.
+
+Every setting lives in ``st.session_state`` under the key in :data:`SETTINGS` and is mirrored into the URL
+query string under its ``param`` name, so a copied URL restores the view:
+
+=================  ================  =========================================================
+session key        query param       values
+=================  ================  =========================================================
+``dataset``        ``data``          ``bundled`` (default) | ``upload``
+``outcome``        ``outcome``       ``pain_average`` (default) | ``pain_max`` | ``pain_night``
+``horizon``        ``horizon``       whole day 2..D (default 35)
+``policy``         ``missing``       ``locf`` (default) | ``complete`` | ``interpolate``
+``reference``      ``ref``           an arm label (default: placebo-like arm, else the first)
+``carryover``      ``carryover``     ``exclude`` (default) | ``include`` | ``auto``
+``log``            ``log``           ``0`` (default) | ``1``
+``period_days``    ``days``          period length D, 2..366 (default 35)
+``threshold``      ``threshold``     responder threshold ``any`` (default) | ``30`` | ``50``
+``patient``        ``patient``       patient shown in the drill-down (default: the first)
+``highlight``      ``highlight``     patients highlighted on the spaghetti plot (repeatable)
+=================  ================  =========================================================
+
+Only values that differ from the default are written to the URL. A URL value is read once, when a session
+starts; one that is not valid is ignored and the user is told (:func:`notices`). Values that depend on the
+data (outcome present, horizon <= D, reference among the arms, patients) are checked again whenever the data
+change (:func:`reconcile`).
+
+Uploaded files live here too, as bytes in ``st.session_state`` (never on disk).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import streamlit as st
+
+from ketapain_core.analysis import AnalysisSettings
+from ketapain_core.crossover import CARRYOVER_MODES
+from ketapain_core.missing import POLICIES
+from ketapain_core.schema import DEFAULT_PERIOD_DAYS, OUTCOMES, Trial, ValidationReport, default_reference
+
+# ---- session keys: settings (widgets use these keys) -------------------------------------------------------
+DATASET = "dataset"
+OUTCOME = "outcome"
+HORIZON = "horizon"
+POLICY = "policy"
+REFERENCE = "reference"
+CARRYOVER = "carryover"
+LOG = "log"
+PERIOD_DAYS = "period_days"
+THRESHOLD = "threshold"
+PATIENT = "patient"
+HIGHLIGHT = "highlight"
+
+# ---- session keys: other state ---------------------------------------------------------------------------------
+UPLOADER = "upload_widget"          # prefix of the st.file_uploader widget's key (see uploader_key)
+_UPLOADER_N = "_uploader_n"         # bumped to give the uploader a new key, which empties it
+UPLOAD_FILES = "upload_files"       # tuple of (name, bytes) of the current upload
+UPLOAD_DIGEST = "upload_digest"     # sha256 of the upload's names and bytes
+CONTEXT = "_context"                # the Context of the current run, set by the sidebar
+_URL_READ = "_url_read"             # the URL has been read into the session
+_NOTICES = "_notices"               # messages about URL values that were not used
+_ROUTED = "_routed"                 # True while app.py is running the page
+
+BUNDLED, UPLOAD = "bundled", "upload"
+DATASETS = (BUNDLED, UPLOAD)
+THRESHOLDS = ("any", "30%", "50%")
+MAX_PERIOD_DAYS = 366
+
+
+def _choice(options: Sequence[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return text
+    return parse
+
+
+def _int_between(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise ValueError(f"expected a whole number from {lo} to {hi}") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"expected a whole number from {lo} to {hi}")
+        return v
+    return parse
+
+
+def _bool(text: str) -> bool:
+    t = text.strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1 or 0")
+
+
+def _threshold(text: str) -> str:
+    t = text.strip().lower().rstrip("%")
+    if t == "any":
+        return "any"
+    if t in ("30", "50"):
+        return f"{t}%"
+    raise ValueError("expected any, 30 or 50")
+
+
+def _text(text: str) -> str:
+    t = text.strip()
+    if not t or len(t) > 200:
+        raise ValueError("expected a non-empty label")
+    return t
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: session key, query-param name, default, parser of URL text, writer of URL text."""
+
+    key: str
+    param: str
+    default: Any
+    parse: Callable[[str], Any]
+    dump: Callable[[Any], str] = str
+    multi: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(DATASET, "data", BUNDLED, _choice(DATASETS)),
+    Setting(OUTCOME, "outcome", "pain_average", _choice(OUTCOMES)),
+    Setting(HORIZON, "horizon", 35, _int_between(2, MAX_PERIOD_DAYS)),
+    Setting(POLICY, "missing", "locf", _choice(tuple(POLICIES))),
+    Setting(REFERENCE, "ref", None, _text),
+    Setting(CARRYOVER, "carryover", "exclude", _choice(CARRYOVER_MODES)),
+    Setting(LOG, "log", False, _bool, lambda v: "1" if v else "0"),
+    Setting(PERIOD_DAYS, "days", DEFAULT_PERIOD_DAYS, _int_between(2, MAX_PERIOD_DAYS)),
+    Setting(THRESHOLD, "threshold", "any", _threshold, lambda v: str(v).rstrip("%")),
+    Setting(PATIENT, "patient", None, _text),
+    Setting(HIGHLIGHT, "highlight", [], _text, multi=True),
+)
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+#: Session key -> query-param name.
+PARAMS: dict[str, str] = {s.key: s.param for s in SETTINGS}
+
+#: Policies in the order the sidebar shows them: LOCF and complete case first (the paper's two), then the rest.
+POLICY_ORDER: tuple[str, ...] = tuple(["locf", "complete"] + [p for p in POLICIES if p not in ("locf", "complete")])
+
+
+# ---- reading the URL, keeping settings alive, writing the URL --------------------------------------------------
+def parse_query(query: dict[str, list[str]]) -> tuple[dict[str, Any], list[str]]:
+    """Validate query-string values: ``({session key: value}, [notices about rejected values])``.
+
+    Pure (no Streamlit), so it is tested directly.
+
+    >>> parse_query({"missing": ["complete"], "horizon": ["abc"], "highlight": ["P01", "P02"]})
+    ({'policy': 'complete', 'highlight': ['P01', 'P02']}, ["URL parameter horizon='abc' ignored: expected a whole number from 2 to 366"])
+    """
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    for s in SETTINGS:
+        raw = query.get(s.param)
+        if not raw:
+            continue
+        try:
+            if s.multi:
+                items = [x for r in raw for x in str(r).split(",") if x.strip()]
+                values[s.key] = list(dict.fromkeys(s.parse(x) for x in items))
+            else:
+                values[s.key] = s.parse(str(raw[-1]))
+        except ValueError as exc:
+            shown = raw if s.multi else raw[-1]
+            notes.append(f"URL parameter {s.param}={shown!r} ignored: {exc}")
+    return values, notes
+
+
+def _query_dict() -> dict[str, list[str]]:
+    qp = st.query_params
+    return {k: list(qp.get_all(k)) for k in qp.keys()}
+
+
+def init() -> None:
+    """Start of every run: read the URL once per session, fill defaults, keep every setting alive.
+
+    Re-assigning each setting to itself stops Streamlit from dropping the value of a widget that is not drawn
+    in this run (page-specific widgets such as the drill-down patient), so settings persist across pages.
+    """
+    ss = st.session_state
+    if not ss.get(_URL_READ):
+        values, notes = parse_query(_query_dict())
+        for k, v in values.items():
+            ss[k] = v
+        if values.get(DATASET) == UPLOAD and not ss.get(UPLOAD_FILES):
+            ss[DATASET] = BUNDLED
+            notes.append("The link asked for uploaded data, which a link cannot carry: showing the bundled "
+                         "simulated dataset. Upload your files on the Data and design page.")
+        ss[_NOTICES] = notes
+        ss[_URL_READ] = True
+    for s in SETTINGS:
+        if s.key in ss:
+            ss[s.key] = ss[s.key]
+        else:
+            ss[s.key] = list(s.default) if s.multi else s.default
+
+
+def notices() -> list[str]:
+    """Messages about settings that could not be used (shown once, then cleared)."""
+    return list(st.session_state.get(_NOTICES, []))
+
+
+def clear_notices() -> None:
+    st.session_state[_NOTICES] = []
+
+
+def add_notice(text: str) -> None:
+    st.session_state.setdefault(_NOTICES, [])
+    st.session_state[_NOTICES] = [*st.session_state[_NOTICES], text]
+
+
+def reconcile(trial: Optional[Trial]) -> None:
+    """Check the settings that depend on the data and reset those that do not fit (with a notice).
+
+    Called by the sidebar before any widget is drawn, on every run (cheap).
+    """
+    if trial is None:
+        return
+    ss = st.session_state
+    outs = trial.outcomes
+    if ss[OUTCOME] not in outs:
+        add_notice(f"Outcome {ss[OUTCOME]!r} is not in these data; showing {outs[0]!r}.")
+        ss[OUTCOME] = outs[0]
+    d = trial.period_days
+    if not 2 <= int(ss[HORIZON]) <= d:
+        new = min(max(int(ss[HORIZON]), 2), d)
+        add_notice(f"Horizon day {ss[HORIZON]} is outside days 2-{d} of these data; using day {new}.")
+        ss[HORIZON] = new
+    arms = trial.arms
+    if ss[REFERENCE] is None or ss[REFERENCE] not in arms:
+        if ss[REFERENCE] is not None:
+            add_notice(f"Reference arm {ss[REFERENCE]!r} is not among the arms ({', '.join(arms)}); "
+                       f"using {default_reference(arms)!r}.")
+        ss[REFERENCE] = default_reference(arms)
+    patients = patient_list(trial)
+    if ss[PATIENT] is None or ss[PATIENT] not in patients:
+        if ss[PATIENT] is not None:
+            add_notice(f"Patient {ss[PATIENT]!r} is not in these data.")
+        ss[PATIENT] = patients[0] if patients else None
+    hl = [p for p in ss[HIGHLIGHT] if p in set(patients)]
+    if hl != list(ss[HIGHLIGHT]):
+        add_notice("Highlighted patients not in these data were dropped: "
+                   + ", ".join(p for p in ss[HIGHLIGHT] if p not in set(patients)))
+        ss[HIGHLIGHT] = hl
+
+
+def patient_list(trial: Trial) -> list[str]:
+    """The trial's patients, sorted as text (the order every table and figure uses)."""
+    return sorted(str(p) for p in trial.diary["patient"].unique())
+
+
+def _defaults(trial: Optional[Trial]) -> dict[str, Any]:
+    out = {s.key: s.default for s in SETTINGS}
+    if trial is not None:
+        out[REFERENCE] = default_reference(trial.arms)
+        patients = patient_list(trial)
+        out[PATIENT] = patients[0] if patients else None
+        out[HORIZON] = min(35, trial.period_days)
+    return out
+
+
+def desired_query(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The query string for these settings: only values that differ from their default.
+
+    >>> desired_query({"policy": "complete", "horizon": 35, "log": True}, {"policy": "locf", "horizon": 35, "log": False})
+    {'missing': 'complete', 'log': '1'}
+    """
+    out: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.key not in values:
+            continue
+        v = values[s.key]
+        if v is None or v == defaults.get(s.key):
+            continue
+        if s.multi:
+            if v:
+                out[s.param] = [s.dump(x) for x in v]
+        else:
+            out[s.param] = s.dump(v)
+    return out
+
+
+def write_url(trial: Optional[Trial]) -> None:
+    """End of every run: mirror the settings into the query string (only when something changed)."""
+    ss = st.session_state
+    want = desired_query({s.key: ss.get(s.key) for s in SETTINGS}, _defaults(trial))
+    have = _query_dict()
+    norm_want = {k: (v if isinstance(v, list) else [v]) for k, v in want.items()}
+    if norm_want != have:
+        st.query_params.from_dict(want)
+
+
+# ---- uploads ---------------------------------------------------------------------------------------------------
+def files_digest(files: Sequence[tuple[str, bytes]]) -> str:
+    """SHA-256 over the files' names and bytes: the cache key of an upload (the content, not just a name).
+
+    >>> files_digest([("a.csv", b"x")]) == files_digest([("a.csv", b"x")]) != files_digest([("a.csv", b"y")])
+    True
+    """
+    h = hashlib.sha256()
+    for name, data in files:
+        h.update(name.encode("utf-8", "replace"))
+        h.update(b"\0")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def uploader_key() -> str:
+    """Key of the file uploader; it changes when the upload is removed, so the widget starts empty again."""
+    return f"{UPLOADER}-{st.session_state.get(_UPLOADER_N, 0)}"
+
+
+def on_upload(key: str) -> None:
+    """Callback of the file uploader: keep the files' bytes in the session and switch to them."""
+    ss = st.session_state
+    uploaded = ss.get(key) or []
+    if not isinstance(uploaded, list):
+        uploaded = [uploaded]
+    files = tuple((f.name, f.getvalue()) for f in uploaded)
+    if files:
+        ss[UPLOAD_FILES] = files
+        ss[UPLOAD_DIGEST] = files_digest(files)
+        ss[DATASET] = UPLOAD
+    else:
+        clear_upload(reset_widget=False)
+
+
+def clear_upload(reset_widget: bool = True) -> None:
+    """Forget the uploaded files, go back to the bundled dataset and (by default) empty the uploader."""
+    ss = st.session_state
+    ss.pop(UPLOAD_FILES, None)
+    ss.pop(UPLOAD_DIGEST, None)
+    ss[DATASET] = BUNDLED
+    if reset_widget:
+        ss[_UPLOADER_N] = int(ss.get(_UPLOADER_N, 0)) + 1
+
+
+def upload_files() -> tuple[tuple[str, bytes], ...]:
+    return tuple(st.session_state.get(UPLOAD_FILES) or ())
+
+
+# ---- the context every page reads ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Context:
+    """What a page needs: the data (or why there is none) and the current settings.
+
+    ``data_key`` identifies the trial by content (hash of the files' bytes, plus the period length); every
+    cached core call is keyed on it and the settings.
+    """
+
+    dataset: str
+    data_key: Optional[str]
+    trial: Optional[Trial]
+    report: Optional[ValidationReport]
+    file_names: tuple[str, ...]
+    simulated: bool
+    settings: Optional[AnalysisSettings]
+    threshold: str = "any"
+    patient: Optional[str] = None
+    highlight: tuple[str, ...] = ()
+    problem: Optional[str] = None
+
+    @property
+    def ready(self) -> bool:
+        return self.trial is not None and self.settings is not None and self.problem is None
+
+
+def set_context(ctx: Context) -> None:
+    st.session_state[CONTEXT] = ctx
+
+
+@contextlib.contextmanager
+def routed() -> Iterator[None]:
+    """Mark the page run as started by the router (app.py) for the duration of the run."""
+    st.session_state[_ROUTED] = True
+    try:
+        yield
+    finally:
+        st.session_state[_ROUTED] = False
+
+
+def get_context() -> Context:
+    """The context of this run, as built by the sidebar.
+
+    When Streamlit runs a page script without the router (it does so when a ``pages/`` folder exists and
+    ``st.navigation`` has not been called yet in the process: Streamlit's older multipage mode, which
+    ``AppTest`` also uses for every rerun), the page sets up the page config, settings and sidebar itself,
+    so it behaves the same either way.
+    """
+    if not st.session_state.get(_ROUTED):
+        from .sidebar import bootstrap  # local import: sidebar imports this module
+
+        return bootstrap()
+    return st.session_state[CONTEXT]
+
+
+def settings_from_session(trial: Trial) -> AnalysisSettings:
+    ss = st.session_state
+    return AnalysisSettings(outcome=ss[OUTCOME], policy=ss[POLICY], horizon=int(ss[HORIZON]),
+                            period_days=trial.period_days, reference=ss[REFERENCE], carryover=ss[CARRYOVER],
+                            log=bool(ss[LOG]))
