@@ -33,7 +33,9 @@ if trial.period_days not in horizons:
     horizons.append(trial.period_days)
 st.subheader(f"Table 2: AUC of {label.lower()} at days {', '.join(map(str, horizons))}")
 with render.guard("Table 2"):
-    analyses = {h: cache.analysis(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary) for h in horizons}
+    # the current horizon shares the Primary page's cached analysis; the others skip the interaction refit
+    analyses = {h: cache.analysis(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary,
+                                  interaction_test=(h == s.horizon)) for h in horizons}
     shown, raw = render.horizon_table(analyses, arms)
     st.dataframe(shown, hide_index=True)
     render.download(raw, "table2_by_horizon.csv")

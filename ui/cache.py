@@ -67,9 +67,13 @@ def simulated_trial(period_days: int) -> tuple[Trial, ValidationReport]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def analysis(data_key: str, settings: _analysis.AnalysisSettings, _diary: pd.DataFrame) -> _analysis.Analysis:
-    """:func:`ketapain_core.analysis.analyze` (AUC, model, effect sizes, responders) for one set of settings."""
-    return _analysis.analyze(_diary, settings)
+def analysis(data_key: str, settings: _analysis.AnalysisSettings, _diary: pd.DataFrame,
+             interaction_test: bool = True) -> _analysis.Analysis:
+    """:func:`ketapain_core.analysis.analyze` (AUC, model, effect sizes, responders) for one set of settings.
+
+    ``interaction_test=False`` skips the sequence x period refit, for tables that show only the treatment test.
+    """
+    return _analysis.analyze(_diary, settings, interaction_test=interaction_test)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

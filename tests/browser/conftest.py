@@ -91,6 +91,11 @@ def wait_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_function(
         """() => { const a = document.querySelector('[data-testid="stApp"]');
                    return a && a.getAttribute('data-test-script-state') === 'notRunning'; }""", timeout=timeout)
+    # elements are painted after the script finishes: wait for the lazy-loaded widgets and plotly charts
+    page.wait_for_function(
+        """() => document.querySelectorAll('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]').length === 0
+                 && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                      .every(c => c.querySelector('.main-svg'))""", timeout=timeout)
 
 
 def screenshot(page, name: str) -> Path:
