@@ -36,6 +36,19 @@ def upload(at: AppTest, files: Iterable[tuple[str, bytes]]) -> AppTest:
     return at.run()
 
 
+def upload_invalid_and_return(page: str, files: Iterable[tuple[str, bytes]]) -> AppTest:
+    """Upload invalid files, come back to ``page``: the page shows the data errors, never an exception."""
+    at = start(page)
+    upload(at, files)
+    goto(at, page)
+    assert_clean(at)
+    return at
+
+
+def shows_data_errors(at: AppTest) -> bool:
+    return any("error(s)" in w.value for w in at.warning)
+
+
 def assert_clean(at: AppTest) -> None:
     """No exception element and no uncaught error (a traceback would be an exception element)."""
     assert not at.exception, [e.value for e in at.exception]

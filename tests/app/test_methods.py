@@ -1,5 +1,5 @@
 """Methods page."""
-from apphelpers import assert_clean, goto, start, texts, upload
+from apphelpers import assert_clean, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return
 
 PAGE = "pages/methods.py"
 
@@ -39,10 +39,7 @@ def test_valid_upload(valid_upload):
 
 
 def test_invalid_upload_is_reported_not_raised(invalid_upload):
-    at = start(PAGE)
-    upload(at, invalid_upload)
-    goto(at, PAGE)
-    assert_clean(at)
+    at = upload_invalid_and_return(PAGE, invalid_upload)
     assert "lmer(" in _code(at)          # the methods stay readable without data
 
 

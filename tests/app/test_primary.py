@@ -1,5 +1,5 @@
 """Primary endpoint page."""
-from apphelpers import assert_clean, error_texts, frame_with, start, texts, upload, goto
+from apphelpers import assert_clean, error_texts, frame_with, start, texts, upload, goto, shows_data_errors, upload_invalid_and_return
 
 PAGE = "pages/primary.py"
 
@@ -49,11 +49,8 @@ def test_valid_upload(valid_upload):
 
 
 def test_invalid_upload_is_reported_not_raised(invalid_upload):
-    at = start(PAGE)
-    upload(at, invalid_upload)
-    goto(at, PAGE)
-    assert_clean(at)
-    assert any("error(s)" in w.value for w in at.warning)
+    at = upload_invalid_and_return(PAGE, invalid_upload)
+    assert shows_data_errors(at)
     assert not at.dataframe
     assert at.sidebar.radio(key="policy").value == "locf"        # the sidebar keeps working
 

@@ -1,5 +1,5 @@
 """Responders page."""
-from apphelpers import assert_clean, frame_with, goto, start, texts, upload
+from apphelpers import assert_clean, frame_with, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return
 
 PAGE = "pages/responders.py"
 
@@ -51,11 +51,8 @@ def test_valid_upload(valid_upload):
 
 
 def test_invalid_upload_is_reported_not_raised(invalid_upload):
-    at = start(PAGE)
-    upload(at, invalid_upload)
-    goto(at, PAGE)
-    assert_clean(at)
-    assert any("error(s)" in w.value for w in at.warning)
+    at = upload_invalid_and_return(PAGE, invalid_upload)
+    assert shows_data_errors(at)
 
 
 def test_url_restores_settings():
