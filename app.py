@@ -15,6 +15,7 @@ page = st.navigation([
     st.Page("pages/responders.py", title="Responders", icon=":material/group:"),
     st.Page("pages/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
     st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
+    st.Page("pages/report.py", title="Report", icon=":material/description:"),
 ])
 sidebar.render()
 with state.routed():

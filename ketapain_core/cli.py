@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
 from .missing import POLICIES
@@ -46,11 +47,30 @@ def build_parser() -> argparse.ArgumentParser:
     p_an.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
     p_an.add_argument("--json", dest="json_out", default=None, metavar="OUT|-",
                       help="write the results as JSON to OUT (- for standard output)")
+    p_rep = sub.add_parser("report", help="write a self-contained HTML report")
+    _add_common(p_rep)
+    p_rep.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
+    p_rep.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
+    p_rep.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
+    p_rep.add_argument("--out", required=True, help="the HTML file to write")
     return parser
 
 
-def load_trial(path: str, period_days: int, err: TextIO) -> Trial:
-    """Read and validate PATH; print warnings to ``err``; raise CliError listing every error."""
+BUNDLED = Path(__file__).resolve().parents[1] / "data" / "simulated"
+
+
+def _is_bundled(path: str) -> bool:
+    try:
+        return Path(path).resolve() == BUNDLED
+    except OSError:
+        return False
+
+
+def read_input(path: str, period_days: int, err: TextIO):
+    """Read and validate PATH; print warnings to ``err``; raise CliError listing every error.
+
+    Returns the Trial and the ValidationReport.
+    """
     from .io import read_path
 
     trial, report = read_path(path, period_days=period_days)
@@ -58,7 +78,12 @@ def load_trial(path: str, period_days: int, err: TextIO) -> Trial:
         raise CliError([str(m) for m in report.errors] or [f"{path}: could not be read"])
     for m in report.warnings:
         print(str(m), file=err)
-    return trial
+    return trial, report
+
+
+def load_trial(path: str, period_days: int, err: TextIO) -> Trial:
+    """:func:`read_input` without the report."""
+    return read_input(path, period_days, err)[0]
 
 
 def _check_options(trial: Trial, args: argparse.Namespace) -> None:
@@ -156,7 +181,37 @@ def format_summary(a) -> str:
     return "\n".join(lines) + "\n"
 
 
-COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze}
+def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import dataclasses
+
+    from .analysis import AnalysisSettings
+    from .report import ReportInput, build_report, sha256_of
+
+    if args.period_days < 2:
+        raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
+    trial, report = read_input(args.path, args.period_days, err)
+    _check_options(trial, args)
+    if args.reference is not None and args.reference not in trial.arms:
+        raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
+                        f"arms: {', '.join(trial.arms)}"])
+    src = Path(args.path)
+    files = [src] if src.is_file() else sorted(p for p in src.iterdir() if p.is_file())
+    digest = sha256_of((p.name, p.read_bytes()) for p in files)
+    if _is_bundled(args.path):
+        trial = dataclasses.replace(trial, simulated=True)
+    settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
+                                period_days=args.period_days, reference=args.reference,
+                                carryover=args.carryover, log=args.log)
+    doc = build_report(ReportInput(trial, report, digest, tuple(p.name for p in files)), settings)
+    try:
+        Path(args.out).write_text(doc, encoding="utf-8")
+    except OSError as exc:
+        raise CliError([f"error: cannot write {args.out}: {exc.strerror}"]) from None
+    print(f"wrote {args.out} ({len(doc.encode('utf-8')) / 2**20:.1f} MiB)", file=err)
+    return EXIT_OK
+
+
+COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze, "report": cmd_report}
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from ketapain_core import figures
 from ketapain_core.schema import OUTCOME_LABELS
-from ui import cache, render, state
+from ui import audit, cache, render, state
 
 ctx = state.get_context()
 render.page_header("Primary endpoint", ctx)
@@ -14,6 +14,7 @@ unit = "log(AUC + 1)" if s.log else "AUC (pain score-days)"
 a = None
 with render.guard("The analysis"):
     a = cache.analysis(ctx.data_key, s, trial.diary)
+    audit.record_analysis(ctx, a)
 if a is None:
     st.stop()
 m = a.model

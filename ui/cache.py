@@ -108,3 +108,14 @@ def template_files() -> tuple[tuple[str, bytes], ...]:
 def template_readme() -> str:
     p = TEMPLATES_DIR / "README.md"
     return p.read_text(encoding="utf-8") if p.is_file() else ""
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def report_html(data_key: str, settings: _analysis.AnalysisSettings, file_names: tuple[str, ...],
+                _trial: Trial, _report: ValidationReport) -> bytes:
+    """The self-contained HTML report (:func:`ketapain_core.report.build_report`) for the data and settings."""
+    from ketapain_core.report import ReportInput, build_report
+
+    digest = data_key.split("/")[0]
+    doc = build_report(ReportInput(_trial, _report, digest, file_names), settings)
+    return doc.encode("utf-8")

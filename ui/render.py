@@ -15,6 +15,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pandas as pd
 import streamlit as st
 
+from ketapain_core import export as _export
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
 
@@ -148,8 +149,9 @@ def _plain(exc: BaseException) -> str:
 
 # ---- tables and downloads --------------------------------------------------------------------------------------
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a header, no index, missing as blank, full precision."""
-    return df.to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV with a header, no index, missing as blank, full precision; text cells that a spreadsheet would
+    run as a formula are neutralised (:func:`ketapain_core.export.csv_bytes`)."""
+    return _export.csv_bytes(df)
 
 
 def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key: Optional[str] = None) -> None:

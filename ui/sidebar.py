@@ -14,7 +14,7 @@ from ketapain_core.crossover import CARRYOVER_MODES
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, ValidationReport
 
-from . import cache, state
+from . import audit, cache, state
 
 log = logging.getLogger("ketapain.ui")
 
@@ -116,6 +116,7 @@ def render() -> state.Context:
         problem=problem)
     state.set_context(ctx)
     state.write_url(trial)
+    audit.track(ctx)
     return ctx
 
 

@@ -29,7 +29,6 @@ Uploaded files live here too, as bytes in ``st.session_state`` (never on disk).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -302,16 +301,14 @@ def write_url(trial: Optional[Trial]) -> None:
 def files_digest(files: Sequence[tuple[str, bytes]]) -> str:
     """SHA-256 over the files' names and bytes: the cache key of an upload (the content, not just a name).
 
+    The same fingerprint as the reports' and the audit log's (:func:`ketapain_core.export.sha256_of`).
+
     >>> files_digest([("a.csv", b"x")]) == files_digest([("a.csv", b"x")]) != files_digest([("a.csv", b"y")])
     True
     """
-    h = hashlib.sha256()
-    for name, data in files:
-        h.update(name.encode("utf-8", "replace"))
-        h.update(b"\0")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
+    from ketapain_core.export import sha256_of
+
+    return sha256_of(files)
 
 
 def uploader_key() -> str:

@@ -110,3 +110,13 @@ def test_module_entry_point_subprocess():
     p = subprocess.run([sys.executable, "-m", "ketapain_core", "auc", str(ROOT / "nope.csv")],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.strip()
+
+
+def test_report_command_writes_self_contained_html(tmp_path):
+    out = tmp_path / "r.html"
+    code, _, err = run("report", str(ROOT / "data" / "simulated"), "--missing", "locf", "--out", str(out))
+    assert code == 0, err
+    doc = out.read_text(encoding="utf-8")
+    assert doc.startswith("<!DOCTYPE html>") and "SIMULATED DATA" in doc
+    code, _, err = run("report", str(DIARY), "--out", str(tmp_path / "nodir" / "r.html"))
+    assert code == 2 and "cannot write" in err

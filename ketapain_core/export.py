@@ -1,0 +1,93 @@
+"""Safe exports of results tables: CSV and one XLSX workbook with a sheet per table.
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return) get a leading apostrophe; numbers are never touched (OWASP "CSV injection").
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def sha256_of(files: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 over the files' names and contents, in name order: the data's fingerprint in the app's cache
+    keys, the audit log and the reports (the same files give the same value whatever their order).
+
+    >>> sha256_of([("a.csv", b"x")])[:12]
+    'e1d98e611148'
+    """
+    h = hashlib.sha256()
+    for name, data in sorted(files, key=lambda f: f[0]):
+        h.update(name.encode("utf-8", "replace") + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def neutralise_cell(value: object) -> object:
+    """Prefix a text cell that a spreadsheet would evaluate with an apostrophe; leave anything else alone.
+
+    >>> neutralise_cell("=HYPERLINK(1)"), neutralise_cell("-3"), neutralise_cell(-3.0), neutralise_cell("Placebo")
+    ("'=HYPERLINK(1)", "'-3", -3.0, 'Placebo')
+    """
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells (and column names) are neutralised; numeric columns are unchanged.
+
+    >>> neutralise(pd.DataFrame({"arm": ["=1+1", "A"], "x": [-1.0, 2.0]})).values.tolist()
+    [["'=1+1", -1.0], ['A', 2.0]]
+    """
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            out[col] = s.map(neutralise_cell).astype(object)
+    out.columns = [neutralise_cell(str(c)) for c in out.columns]
+    return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (header, no index, missing as blank, full precision), with text cells neutralised.
+
+    >>> csv_bytes(pd.DataFrame({"a": ["@x"], "b": [1.5]}))
+    b"a,b\\n'@x,1.5\\n"
+    """
+    return neutralise(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    base = _SHEET_BAD.sub("_", name).strip("'") or "table"
+    base = base[:31]
+    cand, k = base, 2
+    while cand.lower() in taken:
+        suffix = f" ({k})"
+        cand, k = base[: 31 - len(suffix)] + suffix, k + 1
+    taken.add(cand.lower())
+    return cand
+
+
+def xlsx_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
+    """One workbook with a sheet per table (sheet names made valid and unique), text cells neutralised.
+
+    >>> import openpyxl
+    >>> wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes({"contrasts": pd.DataFrame({"a": ["+x"]})})))
+    >>> wb.sheetnames, wb["contrasts"]["A2"].value
+    (['contrasts'], "'+x")
+    """
+    buf = io.BytesIO()
+    taken: set[str] = set()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in tables.items():
+            clean = neutralise(df).replace({np.nan: None})
+            clean.to_excel(xw, sheet_name=_sheet_name(str(name), taken), index=False)
+    return buf.getvalue()

@@ -1,0 +1,373 @@
+"""A self-contained HTML report of one analysis (DESIGN.md section 1: ``report.py``).
+
+One file, no network needed to open it: plotly.js is embedded once and every figure is interactive. It holds
+the settings, the data's SHA-256 and row counts, every validation message, the primary analysis, the time
+course, responders, the sensitivity comparison across missing-data policies, the methods, package versions and
+the time it was made. Print CSS lays it out for a PDF.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import importlib.metadata
+import platform
+from dataclasses import asdict, dataclass, replace
+from typing import Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from . import __version__, figures
+from .analysis import Analysis, AnalysisSettings, analyze, table2
+from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
+from .missing import POLICIES, daily_values
+from .schema import OUTCOME_LABELS, Trial, ValidationReport
+
+PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
+
+_CSS = """
+:root { --ink:#1f2933; --muted:#52606d; --line:#d9e2ec; --warn:#8d6e00; --bad:#b42318; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
+       max-width: 1100px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { font-size: 1.8rem; margin-bottom: .2rem; } h2 { border-bottom: 2px solid var(--line); padding-bottom: .2rem;
+     margin-top: 2.2rem; } h3 { margin-top: 1.4rem; }
+.meta { color: var(--muted); font-size: .92rem; }
+.simulated { background: #fff8e1; border: 1px solid #f0c36d; color: var(--warn); padding: .6rem .8rem;
+             border-radius: 6px; font-weight: 600; }
+.status-ok { color: #0b6e4f; } .status-caution { color: var(--warn); } .status-bad { color: var(--bad); }
+table.data { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .88rem; }
+table.data th, table.data td { border: 1px solid var(--line); padding: .25rem .5rem; text-align: right; }
+table.data th { background: #f5f7fa; } table.data td:first-child, table.data th:first-child { text-align: left; }
+ul.messages li.error { color: var(--bad); } ul.messages li.warning { color: var(--warn); }
+code, pre { background: #f5f7fa; border-radius: 4px; } pre { padding: .6rem; overflow-x: auto; }
+nav.toc a { margin-right: .8rem; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10pt; } nav.toc { display: none; }
+  h2 { page-break-before: always; } h2.first { page-break-before: avoid; }
+  .figure, table.data { page-break-inside: avoid; } a { color: inherit; text-decoration: none; }
+}
+"""
+
+SECTIONS = ("Data", "Settings", "Primary analysis", "Time course", "Responders", "Sensitivity", "Methods",
+            "Provenance")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, ketapain_core and the packages the numbers depend on."""
+    out = {"python": platform.python_version(), "ketapain_core": __version__}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _fmt_num(x: object, digits: int) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)) or x is pd.NA:
+        return ""
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        return f"{float(x):.{digits}f}"
+    return str(x)
+
+
+def fmt_p(p: object) -> str:
+    """P values as a reader expects them: 4 decimals, '< 0.0001' below that.
+
+    >>> fmt_p(0.03125), fmt_p(1e-7)
+    ('0.0312', '< 0.0001')
+    """
+    if p is None or (isinstance(p, float) and not np.isfinite(p)):
+        return ""
+    p = float(p)
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, default_digits: int = 2) -> str:
+    """An escaped HTML table; P-value columns (``p``, ``p_*``) as :func:`fmt_p`, other numbers rounded."""
+    digits = dict(digits or {})
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for rec in df.itertuples(index=False, name=None):
+        cells = []
+        for col, v in zip(df.columns, rec):
+            name = str(col)
+            if name == "p" or name.startswith("p_") or name.startswith("P"):
+                text = fmt_p(v) if isinstance(v, (float, np.floating)) else _fmt_num(v, 4)
+            else:
+                text = _fmt_num(v, digits.get(name, default_digits))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _fig(fig) -> str:
+    return '<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False,
+                                                 config={"displaylogo": False, "responsive": True}) + "</div>"
+
+
+def _p(text: str) -> str:
+    return f"<p>{html.escape(text)}</p>"
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """What the report is made from: the validated trial, the reading report and the files' fingerprint."""
+
+    trial: Trial
+    validation: ValidationReport
+    data_sha256: str
+    file_names: tuple[str, ...] = ()
+
+
+def _data_section(inp: ReportInput) -> str:
+    t = inp.trial
+    counts = [("diary", t.diary)] + [(n, getattr(t, n)) for n in ("patients", "questionnaires", "adverse_events",
+                                                                    "analgesics")]
+    rows = pd.DataFrame([{"table": n, "rows": len(df)} for n, df in counts if df is not None])
+    design = t.design()
+    seq = design.drop_duplicates("patient")["sequence"].value_counts().sort_index()
+    parts = ["<h2 id='data' class='first'>Data</h2>"]
+    if t.simulated:
+        parts.append('<p class="simulated">SIMULATED DATA: the bundled KETAPAIN dataset is simulated, calibrated '
+                     "to the published summaries of Pickering et al., Anesthesiology 2020; it is not the trial's "
+                     "raw data.</p>")
+    parts.append(f"<p>Source: {html.escape(t.source or ', '.join(inp.file_names) or 'upload')}<br>"
+                 f"SHA-256 of the files: <code>{inp.data_sha256}</code><br>"
+                 f"{t.n_patients} patients, {design['period'].nunique()} periods of {t.period_days} days, "
+                 f"arms: {html.escape(', '.join(t.arms))}.</p>")
+    parts.append(html_table(rows))
+    parts.append("<h3>Patients per sequence</h3>")
+    parts.append(html_table(pd.DataFrame({"sequence": seq.index, "patients": seq.to_numpy()})))
+    msgs = [m for m in inp.validation.messages if m.level in ("error", "warning", "info")]
+    parts.append(f"<h3>Validation ({len(inp.validation.errors)} errors, {len(inp.validation.warnings)} warnings)</h3>")
+    if msgs:
+        items = "".join(f'<li class="{m.level}">{html.escape(str(m))}</li>' for m in msgs)
+        parts.append(f'<ul class="messages">{items}</ul>')
+    else:
+        parts.append(_p("No validation messages."))
+    return "\n".join(parts)
+
+
+def _settings_section(a: Analysis) -> str:
+    s = a.settings
+    rows = pd.DataFrame([
+        {"setting": "outcome", "value": f"{s.outcome} ({OUTCOME_LABELS.get(s.outcome, s.outcome)})"},
+        {"setting": "missing-data policy", "value": f"{s.policy} ({POLICIES[s.policy].label})"},
+        {"setting": "AUC horizon", "value": f"days 1-{s.horizon}"},
+        {"setting": "period length D", "value": str(s.period_days)},
+        {"setting": "reference arm", "value": a.reference},
+        {"setting": "carry-over", "value": s.carryover},
+        {"setting": "log(AUC + 1)", "value": "yes" if s.log else "no"},
+    ])
+    return "<h2 id='settings'>Settings</h2>" + html_table(rows)
+
+
+def _primary_section(a: Analysis) -> str:
+    s = a.settings
+    label = OUTCOME_LABELS.get(s.outcome, s.outcome)
+    parts = [f"<h2 id='primary-analysis'>Primary analysis: AUC of {html.escape(label.lower())}, days 1-{s.horizon}, "
+             f"{html.escape(POLICIES[s.policy].label)}</h2>"]
+    summ = a.summary.copy()
+    parts.append(html_table(summ, digits={"n": 0, "n_missing": 0}, default_digits=1))
+    arms = list(summ["arm"])
+    parts.append(_fig(figures.spaghetti(a.auc.table, arms, title=f"AUC per patient under each arm, day {s.horizon}")))
+    m = a.model
+    if m is None:
+        parts.append(f'<p class="status-bad"><b>Model not estimable:</b> {html.escape(a.model_error or "")}</p>')
+        return "\n".join(parts)
+    cls = "status-ok" if m.status == "ok" else "status-caution"
+    parts.append(f'<p class="{cls}"><b>Model status: {m.status}</b> ({html.escape(m.status_reason)}). '
+                 f"{m.n_used} patient-periods used, {len(m.excluded)} left out. "
+                 f"{html.escape(m.carryover_decision)}</p>")
+    if len(m.excluded):
+        parts.append("<h3>Patient-periods left out</h3>" + html_table(m.excluded))
+    if m.warnings:
+        parts.append("<ul class='messages'>" + "".join(f"<li class='warning'>{html.escape(w)}</li>"
+                                                      for w in m.warnings) + "</ul>")
+    o = m.omnibus
+    parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)} (Satterthwaite); "
+                    f"Wald chi-square({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}. ICC = {m.icc:.3f}."))
+    parts.append("<h3>Fixed effects</h3>" + html_table(m.fixed_effects))
+    parts.append("<h3>Variance components</h3>" + html_table(m.variance_frame(), default_digits=3))
+    parts.append("<h3>Omnibus tests</h3>" + html_table(m.omnibus_frame()))
+    parts.append("<h3>Model-based means</h3>" + html_table(m.emmeans))
+    parts.append("<h3>Pairwise contrasts (Sidak-adjusted P)</h3>" + html_table(m.contrasts))
+    es = a.effect_sizes.table
+    parts.append("<h3>Effect sizes (d_z, noncentral t 95% CI; Hedges' g_z)</h3>"
+                 + html_table(es, digits={"n": 0}, default_digits=3))
+    parts.append(_fig(figures.forest(es, estimate="d", x_title="d_z (95% CI)",
+                                     title="Within-patient standardized differences")))
+    parts.append("<h3>Diagnostics</h3>")
+    w, pw = m.normality.get("shapiro_w"), m.normality.get("p")
+    sp = m.seq_period
+    parts.append(_p(f"Shapiro-Wilk on the residuals: W = {_fmt_num(w, 3)}, P = {fmt_p(pw)}. "
+                    + (f"Sequence x period interaction: Wald chi-square({sp.df}) = {sp.chi2:.2f}, "
+                       f"P = {fmt_p(sp.p_chi2)}." if sp else "Sequence x period interaction: not estimable.")))
+    parts.append(_fig(figures.qq_plot(m.data, arms, title="Residual QQ plot")))
+    return "\n".join(parts)
+
+
+def _time_course_section(trial: Trial, a: Analysis) -> str:
+    s = a.settings
+    label = OUTCOME_LABELS.get(s.outcome, s.outcome)
+    daily = daily_values(trial.diary, s.outcome, s.policy, s.period_days)
+    rows = [(f"day {h}", s.outcome, h, s.policy) for h in (7, 15, 21, 28, 35) if h <= s.period_days]
+    t2 = table2(trial.diary, rows, base=s)
+    wide = t2.assign(cell=[f"{m:.0f} ± {sd:.0f} (n={n})" if np.isfinite(m) else ""
+                           for m, sd, n in zip(t2["mean"], t2["sd"], t2["n"])])
+    table = wide.pivot(index="row", columns="arm", values="cell").reindex(index=[r[0] for r in rows])
+    table = table[[c for c in a.summary["arm"] if c in table.columns]]
+    ps = t2.groupby("row", sort=False)[["p_f", "p_chi2", "n_used"]].first()
+    table = table.join(ps).reset_index()
+    return "\n".join([
+        "<h2 id='time-course'>Time course</h2>",
+        _fig(figures.mean_daily(daily, list(a.summary["arm"]),
+                                title=f"Mean daily {label.lower()} with 95% confidence band ({POLICIES[s.policy].label})")),
+        f"<h3>AUC by horizon ({html.escape(POLICIES[s.policy].label)}): mean ± SD (n), omnibus P</h3>",
+        html_table(table, digits={"n_used": 0}),
+    ])
+
+
+def _responders_section(trial: Trial, a: Analysis) -> str:
+    s = a.settings
+    parts = ["<h2 id='responders'>Responders</h2>",
+             _p(f"A patient responds to an arm when its AUC is lower than under {a.reference}; stricter: at least "
+                "30% or 50% lower (IMMPACT)."),
+             html_table(a.responders.counts, default_digits=0)]
+    for h in sorted({min(7, s.period_days), s.horizon}):
+        r = analyze(trial.diary, replace(s, horizon=h), interaction_test=False) if h != s.horizon else a
+        parts.append(_fig(figures.auc_by_patient(r.auc.table, list(a.summary["arm"]),
+                                                 title=f"AUC per patient under each arm, days 1-{h}")))
+    return "\n".join(parts)
+
+
+def _sensitivity_section(trial: Trial, a: Analysis) -> str:
+    s = a.settings
+    analyses = {p: (a if p == s.policy else analyze(trial.diary, replace(s, policy=p), interaction_test=False))
+                for p in POLICIES}
+    rows = []
+    for p, r in analyses.items():
+        m = r.model
+        rows.append({"policy": POLICIES[p].label, "patient-periods used": m.n_used if m else 0,
+                     "P (F)": m.omnibus.p_f if m else np.nan, "P (Wald)": m.omnibus.p_chi2 if m else np.nan,
+                     "status": m.status if m else f"not estimable: {r.model_error}"})
+    comp = figures.policy_comparison(analyses, what="contrasts")
+    labels = {p: POLICIES[p].label for p in POLICIES}
+    parts = ["<h2 id='sensitivity'>Sensitivity to missing data</h2>",
+             html_table(pd.DataFrame(rows), digits={"patient-periods used": 0})]
+    if len(comp):
+        parts.append(_fig(figures.forest(comp, group="policy", group_labels=labels,
+                                         title="Model-based contrasts (a - b) by missing-data policy")))
+        parts.append(html_table(comp))
+    parts.append("<ul>" + "".join(f"<li><b>{html.escape(p.label)}</b>: {html.escape(p.description)} "
+                                  f"<i>Assumes:</i> {html.escape(p.assumption)}</li>" for p in POLICIES.values())
+                 + "</ul>")
+    return "\n".join(parts)
+
+
+def r_statement(settings: AnalysisSettings, reference: str) -> str:
+    """The equivalent R (lme4 / lmerTest / emmeans / effectsize) for the settings.
+
+    >>> "revpairwise" in r_statement(AnalysisSettings(), "Placebo")
+    True
+    """
+    carry = " + carry_ketamine + carry_ketamine_mg" if settings.carryover == "include" else ""
+    lhs = "log(auc + 1)" if settings.log else "auc"
+    return (
+        "library(lmerTest); library(emmeans); library(effectsize)\n"
+        f"d$treatment <- relevel(factor(d$treatment), ref = \"{reference}\")\n"
+        "d$period <- factor(d$period); d$sequence <- factor(d$sequence)\n"
+        f"fit <- lmer({lhs} ~ treatment + period + sequence{carry} + (1 | patient), data = d, REML = TRUE)\n"
+        "anova(fit, ddf = \"Satterthwaite\")\n"
+        "emm <- emmeans(fit, \"treatment\", lmer.df = \"satterthwaite\")\n"
+        "summary(contrast(emm, \"revpairwise\", adjust = \"sidak\"), infer = TRUE)\n"
+        "cohens_d(w$a, w$b, paired = TRUE)   # one row per patient, both arms present"
+    )
+
+
+def _methods_section(a: Analysis) -> str:
+    s = a.settings
+    items = [
+        f"Missing diary days: {POLICIES[s.policy].description}",
+        f"AUC_H = sum over d = 1..H-1 of (y_d + y_(d+1)) / 2 in pain score-days, H = {s.horizon}.",
+        "Model: AUC ~ treatment + period + sequence [+ carry-over] + (1 | patient), REML; treatment against the "
+        "reference arm, period against period 1. Patient-periods with a missing AUC are left out and listed.",
+        "Omnibus test of treatment: F with Satterthwaite denominator df (as lmerTest's anova, eigen-decomposition "
+        "method for several df) and Wald chi-square (as Stata).",
+        "Pairwise contrasts a - b: difference of model-based means (emmeans), Satterthwaite df, Sidak-adjusted "
+        "P = 1 - (1 - P)^m over the m pairs.",
+        "ICC = var(patient) / (var(patient) + var(residual)).",
+        "Effect size d_z = mean(AUC_a - AUC_b) / SD(AUC_a - AUC_b), 95% CI by the noncentral t method; Hedges' "
+        "g_z = d_z x J(n - 1).",
+        "Responders: AUC under the arm lower than under the reference (any decrease, >= 30%, >= 50%).",
+    ]
+    return ("<h2 id='methods'>Methods</h2><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+            "<h3>Equivalent R</h3><pre>" + html.escape(r_statement(s, a.reference)) + "</pre>"
+            "<h3>Equivalent Stata</h3><pre>" + html.escape(
+                "mixed auc i.treatment i.period i.sequence || patient:, reml dfmethod(satterthwaite)\n"
+                "testparm i.treatment\npwcompare treatment, mcompare(sidak) effects") + "</pre>")
+
+
+def _provenance_section(now: _dt.datetime, inp: ReportInput, a: Analysis) -> str:
+    versions = pd.DataFrame([{"package": k, "version": v} for k, v in package_versions().items()])
+    return ("<h2 id='provenance'>Provenance</h2>"
+            + _p(f"Made {now.strftime('%Y-%m-%d %H:%M:%S')} UTC by KETAPAIN Explorer {__version__}. Data SHA-256 "
+                 f"{inp.data_sha256}. Reproduce: python -m ketapain_core analyze PATH --outcome {a.settings.outcome} "
+                 f"--missing {a.settings.policy} --horizon {a.settings.horizon} --period-days "
+                 f"{a.settings.period_days} --reference '{a.reference}' --carryover {a.settings.carryover}"
+                 f"{' --log' if a.settings.log else ''} --json -")
+            + html_table(versions))
+
+
+def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
+                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = ()) -> str:
+    """The whole report as one HTML document (UTF-8 text).
+
+    Parameters
+    ----------
+    inp : ReportInput
+        The trial, its validation report and the files' SHA-256.
+    settings : AnalysisSettings
+        The analysis shown as primary; the sensitivity section re-runs it under every policy.
+    now : datetime, optional
+        The time stamp (UTC); default now.
+    extra_sections : sequence of (title, html)
+        Further sections (e.g. secondary endpoints, safety) appended before the methods.
+
+    Examples
+    --------
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> t = simulate_trial()
+    >>> doc = build_report(ReportInput(t, ValidationReport(), "0" * 64))
+    >>> doc.startswith("<!DOCTYPE html>") and "Sensitivity to missing data" in doc
+    True
+    """
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    trial = inp.trial
+    a = analyze(trial.diary, settings)
+    titles = list(SECTIONS[:6]) + [t for t, _ in extra_sections] + list(SECTIONS[6:])
+    toc = " ".join(f"<a href='#{t.lower().replace(' ', '-')}'>{html.escape(t)}</a>" for t in titles)
+    body = [
+        f"<h1>KETAPAIN Explorer report{' (SIMULATED DATA)' if trial.simulated else ''}</h1>",
+        f"<p class='meta'>Made {now.strftime('%Y-%m-%d %H:%M')} UTC · data SHA-256 {inp.data_sha256[:16]}… · "
+        f"{html.escape(OUTCOME_LABELS.get(settings.outcome, settings.outcome))}, days 1-{settings.horizon}, "
+        f"{html.escape(POLICIES[settings.policy].label)}</p>",
+        f"<nav class='toc'>{toc}</nav>",
+        _data_section(inp), _settings_section(a), _primary_section(a), _time_course_section(trial, a),
+        _responders_section(trial, a), _sensitivity_section(trial, a),
+    ]
+    for title, section in extra_sections:
+        body.append(f"<h2 id='{title.lower().replace(' ', '-')}'>{html.escape(title)}</h2>{section}")
+    body += [_methods_section(a), _provenance_section(now, inp, a)]
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>KETAPAIN Explorer report</title><style>{_CSS}</style>"
+            f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+            + "\n".join(body) + "</body></html>\n")
