@@ -30,6 +30,7 @@ with render.guard("The summary table"):
     render.table(shown, "table2_row.csv", download_df=a.summary.assign(horizon=s.horizon, outcome=s.outcome,
                                                                          policy=s.policy))
     render.download(a.auc.table, "auc_table.csv", "Download the AUC table (CSV, one row per patient-period)")
+    render.show_code(ctx, 'table2_row')
 
 # ---- spaghetti -------------------------------------------------------------------------------------------------
 with render.guard("The spaghetti plot"):
@@ -64,6 +65,7 @@ with render.guard("The mixed model"):
                        icon=":material/warning:")
         st.markdown("**Fixed effects** (treatment against the reference, period against period 1)")
         render.table(m.fixed_effects, "fixed_effects.csv", digits={"df": 1})
+        render.show_code(ctx, 'fixed_effects')
         st.markdown("**Omnibus tests** (F with Satterthwaite df is primary; Wald chi-square as Stata)")
         render.table(render.omnibus_display(m), "omnibus_tests.csv", download_df=m.omnibus_frame(),
                      digits={"num df": 0, "df": 0, "den df (Satterthwaite)": 1})
@@ -75,8 +77,10 @@ with render.guard("The mixed model"):
             st.metric("ICC (between-patient share of variance)", render.fmt(m.icc, 2))
         st.markdown("**Model-based means per arm** (emmeans: equal weights over periods and sequences)")
         render.table(m.emmeans, "emmeans.csv", digits={"df": 1})
+        render.show_code(ctx, 'emmeans')
         st.markdown(f"**Pairwise contrasts** (a - b; Sidak adjustment over {len(m.contrasts)} pairs)")
         render.table(m.contrasts, "contrasts.csv", digits={"df": 1})
+        render.show_code(ctx, 'contrasts')
 
 # ---- effect sizes ----------------------------------------------------------------------------------------------
 st.subheader("Effect sizes (within-patient d_z, 95% CI)")
@@ -85,6 +89,7 @@ with render.guard("The effect sizes"):
     st.plotly_chart(figures.forest(es, estimate="d", x_title="d_z = mean(a - b) / SD(a - b), 95% CI",
                                    title="Standardized within-patient differences"), key="effect_forest")
     render.table(es, "effect_sizes.csv", digits={"n": 0})
+    render.show_code(ctx, 'effect_sizes')
     st.caption("d_z over patients with an AUC under both arms; CI by the noncentral t method (as R "
                "effectsize::cohens_d(paired = TRUE)); Hedges' g_z applies the small-sample correction.")
 

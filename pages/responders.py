@@ -42,6 +42,7 @@ if a is not None:
                     f"'any active arm' = responds to at least one; '{render.esc(r.reference)} lowest' = AUC "
                     f"under {render.esc(r.reference)} below every other arm)")
         render.table(r.counts, f"responder_counts_day{s.horizon}.csv")
+        render.show_code(ctx, 'responders')
         st.markdown(f"**As reported in the paper: counts at day {early} and day {late}**")
         cols = st.columns(2)
         for col, h in zip(cols, (early, late)):

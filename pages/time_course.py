@@ -3,7 +3,7 @@ import dataclasses
 
 import streamlit as st
 
-from ketapain_core import figures
+from ketapain_core import figures, snippets
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import DEFAULT_HORIZONS, OUTCOME_LABELS
 from ui import cache, render, state
@@ -39,6 +39,8 @@ with render.guard("Table 2"):
     shown, raw = render.horizon_table(analyses, arms)
     st.dataframe(shown, hide_index=True)
     render.download(raw, "table2_by_horizon.csv")
+    render.show_code(ctx, python=snippets.table2_snippet(s, horizons, ctx.file_names,
+                                                         bundled=ctx.dataset == state.BUNDLED))
     st.caption(f"Every horizon uses the current policy ({policy.label}), reference {render.esc(s.reference)} and carry-over "
                f"setting; P is the omnibus test of treatment from the crossover mixed model at that horizon. The "
                "paper used no imputation for days 7-28 and LOCF for day 35: switch the policy in the sidebar to "

@@ -316,3 +316,17 @@ def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 
             parts.append(f"no contrast changes significance at {alpha:g} (Sidak)")
         notes.append("; ".join(parts) + ".")
     return notes
+
+
+# ---- "show the code" --------------------------------------------------------------------------------------------
+def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None) -> None:
+    """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R."""
+    from ketapain_core import snippets
+
+    bundled = ctx.dataset == _state.BUNDLED
+    code = python or snippets.python_snippet(block, ctx.settings, ctx.file_names, bundled=bundled)
+    with st.expander("Show the code", icon=":material/code:"):
+        st.caption("Python, from the files you gave; the table ends up in `result`:")
+        st.code(code, language="python")
+        st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
+        st.code(snippets.r_snippet(ctx.settings), language="r")
