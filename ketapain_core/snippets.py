@@ -120,3 +120,30 @@ def r_snippet(settings: AnalysisSettings, reference: Optional[str] = None) -> st
         "cohens_d(w[[\"auc.<arm a>\"]], w[[\"auc.<arm b>\"]], paired = TRUE)",
     ]
     return "\n".join(lines)
+
+
+#: Data-page blocks: name -> (what, lines after loading that leave the table in ``result``)
+DATA_BLOCKS: dict[str, tuple[str, str]] = {
+    "validation": ("the validation report", "result = report.to_frame()"),
+    "design": ("sequences x periods", "from ketapain_core.figures import design_table\n"
+                                      "result = design_table(trial.design())"),
+}
+
+
+def data_snippet(block: str, file_names: Sequence[str], period_days: int = 35, *, bundled: bool = False,
+                 settings: Optional[AnalysisSettings] = None) -> str:
+    """Python for a block of the Data and design page (validation report, design, diary-day counts).
+
+    >>> print(data_snippet("validation", ["d.csv"]).splitlines()[-1])
+    result = report.to_frame()   # the validation report
+    """
+    if block == "days":
+        s = settings or AnalysisSettings(period_days=period_days)
+        body = ("from ketapain_core.figures import missingness_counts\n"
+                "from ketapain_core.missing import daily_values\n"
+                f"result = missingness_counts(daily_values(trial.diary, {s.outcome!r}, {s.policy!r}, "
+                f"{period_days}))   # diary days observed / imputed / missing")
+    else:
+        what, body = DATA_BLOCKS[block]
+        body = f"{body}   # {what}"
+    return load_code(file_names, period_days, bundled) + "\n" + body

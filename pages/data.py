@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures
+from ketapain_core import figures, snippets
 from ketapain_core.io import DATA_EXTENSIONS
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
@@ -58,6 +58,9 @@ else:
                 st.markdown(render.bullet_list([render.esc(m) for m in infos]))
         if report.messages:
             render.download(report.to_frame(), "validation_report.csv", "Download the validation report (CSV)")
+            render.show_code(ctx, python=snippets.data_snippet(
+                "validation", ctx.file_names, int(st.session_state[state.PERIOD_DAYS]),
+                bundled=ctx.dataset == state.BUNDLED), r=False)
 
     with render.guard("The column mapping"):
         if report.mappings:
@@ -89,6 +92,8 @@ with render.guard("The design summary"):
     st.markdown("Arms, in the order used by every table and figure: "
                 + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
     render.table(figures.design_table(design), "design_sequences.csv")
+    render.show_code(ctx, python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
+                                                       bundled=ctx.dataset == state.BUNDLED), r=False)
     present = [name for name in ("patients", "questionnaires", "adverse_events", "analgesics")
                if getattr(trial, name) is not None]
     st.caption("Optional tables found: " + (", ".join(present) if present else "none")
@@ -104,6 +109,8 @@ with render.guard("The missingness heatmap"):
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
     counts = figures.missingness_counts(daily)
     render.table(counts, "diary_days_by_period.csv")
+    render.show_code(ctx, python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
+                                                       bundled=ctx.dataset == state.BUNDLED), r=False)
     st.plotly_chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")
 
 # ---- templates -------------------------------------------------------------------------------------------------

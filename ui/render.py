@@ -319,7 +319,7 @@ def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 
 
 
 # ---- "show the code" --------------------------------------------------------------------------------------------
-def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None) -> None:
+def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None, r: bool = True) -> None:
     """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R."""
     from ketapain_core import snippets
 
@@ -328,5 +328,6 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
     with st.expander("Show the code", icon=":material/code:"):
         st.caption("Python, from the files you gave; the table ends up in `result`:")
         st.code(code, language="python")
-        st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
-        st.code(snippets.r_snippet(ctx.settings), language="r")
+        if ctx.settings is not None and r:
+            st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
+            st.code(snippets.r_snippet(ctx.settings), language="r")

@@ -73,3 +73,17 @@ def test_time_course_snippet_reproduces_table2():
     assert [fmt_p(p) for p in got] == shown["P (F)"].tolist()
     n_used = result.groupby("horizon", sort=True)["n_used"].first()
     assert n_used.tolist() == shown["Patient-periods used"].tolist()
+
+
+def test_data_page_snippets_reproduce_its_tables():
+    at = start("pages/data.py", {"missing": "interpolate"})
+    assert_clean(at)
+    codes = [c.value for c in at.code if c.language == "python"]
+    design = run_snippet(next(c for c in codes if "design_table" in c), ROOT)
+    pd.testing.assert_frame_equal(design, frame_with(at, design.columns[0]), check_dtype=False)
+    days = run_snippet(next(c for c in codes if "missingness_counts" in c), ROOT)
+    assert "'interpolate'" in next(c for c in codes if "missingness_counts" in c)
+    pd.testing.assert_frame_equal(days.reset_index(drop=True),
+                                  frame_with(at, days.columns[-1]).reset_index(drop=True), check_dtype=False)
+    report = run_snippet(next(c for c in codes if "report.to_frame()" in c), ROOT)
+    assert len(report) > 0 and set(report["level"]) <= {"info", "warning", "error"}
