@@ -24,6 +24,7 @@ from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
+from .tables import fmt_p as _fmt_p
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
 
@@ -78,15 +79,12 @@ def _fmt_num(x: object, digits: int) -> str:
 
 
 def fmt_p(p: object) -> str:
-    """P values as a reader expects them: 4 decimals, '< 0.0001' below that.
+    """P values as the app shows them (three decimals, ``<0.001`` below that), blank when missing.
 
     >>> fmt_p(0.03125), fmt_p(1e-7)
-    ('0.0312', '< 0.0001')
+    ('0.031', '<0.001')
     """
-    if p is None or (isinstance(p, float) and not np.isfinite(p)):
-        return ""
-    p = float(p)
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    return _fmt_p(p, missing="")
 
 
 def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, default_digits: int = 2) -> str:
@@ -371,3 +369,126 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
             f"<title>KETAPAIN Explorer report</title><style>{_CSS}</style>"
             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
             + "\n".join(body) + "</body></html>\n")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Secondary endpoints, baseline and safety (issue [4]): extra sections for build_report
+# --------------------------------------------------------------------------------------------------------------
+SECONDARY_SECTIONS = ("Baseline", "Questionnaires", "Safety")
+
+
+def _notes_list(notes: Iterable[str]) -> str:
+    items = [n for n in notes if n]
+    return ("<ul class='messages'>" + "".join(f"<li class='warning'>{html.escape(n)}</li>" for n in items)
+            + "</ul>") if items else ""
+
+
+def _baseline_html(trial: Trial) -> str:
+    from .baseline import participant_flow, baseline_table
+
+    parts = []
+    if trial.patients is not None and len(trial.patients):
+        bt = baseline_table(trial.patients, restrict_to=trial.diary["patient"].unique())
+        parts.append("<h3>Baseline characteristics (Table 1): overall and by sex</h3>" + html_table(bt.wide()))
+        parts.append(_notes_list(bt.notes))
+    else:
+        parts.append(_p("No patients table: Table 1 is not available."))
+    flow = participant_flow(trial.diary, period_days=trial.period_days)
+    parts.append("<h3>Participant flow</h3>"
+                 + html_table(flow.stages[["label", "display", "source", "note"]]
+                              .rename(columns={"label": "stage", "display": "n"}))
+                 + html_table(flow.per_period, default_digits=0) + html_table(flow.per_arm, default_digits=0))
+    parts.append(_notes_list(flow.notes))
+    return "\n".join(parts)
+
+
+def _questionnaires_html(trial: Trial, reference: str, carryover: str, log: bool) -> str:
+    from .secondary import diary_secondary, questionnaire_table
+
+    parts = []
+    if trial.questionnaires is not None and len(trial.questionnaires):
+        q = questionnaire_table(trial.questionnaires, trial.design(), reference=reference, carryover=carryover)
+        parts.append("<h3>Questionnaires (Table 3): mean ± SD (n); P from the crossover mixed model "
+                     "(value ~ treatment + period + sequence + (1 | patient), Satterthwaite F)</h3>"
+                     + html_table(q.wide()))
+        parts.append(_notes_list(q.notes))
+    else:
+        parts.append(_p("No questionnaires table: Table 3 is not available."))
+    d = diary_secondary(trial.diary, reference=reference, carryover=carryover, log=log,
+                        period_days=trial.period_days)
+    if len(d):
+        cell = [f"{m:.0f} ± {s:.0f} (n={n})" if np.isfinite(m) else "" for m, s, n in zip(d["mean"], d["sd"], d["n"])]
+        rows = list(dict.fromkeys(d["row"]))
+        wide = d.assign(cell=cell).pivot(index="row", columns="arm", values="cell").reindex(index=rows)
+        wide = wide[[a for a in dict.fromkeys(d["arm"]) if a in wide.columns]]
+        wide = wide.join(d.groupby("row", sort=False)[["policy", "p_f", "n_used", "status"]].first()).reset_index()
+        parts.append("<h3>Secondary diary outcomes (Table 2): AUC mean ± SD (n), P (F)</h3>"
+                     + html_table(wide, digits={"n_used": 0}))
+    return "\n".join(parts)
+
+
+def _safety_html(trial: Trial, reference: str) -> str:
+    from .safety import analgesics_table, safety_analysis
+
+    parts = []
+    design = trial.design()
+    if trial.adverse_events is not None:
+        s = safety_analysis(trial.adverse_events, design, reference=reference)
+        sm = s.summary
+        parts.append(f"<h3>Patients with at least one event, by arm ({html.escape(sm.related_basis)})</h3>"
+                     + html_table(sm.by_arm[["arm", "n_patients", "display_related", "display_any", "n_events",
+                                             "n_related_events", "n_serious_events"]]))
+        parts.append("<h3>Each event by arm: patients n (%)</h3>" + html_table(sm.events_wide()))
+        parts.append(html_table(sm.overall[["measure", "display"]]))
+        if len(sm.serious):
+            parts.append("<h3>Serious events (and events of unknown seriousness)</h3>" + html_table(sm.serious))
+        else:
+            parts.append(_p("No serious adverse event."))
+        parts.append(_notes_list(sm.notes))
+        m = s.model
+        cls = {"ok": "status-ok", "caution": "status-caution"}.get(m.status, "status-bad")
+        parts.append(f"<h3>Model for at least one treatment-related event</h3><p>{html.escape(m.method)}</p>"
+                     f'<p class="{cls}"><b>Model status: {html.escape(m.status)}</b> ({html.escape(m.reason)})</p>'
+                     + _p(m.method_note))
+        if len(m.odds_ratios):
+            parts.append(html_table(m.odds_ratios, default_digits=3))
+            parts.append(_p(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "
+                            f"{m.omnibus['chi2']:.3f}, P = {fmt_p(m.omnibus['p'])}."))
+        c = s.exact.cochran
+        parts.append("<h3>Exact small-sample tests</h3>"
+                     + _p(f"Cochran's Q = {_fmt_num(c.q, 3)} (df {c.df}), asymptotic P = {fmt_p(c.p)}, exact P = "
+                          f"{fmt_p(c.p_exact)} ({c.exact_method}; {c.n_informative} informative of {c.n_patients} "
+                          f"patients). {c.note}")
+                     + html_table(s.exact.mcnemar, digits={"n_pairs": 0}))
+    else:
+        parts.append(_p("No adverse-event table: the safety analysis is not available."))
+    if trial.analgesics is not None:
+        an = analgesics_table(trial.analgesics, design)
+        parts.append("<h3>Extra analgesics (Table 4): patients n (%) by arm and drug class</h3>" + html_table(an.wide()))
+        parts.append(_notes_list(an.notes))
+    else:
+        parts.append(_p("No extra-analgesic table: Table 4 is not available."))
+    return "\n".join(parts)
+
+
+def secondary_sections(trial: Trial, reference: Optional[str] = None, *, carryover: str = "exclude",
+                       log: bool = False) -> list[tuple[str, str]]:
+    """The "Baseline", "Questionnaires" and "Safety" sections for :func:`build_report`'s ``extra_sections``.
+
+    Each section says plainly when its table is not in the data. Baseline: Table 1 (overall and by sex) and the
+    participant flow. Questionnaires: Table 3 (unadjusted models) and the secondary diary outcomes (Table 2).
+    Safety: adverse events by arm, each event, serious events, the GEE model, the exact tests and Table 4.
+
+    Examples
+    --------
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> secs = secondary_sections(simulate_trial(), "Placebo")
+    >>> [t for t, _ in secs]
+    ['Baseline', 'Questionnaires', 'Safety']
+    """
+    from .schema import default_reference
+
+    ref = reference or default_reference(trial.arms)
+    return [("Baseline", _baseline_html(trial)),
+            ("Questionnaires", _questionnaires_html(trial, ref, carryover, log)),
+            ("Safety", _safety_html(trial, ref))]

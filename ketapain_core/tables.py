@@ -66,6 +66,20 @@ def fmt_num(x: Any, digits: int = 0) -> str:
     return f"{v:.{digits}f}"
 
 
+def fmt_p(p: Any, missing: str = "-") -> str:
+    """A P value as the app and the report show it: three decimals, ``<0.001`` below that.
+
+    >>> fmt_p(0.04812), fmt_p(0.00001), fmt_p(float("nan")), fmt_p(None, missing="")
+    ('0.048', '<0.001', '-', '')
+    """
+    if p is None or p is pd.NA:
+        return missing
+    v = float(p)
+    if math.isnan(v):
+        return missing
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def mean_sd_text(mean: Any, sd: Any, digits: int = 0, n: Optional[int] = None) -> str:
     """``mean ± SD``, with ``(n)`` appended when n is given.
 

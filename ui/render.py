@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import export as _export
+from ketapain_core import tables as _tables
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
 
@@ -62,17 +63,12 @@ def fmt(x: Any, digits: int = 1) -> str:
 
 
 def fmt_p(p: Any) -> str:
-    """A P value: three decimals, ``<0.001`` below that, a dash when missing.
+    """A P value: three decimals, ``<0.001`` below that, a dash when missing (the core's convention).
 
     >>> fmt_p(0.04812), fmt_p(0.00001), fmt_p(float("nan"))
     ('0.048', '<0.001', '-')
     """
-    if p is None:
-        return "-"
-    v = float(p)
-    if math.isnan(v):
-        return "-"
-    return "<0.001" if v < 0.001 else f"{v:.3f}"
+    return _tables.fmt_p(p)
 
 
 def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
@@ -319,8 +315,11 @@ def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 
 
 
 # ---- "show the code" --------------------------------------------------------------------------------------------
-def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None, r: bool = True) -> None:
-    """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R."""
+def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None, r: bool | str = True,
+              r_caption: str = "The equivalent in R:") -> None:
+    """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R.
+
+    ``r``: True shows the primary AUC model in R, False none, a string that R code (under ``r_caption``)."""
     from ketapain_core import snippets
 
     bundled = ctx.dataset == _state.BUNDLED
@@ -328,6 +327,10 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
     with st.expander("Show the code", icon=":material/code:"):
         st.caption("Python, from the files you gave; the table ends up in `result`:")
         st.code(code, language="python")
-        if ctx.settings is not None and r:
+        if isinstance(r, str):
+            if r:
+                st.caption(r_caption)
+                st.code(r, language="r")
+        elif ctx.settings is not None and r:
             st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
             st.code(snippets.r_snippet(ctx.settings), language="r")

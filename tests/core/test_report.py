@@ -43,9 +43,9 @@ def test_self_contained_no_network(doc):
 def test_text_is_escaped():
     import pandas as pd
     t = html_table(pd.DataFrame({"arm": ["<script>alert(1)</script>"], "p": [0.00001]}))
-    assert "<script>" not in t and "&lt;script&gt;" in t and "&lt; 0.0001" in t
+    assert "<script>" not in t and "&lt;script&gt;" in t and "&lt;0.001" in t
 
 
 def test_formatting_helpers():
-    assert fmt_p(0.04999) == "0.0500" and fmt_p(float("nan")) == ""
+    assert fmt_p(0.04999) == "0.050" and fmt_p(float("nan")) == ""
     assert set(package_versions()) >= {"python", "ketapain_core", "numpy"}
