@@ -14,6 +14,9 @@ page = st.navigation([
     st.Page("pages/time_course.py", title="Time course", icon=":material/show_chart:"),
     st.Page("pages/responders.py", title="Responders", icon=":material/group:"),
     st.Page("pages/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
+    st.Page("pages/baseline.py", title="Baseline", icon=":material/badge:"),
+    st.Page("pages/questionnaires.py", title="Questionnaires", icon=":material/assignment:"),
+    st.Page("pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
     st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
 ])

@@ -80,6 +80,13 @@ def _auc_from_grid(grid: DiaryGrid, filled: np.ndarray, policy: str, horizon: in
         np.where(~any_obs_period, f"no {grid.outcome} recorded on any day 1-{grid.period_days}",
                  np.char.add(np.char.add(n_mis.astype(str), f" of days 1-{horizon} missing"),
                              " (complete case)" if policy == "complete" else "")))
+    if policy == "bocf" and excluded.any():
+        # say why BOCF left a period incomplete: it had no baseline (DESIGN.md section 3)
+        from .missing import bocf_baselines
+        no_base = (bocf_baselines(grid)["source"].to_numpy() == "none") & excluded & any_obs_period
+        reason = np.where(no_base, np.char.add(reason.astype(str),
+                                               " (BOCF: no baseline: no day <= 0 and no earlier period value)"),
+                          reason)
     out = grid.design.copy()
     out["auc"] = auc
     out["n_days"] = horizon
@@ -101,7 +108,7 @@ def compute_auc(diary: pd.DataFrame, outcome: str = "pain_average", policy: str 
         Long diary (patient, period, treatment, day, outcome columns), as in ``Trial.diary``.
     outcome : str
         The outcome column, e.g. ``"pain_average"``.
-    policy : {"complete", "locf", "interpolate"}
+    policy : {"complete", "locf", "interpolate", "bocf", "wocf"}
         Missing-data policy, applied to days 1..``period_days`` before cutting at the horizon.
     horizon : int
         H, the last day of the AUC (2..``period_days``).

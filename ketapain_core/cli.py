@@ -132,6 +132,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"note: patient {row.patient} period {row.period} ({row.treatment}) left out: {row.reason}",
               file=err)
     doc = to_json_dict(a)
+    doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source}
     if args.json_out:
         text = json.dumps(doc, indent=2, allow_nan=False)
         if args.json_out == "-":
@@ -185,7 +186,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import dataclasses
 
     from .analysis import AnalysisSettings
-    from .report import ReportInput, build_report, sha256_of
+    from .report import ReportInput, build_report, secondary_sections, sha256_of
 
     if args.period_days < 2:
         raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
@@ -202,7 +203,9 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
                                 period_days=args.period_days, reference=args.reference,
                                 carryover=args.carryover, log=args.log)
-    doc = build_report(ReportInput(trial, report, digest, tuple(p.name for p in files)), settings)
+    extra = secondary_sections(trial, args.reference, carryover=args.carryover)
+    doc = build_report(ReportInput(trial, report, digest, tuple(p.name for p in files)), settings,
+                       extra_sections=extra)
     try:
         Path(args.out).write_text(doc, encoding="utf-8")
     except OSError as exc:

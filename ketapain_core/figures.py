@@ -26,7 +26,7 @@ __all__ = [
     "ARM_COLOURS", "ARM_SYMBOLS", "MEDIAN_COLOUR", "STATUS_COLOURS", "GROUP_STYLES", "arm_colours",
     "arm_symbols", "spaghetti", "auc_by_patient", "waterfall", "forest", "policy_comparison", "qq_plot",
     "daily_mean_table", "mean_daily", "missingness_counts", "missingness_heatmap", "patient_diary",
-    "design_table",
+    "design_table", "scale_by_patient",
 ]
 
 #: Okabe-Ito colours, given to the arms in their stable order (cycled beyond seven arms).
@@ -819,3 +819,141 @@ def design_table(design: pd.DataFrame) -> pd.DataFrame:
     n = design.groupby("sequence")["patient"].nunique().rename("patients")
     out = wide.join(n).reset_index()
     return out.sort_values("sequence", kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Tipping point (issue [5])
+# --------------------------------------------------------------------------------------------------------------
+def tipping_curve(table: pd.DataFrame, *, flip_delta: Optional[float] = None, alpha: float = 0.05,
+                  contrast_label: str = "a \u2212 b", y_title: str = "Difference in AUC",
+                  title: Optional[str] = None) -> go.Figure:
+    """The tipping-point curve: the pooled estimate (95% CI band) and P as functions of delta.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``TippingPoint.table`` (delta, estimate, ci_low, ci_high, p).
+    flip_delta : float, optional
+        The delta at which the conclusion changes; marked with a vertical line on both panels.
+    alpha : float
+        Significance level, drawn as a horizontal line on the P panel.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Top panel (``y``): estimate and CI; bottom panel (``y2``): P on a log scale.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"delta": [0.0, 1.0], "estimate": [-3.0, -1.0], "ci_low": [-5.0, -3.0],
+    ...                   "ci_high": [-1.0, 1.0], "p": [0.01, 0.3]})
+    >>> fig = tipping_curve(t, flip_delta=0.6)
+    >>> [d.name for d in fig.data], len(fig.layout.shapes)
+    (['95% CI', 'estimate', 'P'], 4)
+    """
+    t = table.sort_values("delta")
+    x = t["delta"].astype(float).tolist()
+    data: list[dict] = [
+        dict(type="scatter", x=x + x[::-1], y=_none(t["ci_high"]) + _none(t["ci_low"])[::-1], fill="toself",
+             fillcolor=_rgba("#0072B2", 0.18), line=dict(width=0), name="95% CI", hoverinfo="skip",
+             xaxis="x", yaxis="y"),
+        dict(type="scatter", x=x, y=_none(t["estimate"]), mode="lines+markers", name="estimate",
+             line=dict(color="#0072B2"), marker=dict(symbol="circle", size=6), xaxis="x", yaxis="y",
+             hovertemplate="delta %{x:.2f}<br>estimate %{y:.3g}<extra></extra>"),
+        dict(type="scatter", x=x, y=_none(t["p"]), mode="lines+markers", name="P", xaxis="x", yaxis="y2",
+             line=dict(color="#000000"), marker=dict(symbol="square", size=6),
+             hovertemplate="delta %{x:.2f}<br>P %{y:.3g}<extra></extra>"),
+    ]
+    shapes = [dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=0, y1=0,
+                   line=dict(color="#000000", width=1, dash="dot")),
+              dict(type="line", xref="x domain", x0=0, x1=1, yref="y2", y0=alpha, y1=alpha,
+                   line=dict(color="#D55E00", width=1, dash="dash"))]
+    annotations = []
+    if flip_delta is not None and math.isfinite(flip_delta):
+        for yref in ("y", "y2"):
+            shapes.append(dict(type="line", xref="x", x0=flip_delta, x1=flip_delta, yref=f"{yref} domain",
+                               y0=0, y1=1, line=dict(color="#D55E00", width=2)))
+        annotations.append(dict(x=flip_delta, y=1.0, xref="x", yref="y domain", yanchor="bottom",
+                                text=f"conclusion changes at delta = {flip_delta:.2f}", showarrow=False,
+                                font=dict(color="#D55E00")))
+    layout = dict(
+        height=520, showlegend=True,
+        xaxis=dict(title=_axis_title("delta added to each imputed day of the active arm(s) (pain points)"),
+                   anchor="y2"),
+        yaxis=dict(title=_axis_title(f"{contrast_label}: {y_title}"), domain=[0.45, 1.0]),
+        yaxis2=dict(title=_axis_title("P (log scale)"), domain=[0.0, 0.33], type="log"),
+        shapes=shapes, annotations=annotations)
+    return _figure(data, layout, title)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Questionnaires (issue [4]): one scale per patient, baseline and each arm
+# --------------------------------------------------------------------------------------------------------------
+BASELINE_COLOUR: str = "#6E6E6E"
+
+
+def scale_by_patient(values: pd.DataFrame, arms: Optional[Sequence[str]] = None, *,
+                      baseline_label: str = "Baseline", title: Optional[str] = None,
+                      y_title: str = "Score") -> go.Figure:
+    """One questionnaire scale per patient: baseline, then the value at the end of each arm's period, joined.
+
+    Like the spaghetti plot (Figs. 2-3): a grey line per patient across Baseline and the arms, markers in the
+    arm colours (grey at baseline) and a vermillion diamond at each column's mean. A line breaks where a value
+    is missing.
+
+    Parameters
+    ----------
+    values : DataFrame
+        :func:`ketapain_core.secondary.scale_per_patient` (patient, arm = ``"Baseline"`` or the treatment, value).
+    arms : sequence of str, optional
+        All arms in their stable order (for colours and the x order).
+    baseline_label : str
+        The ``arm`` value of baseline rows.
+    title, y_title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces: ``patients`` (lines), ``Baseline`` (if any baseline value), one marker trace per arm, ``mean``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"patient": ["1", "1", "1", "2", "2"], "arm": ["Baseline", "A", "B", "A", "B"],
+    ...                   "value": [9.0, 7.0, 8.0, 5.0, np.nan]})
+    >>> fig = scale_by_patient(v, ["A", "B"])
+    >>> [tr.name for tr in fig.data], list(fig.layout.xaxis.categoryarray)
+    (['patients', 'Baseline', 'A', 'B', 'mean'], ['Baseline', 'A', 'B'])
+    >>> fig.data[2].marker.color == arm_colours(["A", "B"])["A"]
+    True
+    """
+    v = values[["patient", "arm", "value"]].assign(patient=values["patient"].astype(str), arm=values["arm"].astype(str))
+    arms = _arms([a for a in v["arm"].unique() if a != baseline_label], arms)
+    has_base = bool((v["arm"] == baseline_label).any())
+    cols = ([baseline_label] if has_base else []) + list(arms)
+    wide = (v.groupby(["patient", "arm"], sort=False)["value"].mean().unstack("arm")
+            .reindex(columns=cols).astype(float).sort_index())
+    colours, symbols = arm_colours(arms), arm_symbols(arms)
+    vals = wide.to_numpy(dtype=float)
+    xs: list[Any] = (cols + [None]) * len(wide)
+    ys: list[Any] = []
+    for row in vals:
+        ys.extend(_none(row) + [None])
+    data: list[dict] = [dict(type="scatter", x=xs, y=ys, mode="lines", name="patients", showlegend=False,
+                             line=dict(color="#BDBDBD", width=1), hoverinfo="skip", connectgaps=False)]
+    for j, c in enumerate(cols):
+        ok = ~np.isnan(vals[:, j])
+        colour = BASELINE_COLOUR if c == baseline_label and has_base else colours.get(c, "#000000")
+        symbol = "circle-open" if c == baseline_label and has_base else symbols.get(c, "circle")
+        data.append(dict(
+            type="scatter", x=[c] * int(ok.sum()), y=vals[ok, j].tolist(), mode="markers", name=c,
+            marker=dict(color=colour, symbol=symbol, size=8, line=dict(color=colour, width=1)),
+            customdata=[str(p) for p in wide.index[ok]],
+            hovertemplate="patient %{customdata}<br>" + c + ": %{y:.1f}<extra></extra>"))
+    mean = [float(np.mean(col[~np.isnan(col)])) if (~np.isnan(col)).any() else None for col in vals.T]
+    data.append(dict(type="scatter", x=cols, y=mean, mode="markers", name="mean",
+                     marker=dict(symbol="diamond", size=14, color=MEDIAN_COLOUR, line=dict(color="white", width=1)),
+                     hovertemplate="mean %{x}: %{y:.1f}<extra></extra>"))
+    layout = dict(height=440,
+                  xaxis=dict(type="category", categoryorder="array", categoryarray=cols, title=_axis_title("")),
+                  yaxis=dict(title=_axis_title(y_title)))
+    return _figure(data, layout, title)

@@ -6,7 +6,7 @@ A policy is applied to each patient-period's whole diary, days 1..D, held as one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ class Policy:
     description: str
     assumption: str
     impute: Callable[[np.ndarray], np.ndarray]
+    #: When set, :func:`impute_grid` calls this with the whole :class:`DiaryGrid` instead of ``impute(values)``
+    #: (policies that need more than days 1..D, e.g. BOCF's pre-infusion value).
+    impute_from_grid: Optional[Callable[["DiaryGrid"], np.ndarray]] = None
 
 
 def _no_imputation(values: np.ndarray) -> np.ndarray:
@@ -89,6 +92,114 @@ def interpolate(values: np.ndarray) -> np.ndarray:
     return np.where(inner, lin, filled)
 
 
+def bocf(values: np.ndarray, baseline: Optional[np.ndarray] = None) -> np.ndarray:
+    """Baseline observation carried forward: every missing day of a row takes that row's baseline value.
+
+    ``baseline`` holds one value per row (NaN = none); a row without a baseline is left as it is (its missing
+    days stay missing). Without ``baseline`` nothing is imputed: use :func:`impute_grid`, which finds each
+    patient-period's baseline (:func:`bocf_baselines`).
+
+    >>> bocf(np.array([[np.nan, 4.0, np.nan], [np.nan, np.nan, 1.0]]), np.array([7.0, np.nan]))
+    array([[ 7.,  4.,  7.],
+           [nan, nan,  1.]])
+    """
+    values = np.asarray(values, dtype=float)
+    out = values.copy()
+    if baseline is None:
+        return out
+    base = np.broadcast_to(np.asarray(baseline, dtype=float)[:, None], values.shape)
+    miss = np.isnan(values)
+    out[miss] = base[miss]
+    return out
+
+
+def wocf(values: np.ndarray) -> np.ndarray:
+    """Worst observation carried forward: every missing day takes the worst (highest) value observed in the
+    same row (patient-period); a row with no observation stays missing.
+
+    >>> wocf(np.array([[np.nan, 4.0, np.nan, 6.0, 2.0]]))
+    array([[6., 4., 6., 6., 2.]])
+    """
+    values = np.asarray(values, dtype=float)
+    out = values.copy()
+    any_obs = (~np.isnan(values)).any(axis=1)
+    worst = np.full(len(values), np.nan)
+    if any_obs.any():
+        worst[any_obs] = np.nanmax(values[any_obs], axis=1)
+    miss = np.isnan(values)
+    out[miss] = np.broadcast_to(worst[:, None], values.shape)[miss]
+    return out
+
+
+#: Sources of the BOCF baseline, as :func:`bocf_baselines` names them.
+BOCF_SOURCES = ("pre-infusion day", "previous period", "none")
+
+
+def bocf_baselines(grid: "DiaryGrid") -> pd.DataFrame:
+    """The baseline BOCF uses for each patient-period, and where it came from.
+
+    The baseline is the value of the latest recorded day <= 0 of that period (the pre-infusion diary day);
+    when the period has none, the last value recorded on days 1..D of the patient's previous period; when
+    neither exists there is no baseline and the period's missing days stay missing.
+
+    Returns the grid's design (patient, period, treatment, sequence) with ``baseline`` (NaN when none),
+    ``source`` (one of :data:`BOCF_SOURCES`), ``source_day`` (the day the value was recorded, in the source
+    period; NA when none) and ``note`` (a sentence for the user).
+
+    >>> d = pd.DataFrame({"patient": ["1"] * 4, "period": [1, 1, 2, 2], "treatment": ["A", "A", "B", "B"],
+    ...                   "day": [0, 1, 1, 3], "pain_average": [8.0, 5.0, np.nan, 4.0]})
+    >>> bocf_baselines(diary_grid(d, period_days=3))[["period", "baseline", "source", "source_day"]]
+       period  baseline            source  source_day
+    0       1       8.0  pre-infusion day           0
+    1       2       5.0   previous period           1
+    """
+    design = grid.design
+    n = len(design)
+    pre = grid.pre_value if grid.pre_value is not None else np.full(n, np.nan)
+    pre_day = grid.pre_day if grid.pre_day is not None else np.full(n, -1, dtype=np.int64)
+    obs = grid.observed
+    last_idx = np.where(obs.any(axis=1), grid.values.shape[1] - 1 - obs[:, ::-1].argmax(axis=1), -1)
+    rows = np.arange(n)
+    last_val = np.where(last_idx >= 0, grid.values[rows, np.maximum(last_idx, 0)], np.nan)
+    pat = design["patient"].to_numpy()
+    same_prev = np.zeros(n, dtype=bool)
+    if n > 1:
+        same_prev[1:] = pat[1:] == pat[:-1]
+    prev_val = np.full(n, np.nan)
+    prev_day = np.full(n, -1, dtype=np.int64)
+    prev_val[1:] = np.where(same_prev[1:], last_val[:-1], np.nan)
+    prev_day[1:] = np.where(same_prev[1:] & (last_idx[:-1] >= 0), last_idx[:-1] + 1, -1)
+    prev_period = np.full(n, -1, dtype=np.int64)
+    per = design["period"].to_numpy(dtype=np.int64)
+    prev_period[1:] = np.where(same_prev[1:], per[:-1], -1)
+    has_pre = ~np.isnan(pre)
+    has_prev = ~has_pre & ~np.isnan(prev_val)
+    baseline = np.where(has_pre, pre, np.where(has_prev, prev_val, np.nan))
+    source = np.where(has_pre, BOCF_SOURCES[0], np.where(has_prev, BOCF_SOURCES[1], BOCF_SOURCES[2]))
+    day = np.where(has_pre, pre_day, np.where(has_prev, prev_day, -1))
+    notes = []
+    for i in range(n):
+        if has_pre[i]:
+            notes.append(f"baseline {baseline[i]:g}: this period's day {int(day[i])} (before the infusion)")
+        elif has_prev[i]:
+            notes.append(f"baseline {baseline[i]:g}: no day <= 0 in this period, so the last value of period "
+                         f"{int(prev_period[i])} (day {int(day[i])})")
+        else:
+            notes.append("no baseline: no day <= 0 in this period and no value in an earlier period, so its "
+                         "missing days stay missing")
+    out = design.copy()
+    out["baseline"] = baseline
+    out["source"] = source
+    out["source_day"] = pd.array(np.where(has_pre | has_prev, day, 0), dtype="Int64")
+    out.loc[~(has_pre | has_prev), "source_day"] = pd.NA
+    out["note"] = notes
+    return out
+
+
+def _bocf_grid(grid: "DiaryGrid") -> np.ndarray:
+    return bocf(grid.values, bocf_baselines(grid)["baseline"].to_numpy(dtype=float))
+
+
 POLICIES: dict[str, Policy] = {
     "complete": Policy(
         "complete", "Complete case",
@@ -106,6 +217,19 @@ POLICIES: dict[str, Policy] = {
         "Missing days are interpolated linearly between the observed days around them; the ends as in LOCF.",
         "Pain moves in a straight line between recorded days.",
         interpolate),
+    "bocf": Policy(
+        "bocf", "BOCF",
+        "A missing day takes the patient's pre-infusion value for that period: the latest day <= 0 of the "
+        "period when recorded, else the last value recorded in the previous period; a period with neither "
+        "stays missing.",
+        "Without a record, pain is back where it was before the infusion (no lasting effect).",
+        bocf, impute_from_grid=lambda grid: _bocf_grid(grid)),
+    "wocf": Policy(
+        "wocf", "WOCF",
+        "A missing day takes the worst (highest) value recorded in the same patient-period; a period with no "
+        "observed day stays missing.",
+        "A missing day is as bad as the worst recorded day of that period.",
+        wocf),
 }
 
 
@@ -133,6 +257,9 @@ class DiaryGrid:
     values: np.ndarray
     outcome: str
     period_days: int
+    #: Per row: the value of the latest recorded day <= 0 of the period (NaN when none), and that day.
+    pre_value: Optional[np.ndarray] = None
+    pre_day: Optional[np.ndarray] = None
 
     @property
     def observed(self) -> np.ndarray:
@@ -164,7 +291,25 @@ def diary_grid(diary: pd.DataFrame, outcome: str = "pain_average",
     design_key = pd.factorize(design["patient"], sort=False)[0].astype(np.int64) * width + design["period"].to_numpy()
     row = np.searchsorted(design_key, pcode.astype(np.int64) * width + per)
     values[row, day[ok] - 1] = y[ok]
-    return DiaryGrid(design=design, values=values, outcome=outcome, period_days=period_days)
+    # pre-infusion value: the latest recorded day <= 0 of each patient-period (for BOCF)
+    pre_value = np.full(len(design), np.nan)
+    pre_day = np.full(len(design), -1, dtype=np.int64)
+    okb = (day <= 0) & ~np.isnan(y)
+    if okb.any():
+        pcb = pd.Index(design["patient"].unique()).get_indexer(diary["patient"].to_numpy()[okb])
+        perb = diary["period"].to_numpy(dtype=np.int64)[okb]
+        rowb = np.searchsorted(design_key, pcb.astype(np.int64) * width + perb)
+        valid = (pcb >= 0) & (rowb < len(design))
+        valid[valid] &= design_key[rowb[valid]] == (pcb[valid].astype(np.int64) * width + perb[valid])
+        rowb, dayb, yb = rowb[valid], day[okb][valid], y[okb][valid]
+        order = np.lexsort((dayb, rowb))          # last of each row = its latest day <= 0
+        rowb, dayb, yb = rowb[order], dayb[order], yb[order]
+        last = np.ones(len(rowb), dtype=bool)
+        last[:-1] = rowb[1:] != rowb[:-1]
+        pre_value[rowb[last]] = yb[last]
+        pre_day[rowb[last]] = dayb[last]
+    return DiaryGrid(design=design, values=values, outcome=outcome, period_days=period_days,
+                     pre_value=pre_value, pre_day=pre_day)
 
 
 def impute_grid(grid: DiaryGrid, policy: str) -> np.ndarray:
@@ -175,7 +320,10 @@ def impute_grid(grid: DiaryGrid, policy: str) -> np.ndarray:
     >>> impute_grid(diary_grid(d, period_days=4), "interpolate")
     array([[5., 6., 7., 7.]])
     """
-    return get_policy(policy).impute(grid.values)
+    pol = get_policy(policy)
+    if pol.impute_from_grid is not None:
+        return pol.impute_from_grid(grid)
+    return pol.impute(grid.values)
 
 
 def daily_values(diary: pd.DataFrame, outcome: str = "pain_average", policy: str = "locf",

@@ -147,3 +147,138 @@ def data_snippet(block: str, file_names: Sequence[str], period_days: int = 35, *
         what, body = DATA_BLOCKS[block]
         body = f"{body}   # {what}"
     return load_code(file_names, period_days, bundled) + "\n" + body
+
+
+# ---- secondary endpoints, baseline and safety (issue [4]) -------------------------------------------------------
+def _with_load(lines: Sequence[str], file_names: Sequence[str], period_days: int, bundled: bool) -> str:
+    return "\n".join([load_code(file_names, period_days, bundled), *lines])
+
+
+def baseline_snippet(file_names: Sequence[str], period_days: int = 35, *, bundled: bool = False) -> str:
+    """Python for Table 1 (overall and by sex, the patients of the diary); the display table in ``result``.
+
+    >>> print(baseline_snippet([], bundled=True).splitlines()[-1])
+    result = t1.wide()   # Table 1 as shown (t1.to_frame(): the numbers)
+    """
+    return _with_load([
+        "from ketapain_core.baseline import baseline_table",
+        "t1 = baseline_table(trial.patients, restrict_to=trial.diary[\"patient\"].unique())",
+        "result = t1.wide()   # Table 1 as shown (t1.to_frame(): the numbers)",
+    ], file_names, period_days, bundled)
+
+
+def flow_snippet(file_names: Sequence[str], period_days: int = 35, *, outcome: str = "pain_average",
+                 screened: Optional[int] = None, refused: Optional[int] = None, ineligible: Optional[int] = None,
+                 bundled: bool = False) -> str:
+    """Python for the participant flow with the user's counts.
+
+    >>> "screened=40" in flow_snippet([], screened=40, bundled=True)
+    True
+    """
+    return _with_load([
+        "from ketapain_core.baseline import participant_flow",
+        f"flow = participant_flow(trial.diary, screened={screened!r}, refused={refused!r}, "
+        f"ineligible={ineligible!r}, outcome={outcome!r}, period_days={period_days})",
+        "result = flow.stages   # flow.per_period, flow.per_arm, flow.notes",
+    ], file_names, period_days, bundled)
+
+
+def questionnaire_snippet(file_names: Sequence[str], period_days: int = 35, *, reference: Optional[str] = None,
+                          adjust_baseline: bool = False, carryover: str = "exclude", bundled: bool = False) -> str:
+    """Python for Table 3 (every instrument and scale, the crossover model's P).
+
+    >>> "adjust_baseline=True" in questionnaire_snippet([], reference="Placebo", adjust_baseline=True, bundled=True)
+    True
+    """
+    return _with_load([
+        "from ketapain_core.secondary import questionnaire_table",
+        f"q = questionnaire_table(trial.questionnaires, trial.design(), reference={reference!r}, "
+        f"adjust_baseline={adjust_baseline}, carryover={carryover!r})",
+        "result = q.wide()   # Table 3 as shown (q.summary and q.tests: the numbers)",
+    ], file_names, period_days, bundled)
+
+
+def diary_secondary_snippet(settings: AnalysisSettings, file_names: Sequence[str], *, bundled: bool = False) -> str:
+    """Python for the diary secondary outcomes (the paper's Table 2 rows).
+
+    >>> "diary_secondary(trial.diary" in diary_secondary_snippet(AnalysisSettings(), [], bundled=True)
+    True
+    """
+    s = settings
+    return _with_load([
+        "from ketapain_core.secondary import diary_secondary",
+        f"result = diary_secondary(trial.diary, reference={s.reference!r}, carryover={s.carryover!r}, "
+        f"log={s.log}, period_days={s.period_days})",
+    ], file_names, s.period_days, bundled)
+
+
+#: safety block -> (what it shows, the expression given ``s = safety_analysis(...)``)
+SAFETY_BLOCKS: dict[str, tuple[str, str]] = {
+    "by_arm": ("patients with an event, by arm", "s.summary.by_arm"),
+    "events": ("each event by arm", "s.summary.events_wide()"),
+    "odds_ratios": ("GEE odds ratios", "s.model.odds_ratios"),
+    "mcnemar": ("exact pairwise McNemar with Sidak", "s.exact.mcnemar"),
+}
+
+
+def safety_snippet(block: str, file_names: Sequence[str], period_days: int = 35, *,
+                   reference: Optional[str] = None, bundled: bool = False) -> str:
+    """Python for one safety block; its table in ``result``.
+
+    >>> print(safety_snippet("mcnemar", [], reference="Placebo", bundled=True).splitlines()[-1])
+    result = s.exact.mcnemar   # exact pairwise McNemar with Sidak
+    """
+    what, expr = SAFETY_BLOCKS[block]
+    return _with_load([
+        "from ketapain_core.safety import safety_analysis",
+        f"s = safety_analysis(trial.adverse_events, trial.design(), reference={reference!r})",
+        f"result = {expr}   # {what}",
+    ], file_names, period_days, bundled)
+
+
+def analgesics_snippet(file_names: Sequence[str], period_days: int = 35, *, bundled: bool = False) -> str:
+    """Python for Table 4 (extra analgesics by arm and drug class).
+
+    >>> "analgesics_table(trial.analgesics" in analgesics_snippet([], bundled=True)
+    True
+    """
+    return _with_load([
+        "from ketapain_core.safety import analgesics_table",
+        "result = analgesics_table(trial.analgesics, trial.design()).wide()   # Table 4 as shown",
+    ], file_names, period_days, bundled)
+
+
+def r_questionnaire_snippet(reference: str, adjust_baseline: bool = False) -> str:
+    """The R model for one questionnaire scale (long table of end-of-period values with the design).
+
+    >>> "lmer(value ~ treatment + period + sequence + (1 | patient)" in r_questionnaire_snippet("Placebo")
+    True
+    """
+    cov = " + baseline" if adjust_baseline else ""
+    return "\n".join([
+        "library(lmerTest)",
+        "# d: one row per patient-period of one scale: patient, period, treatment, sequence, value"
+        + (", baseline" if adjust_baseline else ""),
+        f"d$treatment <- relevel(factor(d$treatment), ref = \"{reference}\")",
+        "d$period <- factor(d$period); d$sequence <- factor(d$sequence)",
+        f"fit <- lmer(value ~ treatment + period + sequence{cov} + (1 | patient), data = d, REML = TRUE)",
+        "anova(fit, ddf = \"Satterthwaite\")   # P of treatment",
+    ])
+
+
+def r_safety_snippet(reference: str) -> str:
+    """The R GEE model and exact tests for "at least one treatment-related event" per patient-period.
+
+    >>> "geeglm(any_related ~ treatment + period" in r_safety_snippet("Placebo")
+    True
+    """
+    return "\n".join([
+        "library(geepack)",
+        "# d: one row per patient-period: patient, period, treatment, any_related (0/1), sorted by patient",
+        f"d$treatment <- relevel(factor(d$treatment), ref = \"{reference}\"); d$period <- factor(d$period)",
+        "fit <- geeglm(any_related ~ treatment + period, id = factor(patient), data = d,",
+        "              family = binomial, corstr = \"exchangeable\")",
+        "summary(fit); exp(coef(fit))",
+        "# exact McNemar for arms a, b (w: one row per patient, one 0/1 column per arm)",
+        "binom.test(sum(w$a == 1 & w$b == 0), sum(w$a != w$b))",
+    ])

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ketapain_core.missing import POLICIES
+from ketapain_core.sensitivity import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION
 from ui import render, state
 
 ctx = state.get_context()
@@ -29,6 +30,70 @@ st.markdown(render.bullet_list([f"**{p.label}** (`{name}`): {p.description} *Ass
                                 for name, p in POLICIES.items()]))
 st.markdown("Patient-periods whose AUC is still missing are left out of the model, and the app lists them with "
             "the reason next to the model. The Sensitivity page repeats the analysis under every policy.")
+
+st.subheader("Sensitivity analyses for missing days")
+st.markdown("The Sensitivity page repeats the primary analysis under every method below, with a forest plot of "
+            "each contrast across methods. docs/methods.md in the project has the same text.")
+st.markdown("#### Baseline observation carried forward (BOCF)")
+st.markdown(
+    "**Rule.** Every missing day of a patient-period takes that period's pre-infusion value: the latest "
+    "recorded diary day <= 0 of the period when there is one, else the last value recorded on days 1-D of the "
+    "patient's previous period (the app lists which one was used for each patient-period). A period with "
+    "neither keeps its missing days, and its AUC is missing with that reason. "
+    f"**Assumption.** {POLICIES['bocf'].assumption}")
+st.markdown("#### Worst observation carried forward (WOCF)")
+st.markdown(
+    "**Rule.** Every missing day takes the highest (worst) pain recorded in the same patient-period; a period "
+    f"with no recorded day stays missing. **Assumption.** {POLICIES['wocf'].assumption}")
+st.markdown("#### Multiple imputation (MI)")
+st.markdown(
+    "**Rule.** For day d of every patient-period with at least one recorded day, a normal linear regression "
+    "of the day's pain on the day before and the day after (current values, recorded or imputed), the "
+    "patient-period's mean recorded pain and the arm is fitted to the patient-periods that recorded day d. The "
+    "coefficients and residual variance are drawn from their posterior, and each missing day is drawn from the "
+    "predictive distribution; the days are swept in order, 10 times, starting from linear interpolation "
+    "(chained equations). Draws stay within the range of the recorded values. This is repeated to give m "
+    "completed diaries (default 20, seeded), and each is analysed by the primary model. Patient-periods with no "
+    "recorded day stay out of the model, which is valid under MAR for a likelihood analysis. "
+    f"**Assumption.** {MI_ASSUMPTION}")
+st.latex(r"\hat\sigma^{2}_{*} = \frac{\mathrm{RSS}}{\chi^{2}_{n_d - p}},\qquad "
+         r"\beta_{*} \sim N\!\left(\hat\beta,\; \hat\sigma^{2}_{*} (X'X)^{-1}\right),\qquad "
+         r"y_{d}^{*} = x' \beta_{*} + \hat\sigma_{*}\, z")
+st.markdown("**Rubin's rules.** With completed-data estimates Q_l and squared SEs U_l, l = 1..m:")
+st.latex(r"\bar Q = \frac1m \sum_l Q_l,\quad \bar U = \frac1m \sum_l U_l,\quad "
+         r"B = \frac{1}{m-1} \sum_l (Q_l - \bar Q)^2,\quad T = \bar U + \left(1 + \frac1m\right) B")
+st.markdown("The pooled SE is sqrt(T), and t = Q-bar / sqrt(T) is referred to a t distribution with the "
+            "**Barnard-Rubin** small-sample degrees of freedom, where nu_com is the complete-data df (the "
+            "contrast's Satterthwaite df, averaged over the imputations):")
+st.latex(r"\lambda = \frac{(1 + 1/m)\,B}{T},\quad \nu_{\text{old}} = \frac{m-1}{\lambda^2},\quad "
+         r"\nu_{\text{obs}} = \frac{\nu_{\text{com}} + 1}{\nu_{\text{com}} + 3}\,\nu_{\text{com}}"
+         r"(1 - \lambda),\quad \nu = \frac{\nu_{\text{old}}\,\nu_{\text{obs}}}{\nu_{\text{old}} + "
+         r"\nu_{\text{obs}}}")
+st.markdown("As R `mice::pool`, lambda is floored at 1e-4; when B = 0 (nothing imputed) the result is the "
+            "complete-data analysis, with nu = nu_com. The fraction of missing information is "
+            "(r + 2 / (nu + 3)) / (1 + r), with r = (1 + 1/m) B / U-bar. Sidak adjustment as for the primary "
+            "contrasts. Validated against R `mice::pool` and `mice::pool.scalar` on the same completed datasets.")
+st.markdown("#### Daily-data mixed model")
+st.markdown(
+    "**Rule.** Every recorded day 1-D, no imputation: pain ~ arm x B-spline(day) + period + sequence + "
+    "(1 | patient) + (1 | patient:period), by REML (cubic B-spline, default 5 df, interior knots at quantiles of "
+    "days 1-D, as R `splines::bs`). The AUC of arm a over days 1-H is a linear combination of the fitted mean "
+    "curve, averaged with equal weights over periods and sequences (as emmeans); a contrast a - b has SE "
+    "sqrt(L'VL), and its t test uses the within-patient df of the AUC-level model (patient-periods - patients - "
+    "(periods - 1) - (arms - 1)). Validated against lme4. "
+    f"**Assumption.** {DAILY_ASSUMPTION}")
+st.latex(r"\widehat{\mathrm{AUC}}_a = \sum_{d=1}^{H} w_d\, \bar x_{a,d}'\hat\beta,\quad "
+         r"w_1 = w_H = \tfrac12,\; w_d = 1 \text{ otherwise};\qquad "
+         r"\widehat{\mathrm{AUC}}_a - \widehat{\mathrm{AUC}}_b = L'\hat\beta,\quad "
+         r"\mathrm{SE} = \sqrt{L' \widehat V L}")
+st.markdown("#### Tipping point (delta-adjusted MI)")
+st.markdown(
+    "**Rule.** After the m MAR draws (shared by every delta), delta pain points are added to every imputed day "
+    "of every active (non-reference) arm, and the chosen contrast is pooled as above, over a grid of deltas. "
+    "The conclusion at delta = 0 (significant at 0.05 or not, and the sign of the estimate) is followed away "
+    "from 0; the flip point is where it first changes, by linear interpolation of log P (or of the estimate for "
+    "a change of sign) between grid points (the core function can refine it by bisection). "
+    f"**Assumption.** {TIPPING_ASSUMPTION}")
 
 st.subheader("The crossover mixed model")
 st.markdown("For one outcome, horizon and policy, the AUC of patient i in period j is modelled as")
@@ -136,6 +201,13 @@ st.markdown(render.bullet_list([
     "Verbeke G, Molenberghs G. *Linear Mixed Models for Longitudinal Data*. New York: Springer; 2000.",
     "Dworkin RH, Turk DC, Wyrwich KW, et al. Interpreting the clinical importance of treatment outcomes in "
     "chronic pain clinical trials: IMMPACT recommendations. *J Pain* 2008;9:105-21.",
+    "Rubin DB. *Multiple Imputation for Nonresponse in Surveys*. New York: Wiley; 1987. Barnard J, Rubin DB. "
+    "Small-sample degrees of freedom with multiple imputation. *Biometrika* 1999;86:948-55.",
+    "van Buuren S, Groothuis-Oudshoorn K. mice: multivariate imputation by chained equations in R. "
+    "*J Stat Softw* 2011;45(3).",
+    "Ratitch B, O'Kelly M, Tosiello R. Missing data in clinical trials: from clinical assumptions to "
+    "statistical analysis using pattern mixture models. *Pharm Stat* 2013;12:337-47 (delta adjustment, "
+    "tipping point).",
     "Lakens D. Calculating and reporting effect sizes to facilitate cumulative science: a practical primer for "
     "t-tests and ANOVAs. *Front Psychol* 2013;4:863.",
 ]))

@@ -13,8 +13,9 @@ trial = ctx.trial
 
 st.subheader("HTML report")
 st.markdown("One self-contained HTML file: settings, the data's SHA-256 and row counts, every validation message, "
-            "the primary analysis, the time course, responders, the sensitivity comparison, the methods and the "
-            "package versions. Interactive figures, no network needed to open it; it prints to PDF from the "
+            "the primary analysis, the time course, responders, the sensitivity comparison, baseline (Table 1 and "
+            "the participant flow), questionnaires (Table 3, with the diary secondary outcomes), safety (adverse "
+            "events, the logistic model, exact tests, Table 4), the methods and the package versions. Interactive figures, no network needed to open it; it prints to PDF from the "
             "browser.")
 with render.guard("The report"):
     if st.button("Build the report", icon=":material/description:", key="build_report"):

@@ -1,11 +1,20 @@
-"""Sensitivity: the primary analysis under every missing-data policy, side by side."""
+"""Sensitivity: the primary analysis under every way of handling missing diary days, side by side.
+
+Single-imputation policies (complete case, LOCF, interpolation, BOCF, WOCF) run at once; multiple imputation
+and the tipping point are slower and run only when asked (buttons), with progress, cached per data and settings.
+"""
 import dataclasses
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from ketapain_core import figures
+from ketapain_core import sensitivity as sens
 from ketapain_core.missing import POLICIES
 from ui import cache, render, state
+
+MI_ON, TP_ON, DAILY_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on"
 
 ctx = state.get_context()
 render.page_header("Sensitivity to missing data", ctx)
@@ -13,6 +22,7 @@ render.require_data(ctx)
 trial, s = ctx.trial, ctx.settings
 order = list(state.POLICY_ORDER)
 labels = {p: POLICIES[p].label for p in order}
+scale = "log(AUC + 1)" if s.log else "AUC"
 
 analyses = {}
 with render.guard("The analyses under each policy"):
@@ -25,20 +35,142 @@ with render.guard("The comparison"):
     notes = render.sensitivity_notes(analyses, s.policy)
     st.markdown(f"Against the current policy, **{labels[s.policy]}**:\n\n" + render.bullet_list(notes))
 
-st.subheader("Patient-periods used and omnibus test, per policy")
-with render.guard("The policy table"):
-    pt = render.policy_table(analyses)
-    render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt,
-                 digits={"ICC": 2})
+# ---- multiple imputation: on request ----------------------------------------------------------------------------
+st.subheader("Multiple imputation (on request)")
+st.markdown("Multiple imputation draws each missing diary day m times from a model of that day's pain on the "
+            "days around it, the patient-period's level and the arm, analyses every completed diary with the "
+            "primary model and combines the results by Rubin's rules (Barnard-Rubin df). "
+            f"*Assumes:* {sens.MI_ASSUMPTION}")
+c1, c2, c3 = st.columns([1, 1, 2])
+m = int(c1.number_input("Imputations m", min_value=2, max_value=200, value=sens.DEFAULT_M, step=1, key="mi_m"))
+seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=sens.DEFAULT_SEED, step=1,
+                           key="mi_seed"))
+mi_settings = dataclasses.replace(s, policy="locf")   # the policy plays no part in MI; one cache key for all
+if c3.button(f"Run multiple imputation (m = {m})", key="mi_run", icon=":material/play_arrow:"):
+    st.session_state[MI_ON] = True
+mi = None
+if st.session_state.get(MI_ON):
+    with render.guard("Multiple imputation"):
+        with st.spinner(f"Multiple imputation: {m} imputations, each analysed by the primary model..."):
+            mi = cache.multiple_imputation(ctx.data_key, mi_settings, m, seed, 0.0, trial.diary)
+        st.caption(f"MI done: m = {mi.m}, seed {mi.seed}, {mi.imputed_days} diary days 1-{s.horizon} drawn per "
+                   f"imputation; {mi.n_used} patient-periods analysed.")
+        if mi.warnings:
+            st.warning("Some completed-data fits warned: " + "; ".join(mi.warnings[:5]))
+else:
+    st.caption("Not run yet: press the button (a few seconds at 20 patients; the result is kept for these data "
+               "and settings).")
 
-st.subheader("Pairwise contrasts under each policy")
-with render.guard("The contrasts by policy"):
-    comp = figures.policy_comparison(analyses, what="contrasts")
-    st.plotly_chart(figures.forest(comp, group="policy", group_labels=labels,
-                                   x_title=f"Difference in {'log(AUC + 1)' if s.log else 'AUC'} (95% CI)",
-                                   title="Model-based contrasts (a - b) by missing-data policy"),
+# ---- daily-data mixed model: on request --------------------------------------------------------------------------
+st.subheader("Daily-data mixed model (on request)")
+st.markdown("All recorded days, no imputation: pain ~ arm x spline(day) + period + sequence + (1 | patient) + "
+            "(1 | patient:period), by REML; the AUC contrast over days 1 to the horizon is a linear combination of "
+            f"the fitted mean curves. *Assumes:* {sens.DAILY_ASSUMPTION}")
+d1, d2 = st.columns([1, 3])
+spline_df = int(d1.number_input("Spline df", min_value=3, max_value=10, value=5, step=1, key="daily_df"))
+if d2.button("Fit the daily-data model", key="daily_run", icon=":material/play_arrow:"):
+    st.session_state[DAILY_ON] = True
+daily = None
+if st.session_state.get(DAILY_ON):
+    with render.guard("The daily-data mixed model"):
+        if s.log:
+            st.info("The daily-data model is fitted on the pain scale (the log switch applies to AUC models).")
+        with st.spinner("Fitting the daily-data mixed model..."):
+            daily = cache.daily_model(ctx.data_key, dataclasses.replace(mi_settings, log=False), spline_df,
+                                      trial.diary)
+        st.caption(f"{daily.n_obs} recorded days from {daily.n_patient_periods} patient-periods; variance: "
+                   f"patient {daily.var_patient:.3g}, patient-period {daily.var_patient_period:.3g}, residual "
+                   f"{daily.var_residual:.3g}. The df of the contrasts is the within-patient df of the AUC model "
+                   "(containment).")
+        if daily.warnings:
+            st.warning("; ".join(daily.warnings))
+else:
+    st.caption("Not run yet: press the button (a few seconds at 20 patients).")
+
+# ---- every method side by side --------------------------------------------------------------------------------
+method_labels = {**labels, "mi": f"MI (m = {mi.m})" if mi is not None else "MI",
+                 "daily": "Daily-data mixed model"}
+st.subheader("Pairwise contrasts across methods")
+with render.guard("The contrasts by method"):
+    comp = sens.method_comparison(analyses, mi, method_labels, daily=daily)
+    st.plotly_chart(figures.forest(comp, group="method", group_labels=method_labels,
+                                   x_title=f"Difference in {scale} (95% CI)",
+                                   title="Model-based contrasts (a - b) by method for missing days"),
                     key="sens_contrasts")
-    render.table(comp, "contrasts_by_policy.csv", digits={"df": 1})
+    render.table(comp.drop(columns=["method"]), "contrasts_by_method.csv", download_df=comp,
+                 digits={"df": 1, "n_used": 0})
+
+st.subheader("Patient-periods used and the assumption of each method")
+with render.guard("The method table"):
+    pt = render.policy_table(analyses)
+    pt["assumption"] = [POLICIES[p].assumption for p in pt["policy"]]
+    if mi is not None:
+        pt = pd.concat([pt, pd.DataFrame([{
+            "policy": "mi", "Policy": method_labels["mi"], "used": mi.n_used, "left out": len(mi.excluded),
+            "imputed days": mi.imputed_days, "P (F)": np.nan, "P (chi2)": np.nan, "ICC": np.nan,
+            "status": "pooled (Rubin)", "assumption": sens.MI_ASSUMPTION}])], ignore_index=True)
+    if daily is not None:
+        pt = pd.concat([pt, pd.DataFrame([{
+            "policy": "daily", "Policy": method_labels["daily"], "used": daily.n_patient_periods,
+            "left out": int(len(trial.diary.groupby(["patient", "period"]))) - daily.n_patient_periods,
+            "imputed days": 0, "P (F)": np.nan, "P (chi2)": np.nan, "ICC": np.nan,
+            "status": "ok" if daily.converged else "caution", "assumption": sens.DAILY_ASSUMPTION}])],
+            ignore_index=True)
+    render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt, digits={"ICC": 2})
+    st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
+               "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")
+
+with st.expander("BOCF: the baseline of each patient-period"):
+    with render.guard("The BOCF baselines"):
+        bb = cache.bocf_baselines(ctx.data_key, s.outcome, s.period_days, trial.diary)
+        counts = bb["source"].value_counts()
+        st.markdown(render.bullet_list([f"{int(counts.get(k, 0))} patient-period(s): {k}"
+                                        for k in ("pre-infusion day", "previous period", "none")]))
+        render.table(bb.drop(columns=["sequence"]), "bocf_baselines.csv", digits={"baseline": 1})
+
+# ---- tipping point: on request -----------------------------------------------------------------------------------
+st.subheader("Tipping point (delta-adjusted multiple imputation, on request)")
+ref_arm = next((a.reference for a in analyses.values() if a is not None), "the reference")
+st.markdown(f"Delta is added to every imputed day of every active arm (every arm but {render.esc(ref_arm)}), "
+            "after the MAR draws, over a grid of deltas; the chosen contrast is pooled at each delta. "
+            f"*Assumes:* {sens.TIPPING_ASSUMPTION}")
+pairs = []
+ref_model = analyses.get(s.policy)
+if ref_model is not None and ref_model.model is not None:
+    pairs = list(zip(ref_model.model.contrasts["a"], ref_model.model.contrasts["b"]))
+t1, t2, t3 = st.columns([2, 1, 1])
+pair = t1.selectbox("Contrast", pairs, format_func=lambda ab: f"{ab[0]} - {ab[1]}", key="tp_contrast") \
+    if pairs else None
+dmax = float(t2.number_input("Largest |delta| (pain points)", min_value=0.5, max_value=10.0, value=3.0, step=0.5,
+                             key="tp_dmax"))
+dstep = float(t3.number_input("Step", min_value=0.1, max_value=5.0, value=1.0, step=0.25, key="tp_step"))
+deltas = tuple(float(x) for x in np.round(np.arange(-dmax, dmax + dstep / 2, dstep), 6))
+deltas = tuple(sorted(set(deltas) | {0.0}))
+if st.button(f"Run the tipping point ({len(deltas)} deltas x m = {m})", key="tp_run", icon=":material/play_arrow:",
+             disabled=pair is None):
+    st.session_state[TP_ON] = True
+if st.session_state.get(TP_ON) and pair is not None:
+    with render.guard("The tipping point"):
+        bar = st.progress(0.0, text="Tipping point: starting")
+        rows = []
+        with st.spinner("Delta-adjusted multiple imputation..."):
+            for i, d in enumerate(deltas):
+                r = cache.multiple_imputation(ctx.data_key, mi_settings, m, seed, d, trial.diary)
+                rows.append(sens.pooled_row(r, tuple(pair)))
+                bar.progress((i + 1) / len(deltas), text=f"Tipping point: delta = {d:g} done ({i + 1} of "
+                                                         f"{len(deltas)})")
+        bar.empty()
+        tp = sens.tipping_summary(rows, m=m, seed=seed)
+        st.markdown(f"**{render.esc(tp.conclusion)}**")
+        st.plotly_chart(figures.tipping_curve(tp.table, flip_delta=tp.flip_delta, alpha=tp.alpha,
+                                              contrast_label=f"{tp.a} \u2212 {tp.b}",
+                                              y_title=f"difference in {scale}",
+                                              title=f"Tipping point: {tp.a} - {tp.b}"), key="sens_tipping")
+        render.table(tp.table, "tipping_point.csv", digits={"delta": 2, "df": 1})
+        st.caption("Between grid points the flip is found by linear interpolation (of log P, or of the estimate "
+                   "for a change of sign); every delta shares the same m MAR draws.")
+else:
+    st.caption("Not run yet: press the button (each delta is one multiple imputation; results are cached).")
 
 st.subheader("Effect sizes under each policy")
 with render.guard("The effect sizes by policy"):
@@ -48,7 +180,15 @@ with render.guard("The effect sizes by policy"):
                     key="sens_effects")
     render.table(es, "effect_sizes_by_policy.csv", digits={"n": 0})
 
-st.subheader("The policies")
+st.subheader("The methods")
 for p in order:
     pol = POLICIES[p]
     st.markdown(f"**{pol.label}** (`{p}`): {pol.description} *Assumes:* {pol.assumption}")
+st.markdown(f"**Multiple imputation** (`mi`): each missing day is drawn m times from a Bayesian linear "
+            "regression on the neighbouring days, the patient-period's mean level and the arm (chained "
+            "equations); patient-periods with no recorded day are left out. *Assumes:* " + sens.MI_ASSUMPTION)
+st.markdown("**Daily-data mixed model**: every recorded day, no imputation; the AUC contrast is a linear "
+            "combination of the fitted mean curves (equal weights over periods and sequences). *Assumes:* "
+            + sens.DAILY_ASSUMPTION)
+st.markdown("**Tipping point**: multiple imputation with delta added to every imputed day of the active arms. "
+            "*Assumes:* " + sens.TIPPING_ASSUMPTION + " Formulas on the Methods page.")

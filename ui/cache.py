@@ -17,9 +17,12 @@ import streamlit as st
 
 from ketapain_core import analysis as _analysis
 from ketapain_core import auc as _auc
+from ketapain_core import baseline as _baseline
 from ketapain_core import effects as _effects
 from ketapain_core import io as _io
 from ketapain_core import missing as _missing
+from ketapain_core import safety as _safety
+from ketapain_core import secondary as _secondary
 from ketapain_core.schema import Message, Trial, ValidationReport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,9 +116,105 @@ def template_readme() -> str:
 @st.cache_data(show_spinner=False, max_entries=8)
 def report_html(data_key: str, settings: _analysis.AnalysisSettings, file_names: tuple[str, ...],
                 _trial: Trial, _report: ValidationReport) -> bytes:
-    """The self-contained HTML report (:func:`ketapain_core.report.build_report`) for the data and settings."""
-    from ketapain_core.report import ReportInput, build_report
+    """The self-contained HTML report (:func:`ketapain_core.report.build_report`) for the data and settings,
+    with the Baseline, Questionnaires and Safety sections (:func:`ketapain_core.report.secondary_sections`)."""
+    from ketapain_core.report import ReportInput, build_report, secondary_sections
+    from ketapain_core.schema import default_reference
 
     digest = data_key.split("/")[0]
-    doc = build_report(ReportInput(_trial, _report, digest, file_names), settings)
+    extra = secondary_sections(_trial, settings.reference or default_reference(_trial.arms),
+                               carryover=settings.carryover)
+    doc = build_report(ReportInput(_trial, _report, digest, file_names), settings, extra_sections=extra)
     return doc.encode("utf-8")
+
+
+# ---- secondary endpoints, baseline and safety (issue [4]) -------------------------------------------------------
+# Keyed on data_key plus the settings each result depends on; the tables themselves are ``_`` arguments.
+def scale_pairs(questionnaires: pd.DataFrame) -> list[tuple[str, str]]:
+    """:func:`ketapain_core.secondary.scales` as (instrument, scale) pairs (uncached)."""
+    return [(str(i), str(s)) for i, s in _secondary.scales(questionnaires).itertuples(index=False)]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def scales(data_key: str, _questionnaires: pd.DataFrame) -> list[tuple[str, str]]:
+    """The instruments and scales of the questionnaire table, in the table's order."""
+    return scale_pairs(_questionnaires)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def baseline_table(data_key: str, _patients: pd.DataFrame, _diary: pd.DataFrame) -> _baseline.BaselineTable:
+    """:func:`ketapain_core.baseline.baseline_table` by sex, restricted to the patients of the diary."""
+    return _baseline.baseline_table(_patients, restrict_to=_diary["patient"].unique())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def participant_flow(data_key: str, outcome: str, period_days: int, screened: Optional[int],
+                     refused: Optional[int], ineligible: Optional[int],
+                     _diary: pd.DataFrame) -> _baseline.ParticipantFlow:
+    """:func:`ketapain_core.baseline.participant_flow` with the counts the user supplied (None = not given)."""
+    return _baseline.participant_flow(_diary, screened=screened, refused=refused, ineligible=ineligible,
+                                      outcome=outcome, period_days=period_days)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def questionnaire_table(data_key: str, reference: str, adjust_baseline: bool, carryover: str,
+                        _questionnaires: pd.DataFrame, _design: pd.DataFrame) -> _secondary.QuestionnaireResults:
+    """:func:`ketapain_core.secondary.questionnaire_table` (one crossover model per scale: seconds, so cached)."""
+    return _secondary.questionnaire_table(_questionnaires, _design, reference=reference,
+                                          adjust_baseline=adjust_baseline, carryover=carryover)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scale_per_patient(data_key: str, instrument: str, scale: str, _questionnaires: pd.DataFrame,
+                      _design: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ketapain_core.secondary.scale_per_patient` for one scale."""
+    return _secondary.scale_per_patient(_questionnaires, _design, instrument, scale)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def diary_secondary(data_key: str, reference: str, carryover: str, log: bool, period_days: int,
+                    _diary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ketapain_core.secondary.diary_secondary`: the paper's Table 2 rows (seven model fits)."""
+    return _secondary.diary_secondary(_diary, reference=reference, carryover=carryover, log=log,
+                                      period_days=period_days)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def safety_analysis(data_key: str, reference: str, _adverse_events: Optional[pd.DataFrame],
+                    _design: pd.DataFrame) -> _safety.SafetyResult:
+    """:func:`ketapain_core.safety.safety_analysis`: counts by arm, events, GEE model, exact tests."""
+    return _safety.safety_analysis(_adverse_events, _design, reference=reference)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def analgesics_table(data_key: str, _analgesics: Optional[pd.DataFrame],
+                     _design: pd.DataFrame) -> _safety.AnalgesicsTable:
+    """:func:`ketapain_core.safety.analgesics_table` (the paper's Table 4)."""
+    return _safety.analgesics_table(_analgesics, _design)
+
+
+# ---- sensitivity lab (issue [5]): slow methods, run on request, cached ---------------------------------------
+# No progress callback goes inside a cached function (Streamlit cannot replay calls on a block created outside
+# it): the page shows a spinner, and the tipping point advances its progress bar between cached per-delta calls.
+@st.cache_data(show_spinner=False, max_entries=64)
+def multiple_imputation(data_key: str, settings: _analysis.AnalysisSettings, m: int, seed: int,
+                        delta: float, _diary: pd.DataFrame):
+    """:func:`ketapain_core.sensitivity.multiple_imputation` keyed on data_key + settings + m + seed + delta
+    (delta = 0: MAR; the tipping point calls it once per delta, every delta sharing the same MAR draws)."""
+    from ketapain_core import sensitivity as _sens
+
+    return _sens.multiple_imputation(_diary, settings, m=m, seed=seed, delta=delta)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def bocf_baselines(data_key: str, outcome: str, period_days: int, _diary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ketapain_core.missing.bocf_baselines`: the baseline BOCF used for each patient-period."""
+    return _missing.bocf_baselines(_missing.diary_grid(_diary, outcome, period_days))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def daily_model(data_key: str, settings: _analysis.AnalysisSettings, spline_df: int, _diary: pd.DataFrame):
+    """:func:`ketapain_core.sensitivity.daily_model` keyed on data_key + settings + spline df."""
+    from ketapain_core import sensitivity as _sens
+
+    return _sens.daily_model(_diary, settings, spline_df=spline_df)

@@ -334,3 +334,38 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
         elif ctx.settings is not None and r:
             st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
             st.code(snippets.r_snippet(ctx.settings), language="r")
+
+
+# ---- secondary endpoints (issue [4]): display reshaping, no statistics -----------------------------------------
+def secondary_diary_display(table: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
+    """The diary secondary outcomes (``diary_secondary`` / ``table2``, long) as one row per outcome: each arm's
+    ``mean ± SD (n)``, the policy, P (F), patient-periods used and the model status."""
+    rows = []
+    for label in dict.fromkeys(table["row"]):
+        sub = table[table["row"] == label]
+        by_arm = sub.set_index("arm")
+        first = sub.iloc[0]
+        row: dict[str, Any] = {"Outcome": label}
+        for arm in arms:
+            if arm in by_arm.index:
+                r = by_arm.loc[arm]
+                row[arm] = f"{mean_sd(r['mean'], r['sd'])} (n = {int(r['n'])})"
+            else:
+                row[arm] = "-"
+        row["Missing days"] = POLICIES[first["policy"]].label if first["policy"] in POLICIES else first["policy"]
+        row["P (F)"] = fmt_p(first["p_f"])
+        row["Patient-periods used"] = int(first["n_used"]) if pd.notna(first["n_used"]) else 0
+        row["Status"] = str(first["status"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def event_status(status: str, reason: str) -> None:
+    """ok / caution / not estimable of a model that reports its status as text (the GEE safety model)."""
+    text = esc(reason[:1].upper() + reason[1:]) if reason else ""
+    if status == "ok":
+        st.success(f"**Model status: ok.** {text}.", icon=":material/check_circle:")
+    elif status == "caution":
+        st.warning(f"**Model status: use with caution.** {text}.", icon=":material/warning:")
+    else:
+        st.error(f"**Model not estimable:** {text}.", icon=":material/block:")

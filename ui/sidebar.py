@@ -79,7 +79,7 @@ def render() -> state.Context:
     """
     ss = st.session_state
     key, trial, report, names, problem = _safe_load()
-    state.reconcile(trial)
+    state.reconcile(trial, key)
     has_upload = bool(state.upload_files())
     sb = st.sidebar
     with sb:

@@ -17,6 +17,12 @@ session key        query param       values
 ``threshold``      ``threshold``     responder threshold ``any`` (default) | ``30`` | ``50``
 ``patient``        ``patient``       patient shown in the drill-down (default: the first)
 ``highlight``      ``highlight``     patients highlighted on the spaghetti plot (repeatable)
+``scale``          ``scale``         questionnaire scale plotted per patient, ``instrument / scale``
+                                     (default: the first scale of the data)
+``adjust_baseline`` ``adjust``       questionnaire models adjusted for the baseline value: ``0`` | ``1``
+``screened``       ``screened``      patients screened (participant flow; default: not given)
+``refused``        ``refused``       patients who refused (default: not given)
+``ineligible``     ``ineligible``    patients not eligible (default: not given)
 =================  ================  =========================================================
 
 Only values that differ from the default are written to the URL. A URL value is read once, when a session
@@ -51,6 +57,11 @@ PERIOD_DAYS = "period_days"
 THRESHOLD = "threshold"
 PATIENT = "patient"
 HIGHLIGHT = "highlight"
+SCALE = "scale"
+ADJUST_BASELINE = "adjust_baseline"
+SCREENED = "screened"
+REFUSED = "refused"
+INELIGIBLE = "ineligible"
 
 # ---- session keys: other state ---------------------------------------------------------------------------------
 UPLOADER = "upload_widget"          # prefix of the st.file_uploader widget's key (see uploader_key)
@@ -66,6 +77,9 @@ BUNDLED, UPLOAD = "bundled", "upload"
 DATASETS = (BUNDLED, UPLOAD)
 THRESHOLDS = ("any", "30%", "50%")
 MAX_PERIOD_DAYS = 366
+MAX_COUNT = 1_000_000
+#: Separator of instrument and scale in the ``scale`` setting (and its URL value).
+SCALE_SEP = " / "
 
 
 def _choice(options: Sequence[str]) -> Callable[[str], str]:
@@ -137,6 +151,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(THRESHOLD, "threshold", "any", _threshold, lambda v: str(v).rstrip("%")),
     Setting(PATIENT, "patient", None, _text),
     Setting(HIGHLIGHT, "highlight", [], _text, multi=True),
+    Setting(SCALE, "scale", None, _text),
+    Setting(ADJUST_BASELINE, "adjust", False, _bool, lambda v: "1" if v else "0"),
+    Setting(SCREENED, "screened", None, _int_between(0, MAX_COUNT)),
+    Setting(REFUSED, "refused", None, _int_between(0, MAX_COUNT)),
+    Setting(INELIGIBLE, "ineligible", None, _int_between(0, MAX_COUNT)),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 #: Session key -> query-param name.
@@ -216,7 +235,7 @@ def add_notice(text: str) -> None:
     st.session_state[_NOTICES] = [*st.session_state[_NOTICES], text]
 
 
-def reconcile(trial: Optional[Trial]) -> None:
+def reconcile(trial: Optional[Trial], data_key: Optional[str] = None) -> None:
     """Check the settings that depend on the data and reset those that do not fit (with a notice).
 
     Called by the sidebar before any widget is drawn, on every run (cheap).
@@ -224,6 +243,8 @@ def reconcile(trial: Optional[Trial]) -> None:
     if trial is None:
         return
     ss = st.session_state
+    if data_key is not None:
+        reconcile_scale(scale_options(trial, data_key))
     outs = trial.outcomes
     if ss[OUTCOME] not in outs:
         add_notice(f"Outcome {ss[OUTCOME]!r} is not in these data; showing {outs[0]!r}.")
@@ -251,6 +272,30 @@ def reconcile(trial: Optional[Trial]) -> None:
         ss[HIGHLIGHT] = hl
 
 
+def scale_label(instrument: str, scale: str) -> str:
+    """The ``scale`` setting's value for one questionnaire scale.
+
+    >>> scale_label("NPSI", "burning")
+    'NPSI / burning'
+    """
+    return f"{instrument}{SCALE_SEP}{scale}"
+
+
+def reconcile_scale(options: Sequence[str]) -> Optional[str]:
+    """Check the chosen questionnaire scale against the data's scales (from :func:`reconcile`, before any widget
+    is drawn): a scale that is not in the data is replaced by the first, with a notice. No questionnaires: the
+    setting is left as it is."""
+    ss = st.session_state
+    cur = ss.get(SCALE)
+    if not options:
+        return None
+    if cur not in options:
+        if cur is not None:
+            add_notice(f"Scale {cur!r} is not in these questionnaires; showing {options[0]!r}.")
+        ss[SCALE] = options[0]
+    return ss[SCALE]
+
+
 def patient_list(trial: Trial) -> list[str]:
     """The trial's patients, sorted as text (the order every table and figure uses)."""
     return sorted(str(p) for p in trial.diary["patient"].unique())
@@ -263,7 +308,24 @@ def _defaults(trial: Optional[Trial]) -> dict[str, Any]:
         patients = patient_list(trial)
         out[PATIENT] = patients[0] if patients else None
         out[HORIZON] = min(35, trial.period_days)
+        out[SCALE] = next(iter(scale_options(trial)), None)
     return out
+
+
+def scale_options(trial: Trial, data_key: Optional[str] = None) -> list[str]:
+    """The ``scale`` setting's possible values for these data (``instrument / scale``, in the table's order).
+
+    Cached on the data key (by default the current context's)."""
+    q = trial.questionnaires
+    if q is None or len(q) == 0:
+        return []
+    from . import cache  # local import: cache is a sibling that pages import
+
+    if data_key is None:
+        ctx = st.session_state.get(CONTEXT)
+        data_key = getattr(ctx, "data_key", None) if getattr(ctx, "trial", None) is trial else None
+    pairs = cache.scales(data_key, q) if data_key else cache.scale_pairs(q)
+    return [scale_label(i, sc) for i, sc in pairs]
 
 
 def desired_query(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:

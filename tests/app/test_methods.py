@@ -48,3 +48,15 @@ def test_url_restores_settings():
     assert_clean(at)
     code = _code(at)
     assert 'ref = "Ketamine"' in code and "carry_1" in code and "log(auc + 1)" in code
+
+
+def test_documents_the_sensitivity_methods():
+    at = start(PAGE)
+    assert_clean(at)
+    body = texts(at)
+    for heading in ("Baseline observation carried forward (BOCF)", "Worst observation carried forward (WOCF)",
+                    "Multiple imputation (MI)", "Tipping point (delta-adjusted MI)", "Daily-data mixed model"):
+        assert heading in body
+    assert "Barnard-Rubin" in body and "mice::pool" in body
+    latex = "\n".join(str(x.value) for x in at.latex)
+    assert r"\nu_{\text{old}}" in latex and r"\bar Q" in latex

@@ -12,6 +12,9 @@ PAGES = {  # url path -> a text the page must show
     "time_course": "Mean daily",
     "responders": "Responders",
     "sensitivity": "Sensitivity",
+    "baseline": "Participant flow",
+    "questionnaires": "Questionnaires (Table 3)",
+    "safety": "Extra analgesics (Table 4)",
     "methods": "Methods",
 }
 

@@ -118,5 +118,8 @@ def test_report_command_writes_self_contained_html(tmp_path):
     assert code == 0, err
     doc = out.read_text(encoding="utf-8")
     assert doc.startswith("<!DOCTYPE html>") and "SIMULATED DATA" in doc
+    for sec in ("baseline", "questionnaires", "safety"):             # the secondary sections (issue [4])
+        assert f"<h2 id='{sec}'>" in doc
+    assert "<th>male (n = 10)</th>" in doc and "<td>7 (35%)</td>" in doc
     code, _, err = run("report", str(DIARY), "--out", str(tmp_path / "nodir" / "r.html"))
     assert code == 2 and "cannot write" in err

@@ -49,3 +49,53 @@ def test_text_is_escaped():
 def test_formatting_helpers():
     assert fmt_p(0.04999) == "0.050" and fmt_p(float("nan")) == ""
     assert set(package_versions()) >= {"python", "ketapain_core", "numpy"}
+
+
+# ---- secondary endpoints, baseline and safety (issue [4]) --------------------------------------------------------
+@pytest.fixture(scope="module")
+def bundled_trial():
+    trial, _ = read_path(ROOT / "data" / "simulated")
+    return trial
+
+
+@pytest.fixture(scope="module")
+def sections(bundled_trial):
+    from ketapain_core.report import secondary_sections
+
+    return dict(secondary_sections(bundled_trial, "Placebo"))
+
+
+def test_secondary_sections_hold_tables_1_3_4_and_safety(sections):
+    from ketapain_core.report import SECONDARY_SECTIONS
+
+    assert tuple(sections) == SECONDARY_SECTIONS
+    base = sections["Baseline"]
+    assert "<th>male (n = 10)</th>" in base and "<th>female (n = 10)</th>" in base and "Participant flow" in base
+    assert "not in the data" in base
+    q = sections["Questionnaires"]
+    assert "<td>McGill</td>" in q and "<td>NPSI</td>" in q and "Table 3" in q
+    assert "Maximal pain, day 35" in q and "Night pain, day 35" in q
+    s = sections["Safety"]
+    for cell in ("2 (10%)", "4 (20%)", "7 (35%)"):
+        assert f"<td>{cell}</td>" in s
+    assert "GEE marginal logistic model" in s and "Cochran" in s and "No serious adverse event" in s
+    assert "<td>any extra analgesic</td><td>5 (25%)</td><td>3 (15%)</td><td>4 (20%)</td>" in s
+
+
+def test_secondary_sections_say_when_a_table_is_missing(bundled_trial):
+    from ketapain_core.report import secondary_sections
+
+    bare = dataclasses.replace(bundled_trial, patients=None, questionnaires=None, adverse_events=None,
+                               analgesics=None)
+    secs = dict(secondary_sections(bare))
+    assert "No patients table" in secs["Baseline"] and "Participant flow" in secs["Baseline"]
+    assert "No questionnaires table" in secs["Questionnaires"] and "Maximal pain" in secs["Questionnaires"]
+    assert "No adverse-event table" in secs["Safety"] and "No extra-analgesic table" in secs["Safety"]
+
+
+def test_extra_sections_go_into_the_report_before_the_methods(bundled_trial, sections):
+    doc = build_report(ReportInput(bundled_trial, read_path(ROOT / "data" / "simulated")[1], "cd" * 32),
+                       AnalysisSettings(), extra_sections=list(sections.items()))
+    ids = [doc.index(f"<h2 id='{t}'") for t in ("sensitivity", "baseline", "questionnaires", "safety", "methods")]
+    assert ids == sorted(ids)
+    assert "href='#safety'" in doc
