@@ -282,3 +282,35 @@ def r_safety_snippet(reference: str) -> str:
         "# exact McNemar for arms a, b (w: one row per patient, one 0/1 column per arm)",
         "binom.test(sum(w$a == 1 & w$b == 0), sum(w$a != w$b))",
     ])
+
+
+def mi_snippet(settings: AnalysisSettings, m: int, seed: int, file_names: Sequence[str], *,
+               bundled: bool = False, delta: float = 0.0) -> str:
+    """Python for the multiple-imputation contrasts (pooled by Rubin's rules), as the Sensitivity page ran it.
+
+    >>> print(mi_snippet(AnalysisSettings(), 20, 1, [], bundled=True).splitlines()[-1])
+    result = mi.contrasts   # pooled by Rubin's rules, Barnard-Rubin df
+    """
+    return "\n".join([
+        load_code(file_names, settings.period_days, bundled),
+        "from ketapain_core.analysis import AnalysisSettings",
+        "from ketapain_core.sensitivity import multiple_imputation",
+        f"mi = multiple_imputation(trial.diary, {settings_code(settings)}, m={int(m)}, seed={int(seed)}, "
+        f"delta={float(delta)!r})",
+        "result = mi.contrasts   # pooled by Rubin's rules, Barnard-Rubin df",
+    ])
+
+
+def daily_model_snippet(settings: AnalysisSettings, spline_df: int, file_names: Sequence[str], *,
+                        bundled: bool = False) -> str:
+    """Python for the daily-data mixed model's AUC contrasts.
+
+    >>> "daily_model(trial.diary" in daily_model_snippet(AnalysisSettings(), 5, [], bundled=True)
+    True
+    """
+    return "\n".join([
+        load_code(file_names, settings.period_days, bundled),
+        "from ketapain_core.analysis import AnalysisSettings",
+        "from ketapain_core.sensitivity import daily_model",
+        f"result = daily_model(trial.diary, {settings_code(settings)}, spline_df={int(spline_df)}).contrasts",
+    ])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures
+from ketapain_core import figures, snippets
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import POLICIES
 from ui import cache, render, state
@@ -57,6 +57,8 @@ if st.session_state.get(MI_ON):
                    f"imputation; {mi.n_used} patient-periods analysed.")
         if mi.warnings:
             st.warning("Some completed-data fits warned: " + "; ".join(mi.warnings[:5]))
+        render.show_code(ctx, python=snippets.mi_snippet(mi_settings, m, seed, ctx.file_names,
+                                                         bundled=ctx.dataset == state.BUNDLED))
 else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients; the result is kept for these data "
                "and settings).")
@@ -84,6 +86,9 @@ if st.session_state.get(DAILY_ON):
                    "(containment).")
         if daily.warnings:
             st.warning("; ".join(daily.warnings))
+        render.show_code(ctx, python=snippets.daily_model_snippet(
+            dataclasses.replace(mi_settings, log=False), spline_df, ctx.file_names,
+            bundled=ctx.dataset == state.BUNDLED), r=False)
 else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients).")
 

@@ -87,3 +87,22 @@ def test_data_page_snippets_reproduce_its_tables():
                                   frame_with(at, days.columns[-1]).reset_index(drop=True), check_dtype=False)
     report = run_snippet(next(c for c in codes if "report.to_frame()" in c), ROOT)
     assert len(report) > 0 and set(report["level"]) <= {"info", "warning", "error"}
+
+
+def test_sensitivity_snippets_reproduce_mi_and_daily_model():
+    at = start("pages/sensitivity.py")
+    at.number_input(key="mi_m").set_value(3)
+    next(b for b in at.button if b.key == "mi_run").click().run(timeout=180)
+    next(b for b in at.button if b.key == "daily_run").click().run(timeout=180)
+    assert_clean(at)
+    codes = [c.value for c in at.code if c.language == "python"]
+    mi_code = next(c for c in codes if "multiple_imputation(" in c)
+    assert "m=3" in mi_code
+    mi = run_snippet(mi_code, ROOT)
+    shown = frame_with(at, "Method")
+    got = shown[shown["Method"].astype(str).str.startswith("MI")].reset_index(drop=True)
+    assert len(got) == len(mi)
+    pd.testing.assert_series_equal(got["estimate"], mi["estimate"].reset_index(drop=True), check_names=False)
+    daily = run_snippet(next(c for c in codes if "daily_model(" in c), ROOT)
+    got = shown[shown["Method"] == "Daily-data mixed model"].reset_index(drop=True)
+    pd.testing.assert_series_equal(got["estimate"], daily["estimate"].reset_index(drop=True), check_names=False)
