@@ -247,6 +247,10 @@ class _Reml:
         """REML criterion (-2 log restricted likelihood) profiled over sigma, as lme4's REMLcrit."""
         s = self.solve(theta)
         dfr = self.N - self.p
+        if not s["Q"] > 1e-10 * self.yty:  # an exact fit: log(0) below, and no residual variance to test against
+            raise NotEstimable("the model fits the values exactly (no residual variation, e.g. every "
+                               "patient-period has the same AUC or the same difference between arms), so there "
+                               "is no variance to compute standard errors or P values from")
         ld_v = float(self.count @ np.log1p(self.sizes * theta * theta))
         return ld_v + s["logdetM"] + dfr * (1.0 + math.log(2.0 * math.pi * s["Q"] / dfr))
 

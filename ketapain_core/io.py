@@ -348,6 +348,14 @@ def _looks_binary(data: bytes) -> bool:
     return ctrl / len(head) > 0.02
 
 
+#: Signatures of file types that are never CSV text (a CSV starting with these bytes is refused as misnamed).
+_MAGIC = [(b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+          (b"GIF8", "a GIF image"), (b"\x1f\x8b", "a gzip-compressed file"), (b"BZh", "a bzip2-compressed file"),
+          (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"), (b"SQLite format 3", "an SQLite database"),
+          (b"{\\rtf", "an RTF document"), (b"\x7fELF", "a program (ELF executable)"), (b"MZ", "a Windows program")]
+_NOT_CSV_MAGIC = tuple(sig for sig, _ in _MAGIC if sig not in (b"MZ", b"BZh", b"{\\rtf"))
+
+
 def _describe(data: bytes) -> tuple[str, Optional[str]]:
     """What the bytes look like, and the extension they would need (if one we read)."""
     if not data:
@@ -370,11 +378,7 @@ def _describe(data: bytes) -> tuple[str, Optional[str]]:
         return ("an old-format Excel .xls file or a password-protected workbook (OLE2 compound file)", None)
     if data[:4] == b"PAR1":
         return "a Parquet file", ".parquet"
-    magic = [(b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-             (b"GIF8", "a GIF image"), (b"\x1f\x8b", "a gzip-compressed file"), (b"BZh", "a bzip2-compressed file"),
-             (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"), (b"SQLite format 3", "an SQLite database"),
-             (b"{\\rtf", "an RTF document"), (b"\x7fELF", "a program (ELF executable)"), (b"MZ", "a Windows program")]
-    for sig, what in magic:
+    for sig, what in _MAGIC:
         if data.startswith(sig):
             return what, None
     if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
@@ -1663,7 +1667,8 @@ def _read_one(coll: _Collector, name: str, data: bytes, limits: Limits) -> list[
         coll.file_errors += 1
         return []
     if kind == "csv":
-        if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PAR1") or data[:8] == _OLE2:
+        if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PAR1") or data[:8] == _OLE2 \
+                or data.startswith(_NOT_CSV_MAGIC):
             _not_what_named(coll, name, data, ext, "comma- or semicolon-separated text")
             return []
         return _read_csv(coll, name, data, limits)
