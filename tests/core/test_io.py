@@ -4,7 +4,6 @@ from __future__ import annotations
 import doctest
 import io
 import struct
-import time
 import zipfile
 from pathlib import Path
 
@@ -763,9 +762,17 @@ def test_bad_arguments_are_programmer_errors():
         read_trial({"d.csv": b""}, period_days=0)
 
 
-def test_210k_row_diary_is_fast():
-    rng = np.random.default_rng(1)
-    n_pat, n_per, days = 2000, 3, 35
+def test_210k_row_diary_reads_whole():
+    """2,000 patients x 3 periods x 35 days read and validate with nothing lost (the time is in
+    benchmarks/bench_io.py, not asserted here)."""
+    data = _big_diary_csv()
+    trial, report = read_trial({"diary.csv": data})
+    assert report.ok and len(trial.diary) == 210_000
+    assert trial.n_patients == 2000 and trial.diary["pain_average"].isna().sum() > 0
+
+
+def _big_diary_csv(n_pat: int = 2000, n_per: int = 3, days: int = 35, seed: int = 1) -> bytes:
+    rng = np.random.default_rng(seed)
     pat = np.repeat([f"{i:04d}" for i in range(n_pat)], n_per * days)
     per = np.tile(np.repeat(np.arange(1, n_per + 1), days), n_pat)
     arm = np.array(["Placebo", "Ketamine", "Ketamine/Mg"])[(per - 1 + np.repeat(np.arange(n_pat), n_per * days)) % 3]
@@ -775,13 +782,7 @@ def test_210k_row_diary_is_fast():
         v = np.round(rng.uniform(0, 10, len(frame)), 1).astype(str).astype(object)
         v[rng.random(len(frame)) < 0.05] = ""
         frame[c] = v
-    data = frame.to_csv(index=False).encode()
-    read_trial({"diary.csv": data})  # warm-up (imports)
-    t0 = time.perf_counter()
-    trial, report = read_trial({"diary.csv": data})
-    elapsed = time.perf_counter() - t0
-    assert report.ok and len(trial.diary) == 210_000
-    assert elapsed < 3.0, f"210k-row diary took {elapsed:.2f} s"
+    return frame.to_csv(index=False).encode()
 
 
 def test_title_rows_above_the_header_are_skipped_and_counted():
