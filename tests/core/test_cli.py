@@ -56,6 +56,7 @@ def test_analyze_json_has_design_keys(tmp_path):
     assert {"a", "b", "n", "d", "ci_low", "ci_high", "g"} <= set(doc["effect_sizes"][0])
     assert {"shapiro_w", "p"} <= set(doc["normality"])
     assert doc["settings"]["policy"] == "locf" and doc["settings"]["reference"] == "Placebo"
+    assert doc["data"]["simulated"] is False and doc["data"]["path"] == str(DIARY)
     # the period with no observation is left out and listed
     assert doc["n_used"] == len(doc["auc"]) - len(doc["excluded"])
     assert any(e["reason"].startswith("AUC missing: no pain_average") for e in doc["excluded"])
