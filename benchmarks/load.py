@@ -36,12 +36,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, stop_server  # noqa: E402
+from conftest import start_server as _start_server  # noqa: E402
 
 TIMEOUT_MS = 180_000
 
@@ -60,22 +60,7 @@ OMNIBUS_JS = """() => { const el = [...document.querySelectorAll('[data-testid="
 
 # ---- server ------------------------------------------------------------------------------------------------------
 def start_server(port: int, extra: list[str]) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("streamlit did not start within 90 s")
+    return _start_server(port, extra, timeout=90, quiet=True)
 
 
 def rss_mib(pid: int) -> float:

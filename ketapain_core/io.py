@@ -1308,17 +1308,26 @@ def _diary_wide(coll: _Collector, raw: _Raw, period_days: int) -> Optional[pd.Da
     if n_comma:
         coll.info(label, f"{_plural(n_comma, 'value')} with a decimal comma read as numbers (e.g. 6,5 = 6.5)",
                   count=n_comma)
-    k = frame.loc[keys.valid & ~any_bad]
-    if keys.day_source in _STUDY_DAY and not k.empty:
-        _check_study_day(coll, label, k, keys.names["day"])
-    kd = _dedupe(coll, label, k, ["patient", "period", "day"], ["treatment", *outcomes], "patient, period and day")
-    kv = _without_dropped(frame.loc[keys.valid], k, kd)  # every row with valid keys, even with a bad value
-    _check_treatments(coll, label, kv, keys.names["treatment"])
-    _design_warnings(coll, label, kv, keys.names, period_days)
-    k = kd
+    k = _checked_rows(coll, label, frame, keys, keys.valid & ~any_bad, ["patient", "period", "day"],
+                      ["treatment", *outcomes], "patient, period and day", period_days)
     if coll.n_errors() > n_err:
         return None
     return k[["patient", "period", "treatment", "day", *outcomes]]
+
+
+def _checked_rows(coll, label: str, frame: pd.DataFrame, keys, good: pd.Series, key_cols: list[str],
+                  value_cols: list[str], what: str, period_days: int) -> pd.DataFrame:
+    """The checks shared by the long diary and the ADaM reader: study-day columns, duplicates (exact ones
+    dropped and counted, conflicting ones reported), one treatment per patient-period, design warnings.
+    Returns the rows kept (valid keys and values, duplicates dropped)."""
+    k = frame.loc[good]
+    if keys.day_source in _STUDY_DAY and not k.empty:
+        _check_study_day(coll, label, k, keys.names["day"])
+    kd = _dedupe(coll, label, k, key_cols, value_cols, what)
+    kv = _without_dropped(frame.loc[keys.valid], k, kd)  # every row with valid keys, even with a bad value
+    _check_treatments(coll, label, kv, keys.names["treatment"])
+    _design_warnings(coll, label, kv, keys.names, period_days)
+    return kd
 
 
 def _pick(raw: _Raw, preferred: Sequence[str], fallback_table: Optional[str], canon: Optional[str]) -> list[int]:
@@ -1413,15 +1422,8 @@ def _diary_bds(coll: _Collector, raw: _Raw, period_days: int) -> Optional[pd.Dat
                   column=raw.headers[j_aval], count=n_miss)
     frame = pd.DataFrame({"patient": keys.patient, "period": keys.period, "treatment": keys.treatment,
                           "day": keys.day, "outcome": outcome, "value": num.value, "_row": rows})
-    k = frame.loc[keys.valid & ~bad]
-    if keys.day_source in _STUDY_DAY and not k.empty:
-        _check_study_day(coll, label, k, keys.names["day"])
-    kd = _dedupe(coll, label, k, ["patient", "period", "day", "outcome"], ["treatment", "value"],
-                 "patient, period, day and PARAMCD")
-    kv = _without_dropped(frame.loc[keys.valid], k, kd)  # every row with valid keys, even with a bad value
-    _check_treatments(coll, label, kv, keys.names["treatment"])
-    _design_warnings(coll, label, kv, keys.names, period_days)
-    k = kd
+    k = _checked_rows(coll, label, frame, keys, keys.valid & ~bad, ["patient", "period", "day", "outcome"],
+                      ["treatment", "value"], "patient, period, day and PARAMCD", period_days)
     if coll.n_errors() > n_err:
         return None
     wide = k.set_index(["patient", "period", "day", "outcome"])["value"].unstack("outcome")
