@@ -74,3 +74,17 @@ def texts(at: AppTest) -> str:
 
 def error_texts(at: AppTest) -> list[str]:
     return [str(e.value) for e in at.error]
+
+
+def run_snippet(code: str, cwd) -> pd.DataFrame:
+    """Run a "Show the code" snippet in ``cwd`` (where the user's files are); its ``result``."""
+    import os
+
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        ns: dict = {}
+        exec(compile(code, "<snippet>", "exec"), ns)
+        return ns["result"]
+    finally:
+        os.chdir(here)

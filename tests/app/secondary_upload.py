@@ -41,17 +41,3 @@ def other_upload() -> tuple[tuple[str, bytes], ...]:
         df.to_csv(buf, index=False)
         out.append((name, buf.getvalue().encode()))
     return tuple(out)
-
-
-def run_snippet(code: str, cwd) -> pd.DataFrame:
-    """Run a "Show the code" snippet in ``cwd``; its ``result``."""
-    import os
-
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        ns: dict = {}
-        exec(compile(code, "<snippet>", "exec"), ns)
-        return ns["result"]
-    finally:
-        os.chdir(here)

@@ -2,7 +2,8 @@
 import pandas as pd
 from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload,
                         upload_invalid_and_return)
-from secondary_upload import other_upload, run_snippet
+from apphelpers import run_snippet
+from secondary_upload import other_upload
 
 PAGE = "pages/questionnaires.py"
 

@@ -1,10 +1,8 @@
 """Every "Show the code" snippet runs and reproduces exactly the table the page shows."""
-import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from apphelpers import ROOT, assert_clean, frame_with, goto, start
+from apphelpers import ROOT, assert_clean, frame_with, goto, run_snippet, start
 
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.snippets import BLOCKS, python_snippet
@@ -13,16 +11,6 @@ SHOWN = {  # block -> a column that identifies its table on the page
     "fixed_effects": "term", "emmeans": "emmean", "contrasts": "p_sidak", "effect_sizes": "g_ci_low",
 }
 
-
-def run_snippet(code: str, cwd: Path) -> pd.DataFrame:
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        ns: dict = {}
-        exec(compile(code, "<snippet>", "exec"), ns)
-        return ns["result"]
-    finally:
-        os.chdir(here)
 
 
 @pytest.mark.parametrize("block", sorted(BLOCKS))
