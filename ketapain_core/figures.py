@@ -134,6 +134,15 @@ def _none(values: np.ndarray) -> list:
     return [None if v != v else float(v) for v in np.asarray(values, dtype=float)]
 
 
+def _patient_lines(columns: list[Any], values: np.ndarray, colour: str) -> dict:
+    """Every patient's line across the columns in one trace, patients separated by None (fast for many)."""
+    ys: list[Any] = []
+    for row in values:
+        ys.extend(_none(row) + [None])
+    return dict(type="scatter", x=(columns + [None]) * len(values), y=ys, mode="lines", name="patients",
+                showlegend=False, line=dict(color=colour, width=1), hoverinfo="skip", connectgaps=False)
+
+
 def _wide(auc: pd.DataFrame, arms: Sequence[str], response: str) -> pd.DataFrame:
     """Patients x arms table of the response (first row wins), patients sorted, NaN where missing."""
     t = auc[auc["treatment"].isin(arms)]
@@ -183,13 +192,7 @@ def spaghetti(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, respon
     wide = _wide(auc, arms, response)
     colours, symbols = arm_colours(arms), arm_symbols(arms)
     values = wide.to_numpy(dtype=float)
-    # all patients' lines in one trace, separated by None (fast for many patients)
-    xs: list[Any] = (list(arms) + [None]) * len(wide)
-    ys: list[Any] = []
-    for row in values:
-        ys.extend(_none(row) + [None])
-    data: list[dict] = [dict(type="scatter", x=xs, y=ys, mode="lines", name="patients", showlegend=False,
-                             line=dict(color="#9E9E9E", width=1), hoverinfo="skip", connectgaps=False)]
+    data: list[dict] = [_patient_lines(list(arms), values, "#9E9E9E")]
     for j, a in enumerate(arms):
         ok = ~np.isnan(values[:, j])
         data.append(dict(
@@ -934,12 +937,7 @@ def scale_by_patient(values: pd.DataFrame, arms: Optional[Sequence[str]] = None,
             .reindex(columns=cols).astype(float).sort_index())
     colours, symbols = arm_colours(arms), arm_symbols(arms)
     vals = wide.to_numpy(dtype=float)
-    xs: list[Any] = (cols + [None]) * len(wide)
-    ys: list[Any] = []
-    for row in vals:
-        ys.extend(_none(row) + [None])
-    data: list[dict] = [dict(type="scatter", x=xs, y=ys, mode="lines", name="patients", showlegend=False,
-                             line=dict(color="#BDBDBD", width=1), hoverinfo="skip", connectgaps=False)]
+    data: list[dict] = [_patient_lines(list(cols), vals, "#BDBDBD")]
     for j, c in enumerate(cols):
         ok = ~np.isnan(vals[:, j])
         colour = BASELINE_COLOUR if c == baseline_label and has_base else colours.get(c, "#000000")

@@ -8,17 +8,14 @@ import pytest
 
 from ketapain_core.analysis import (PAPER_TABLE2_ROWS, AnalysisSettings, analyze, summarise_by_arm, table2,
                                     to_json_dict)
-from ketapain_core.io import read_path
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "reference"
 
 
 @pytest.fixture(scope="module")
-def trial():
-    t, report = read_path(ROOT / "data" / "simulated")
-    assert t is not None and report.ok
-    return t
+def trial(bundled_trial):
+    return bundled_trial
 
 
 def test_summary_quartiles_are_r_type_7():

@@ -7,16 +7,13 @@ import pandas as pd
 import pytest
 
 from ketapain_core.baseline import NOT_IN_DATA, baseline_table, participant_flow
-from ketapain_core.io import read_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def trial():
-    t, report = read_path(ROOT / "data" / "simulated")
-    assert t is not None and report.ok
-    return t
+def trial(bundled_trial):
+    return bundled_trial
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from ketapain_core import safety
-from ketapain_core.io import read_path
 from ketapain_core.safety import (METHOD_NOTE, analgesics_table, cochran_q, event_indicators, exact_tests,
                                   related_event_model, safety_analysis, safety_summary)
 
@@ -32,10 +31,8 @@ TOL = 1e-8
 
 
 @pytest.fixture(scope="module")
-def trial():
-    t, report = read_path(ROOT / "data" / "simulated")
-    assert t is not None and report.ok
-    return t
+def trial(bundled_trial):
+    return bundled_trial
 
 
 @pytest.fixture(scope="module")

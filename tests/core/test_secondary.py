@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from ketapain_core.analysis import table2
-from ketapain_core.io import read_path
 from ketapain_core.schema import patient_periods
 from ketapain_core.secondary import (NO_SCALE, diary_secondary, questionnaire_table, scale_per_patient,
                                      scales)
@@ -27,10 +26,8 @@ INF = 1e-4
 
 
 @pytest.fixture(scope="module")
-def trial():
-    t, report = read_path(ROOT / "data" / "simulated")
-    assert t is not None and report.ok
-    return t
+def trial(bundled_trial):
+    return bundled_trial
 
 
 @pytest.fixture(scope="module")
