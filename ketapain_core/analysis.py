@@ -107,18 +107,24 @@ def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()
     auc = compute_auc(diary, s.outcome, s.policy, s.horizon, s.period_days)
     table = auc.table
     model, error = None, None
-    try:
-        model = fit_crossover(table, reference=reference, carryover=s.carryover, log=s.log,
-                              interaction_test=interaction_test)
-    except NotEstimable as exc:
-        error = str(exc)
-    response = "auc"
     es_input = table
     if s.log:
         es_input = table.assign(auc=np.log(table["auc"] + 1.0))
-    return Analysis(settings=s, reference=reference, auc=auc, summary=summarise_by_arm(table, response),
-                    model=model, model_error=error,
-                    effect_sizes=effect_sizes(es_input, reference=reference),
+    es = effect_sizes(es_input, reference=reference)
+    try:
+        model = fit_crossover(table, reference=reference, carryover=s.carryover, log=s.log,
+                              interaction_test=interaction_test)
+        # a paired difference of arms whose model contrast is not estimable is confounded with period or
+        # sequence as well: no effect size for it
+        c = model.contrasts
+        es = es.not_estimable({(a, b): why for a, b, ok, why in zip(c["a"], c["b"], c["estimable"], c["reason"])
+                               if not ok})
+    except NotEstimable as exc:
+        error = str(exc)
+        if exc.kind == "confounded":
+            es = es.not_estimable({(a, b): f"not estimable: {error}" for a, b in zip(es.table["a"], es.table["b"])})
+    return Analysis(settings=s, reference=reference, auc=auc, summary=summarise_by_arm(table, "auc"),
+                    model=model, model_error=error, effect_sizes=es,
                     responders=responders(table, reference=reference))
 
 

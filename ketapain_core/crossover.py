@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .schema import order_arms, patient_periods
+from .schema import order_arms, sequence_column, sequence_sort_key
+from .tables import sidak
 
 CARRYOVER_MODES = ("exclude", "include", "auto")
 _RANK_TOL = 1e-7          # as lme4's rank check of X (qr tolerance)
@@ -33,7 +34,15 @@ _EIG_TOL = 1e-6           # as lmerTest: Hessian eigenvalues below this count as
 
 
 class NotEstimable(ValueError):
-    """The model cannot be estimated from these data; the message says why in plain words."""
+    """The model cannot be estimated from these data; the message says why in plain words.
+
+    ``kind`` names the reason for programs: ``one_patient``, ``one_arm``, ``no_within``, ``confounded``,
+    ``no_residual_df``, ``exact_fit`` or ``other``.
+    """
+
+    def __init__(self, message: str, kind: str = "other"):
+        super().__init__(message)
+        self.kind = kind
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -41,7 +50,12 @@ class NotEstimable(ValueError):
 # --------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Design:
-    """The model's data and fixed-effects design after dropping missing responses and aliased columns."""
+    """The model's data and fixed-effects design after dropping missing responses and aliased columns.
+
+    ``X_full`` / ``terms_full`` are the design before aliased columns are dropped; ``keep`` indexes the columns
+    kept (``X = X_full[:, keep]``) and ``null_basis`` (columns normalised) spans the null space of ``X_full``:
+    a linear function ``l`` of the full coefficients is estimable when ``l @ null_basis`` is zero.
+    """
 
     data: pd.DataFrame            # rows used: patient, period, treatment, sequence, response, carry columns
     X: np.ndarray
@@ -56,12 +70,44 @@ class Design:
     patient_codes: np.ndarray
     patients: tuple[str, ...]
     covariates: tuple[str, ...] = ()
+    X_full: Optional[np.ndarray] = None
+    terms_full: tuple[str, ...] = ()
+    keep: tuple[int, ...] = ()
+    null_basis: Optional[np.ndarray] = None
+    sequence_tuples: tuple[tuple[str, ...], ...] = ()
+    left_out: Optional[pd.DataFrame] = None    # rows left out for a reason other than a missing value
+
+    def full_vector(self, weights: dict[str, float]) -> np.ndarray:
+        """A linear function of the full coefficients from ``{term: weight}`` (terms absent are 0)."""
+        L = np.zeros(len(self.terms_full))
+        for t, w in weights.items():
+            if t in self.terms_full:
+                L[self.terms_full.index(t)] = w
+        return L
+
+    def aliased_with(self, L: np.ndarray) -> tuple[str, ...]:
+        """The dropped (aliased) terms that make ``L`` not estimable; empty when ``L`` is estimable."""
+        N = self.null_basis
+        if N is None or N.shape[1] == 0:
+            return ()
+        hits = np.abs(L @ N) > _ESTIMABLE_TOL * max(float(np.linalg.norm(L)), 1.0)
+        dropped = [j for j in range(len(self.terms_full)) if j not in self.keep]
+        return tuple(self.terms_full[dropped[k]] for k in np.flatnonzero(hits))
+
+    def kept(self, L: np.ndarray) -> np.ndarray:
+        """``L`` restricted to the kept columns (valid for an estimable ``L``: the dropped coefficients are 0)."""
+        return L[list(self.keep)]
+
+
+_ESTIMABLE_TOL = 1e-8      # as emmeans / estimability::is.estble
 
 
 def _independent_columns(X: np.ndarray) -> list[int]:
     """Columns kept, in order, dropping each column that is (numerically) a combination of earlier ones.
 
-    Mirrors the effect of R's pivoting QR as used by lme4 to drop aliased fixed-effect columns.
+    Mirrors the effect of R's pivoting QR (LINPACK dqrdc2, tolerance 1e-7) as used by lme4 to drop aliased
+    fixed-effect columns: a column is dropped when its norm after projecting out the kept columns falls below
+    1e-7 of its own norm.
     """
     keep: list[int] = []
     Q = np.zeros((X.shape[0], 0))
@@ -79,6 +125,25 @@ def _independent_columns(X: np.ndarray) -> list[int]:
     return keep
 
 
+def _null_basis(X: np.ndarray, keep: Sequence[int]) -> np.ndarray:
+    """A basis of the null space of ``X`` (one column per dropped column), as estimability::nonest.basis."""
+    p = X.shape[1]
+    drop = [j for j in range(p) if j not in set(keep)]
+    N = np.zeros((p, len(drop)))
+    if not drop:
+        return N
+    if keep:
+        B = np.linalg.lstsq(X[:, list(keep)], X[:, drop], rcond=None)[0]
+        N[list(keep), :] = -B
+    N[drop, np.arange(len(drop))] = 1.0
+    return N / np.linalg.norm(N, axis=0)
+
+
+def _carry_unknown_reason(period: int) -> str:
+    return (f"carry-over unknown: the patient has no rows for period {period - 1}, so the treatment before this "
+            "period is not known (left out of carry-over models only)")
+
+
 def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optional[str] = None,
                  carryover: bool = False, log: bool = False, interaction: bool = False,
                  covariates: Sequence[str] = ()) -> Design:
@@ -94,7 +159,9 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     reference : str, optional
         Reference arm; default :func:`ketapain_core.schema.default_reference`.
     carryover : bool
-        Add one 0/1 carry-over column per non-reference arm.
+        Add one 0/1 carry-over column per non-reference arm: 1 when period p-1's treatment was that arm, 0 in
+        the first period. A patient-period whose patient has no row for period p-1 has no known previous
+        treatment and is left out (listed in ``left_out``).
     log : bool
         Analyse log(response + 1).
     interaction : bool
@@ -121,14 +188,15 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     if np.any((np.diff(pcode) == 0) & (np.diff(per) == 0)):
         raise NotEstimable("the AUC table has more than one row for a patient-period")
     pat = puniq[pcode]
-    trt = auc["treatment"].to_numpy(dtype=object)[order]
+    trt = np.array([str(x) for x in auc["treatment"].to_numpy(dtype=object)[order]], dtype=object)
     y = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)[order]
-    # sequence: the patient's treatments ordered by period, from all rows (DESIGN.md section 3)
+    # sequence: the tuple of the patient's treatments ordered by period, from all rows (DESIGN.md section 3)
+    seq = sequence_column(pcode, trt)
+    seq_tuple_of = {}
     first = np.ones(len(pcode), dtype=bool)
     first[1:] = pcode[1:] != pcode[:-1]
-    bounds = np.flatnonzero(first)[1:]
-    seq_of_patient = np.array(["-".join(map(str, g)) for g in np.split(trt, bounds)], dtype=object)
-    seq = seq_of_patient[np.cumsum(first) - 1]
+    for lab, g in zip(seq[first], np.split(trt, np.flatnonzero(first)[1:])):
+        seq_tuple_of[lab] = tuple(g)
     arms_all = order_arms(np.unique(trt.astype(str)))
     if reference is None:
         reference = arms_all[0] if arms_all else None
@@ -136,8 +204,13 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
         raise NotEstimable(f"the reference arm {reference!r} is not among the arms {', '.join(arms_all)}")
     carry_arms = tuple(a for a in arms_all if a != reference) if carryover else ()
     carry_cols: dict[str, np.ndarray] = {}
+    known_prev = np.ones(len(y), dtype=bool)
     if carry_arms:
-        prev = np.where(first, None, np.roll(trt, 1))
+        # carry-over comes from period p-1 only: the previous row must be the same patient's period p-1
+        first_period = int(per.min())
+        prev_is_p1 = ~first & (per - np.roll(per, 1) == 1)
+        prev = np.where(prev_is_p1, np.roll(trt, 1), None)
+        known_prev = (per == first_period) | prev_is_p1
         for arm in carry_arms:
             carry_cols[f"carry[{arm}]"] = (prev == arm).astype(float)
     if log:
@@ -147,9 +220,15 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
             y = np.log(y + 1.0)
     cov_cols = {name: pd.to_numeric(auc[name], errors="coerce").to_numpy(dtype=float)[order]
                 for name in covariates}
-    used = ~np.isnan(y)
+    has_values = ~np.isnan(y)
     for col in cov_cols.values():
-        used &= ~np.isnan(col)
+        has_values &= ~np.isnan(col)
+    unknown = has_values & ~known_prev
+    left_out = pd.DataFrame({"patient": pat[unknown], "period": per[unknown].astype(int),
+                             "treatment": trt[unknown],
+                             "reason": np.array([_carry_unknown_reason(int(k)) for k in per[unknown]], dtype=object)},
+                            columns=["patient", "period", "treatment", "reason"])
+    used = has_values & known_prev
     if not used.any():
         raise NotEstimable("no patient-period has a value to analyse")
     pat, per, trt, seq, y = pat[used], per[used], trt[used], seq[used], y[used]
@@ -161,7 +240,7 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
         raise NotEstimable(f"the reference arm {reference!r} has no value to analyse")
     arms = tuple([reference] + [a for a in arms_used if a != reference])
     periods = tuple(int(p) for p in np.unique(per))
-    sequences = tuple(sorted(set(seq)))
+    sequences = tuple(sorted(set(seq), key=lambda lab: sequence_sort_key(seq_tuple_of[lab])))
     cols: list[np.ndarray] = [np.ones(len(y))]
     terms = ["(Intercept)"]
     for a in arms[1:]:
@@ -188,7 +267,9 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
         data[response] = np.expm1(y)
     return Design(data=data, X=X[:, keep], y=y, terms=tuple(terms[j] for j in keep), dropped_terms=dropped,
                   arms=arms, reference=reference, periods=periods, sequences=sequences, carry_arms=carry_arms,
-                  patient_codes=codes, patients=tuple(patients), covariates=tuple(covariates))
+                  patient_codes=codes, patients=tuple(patients), covariates=tuple(covariates), X_full=X,
+                  terms_full=tuple(terms), keep=tuple(keep), null_basis=_null_basis(X, keep),
+                  sequence_tuples=tuple(seq_tuple_of[s] for s in sequences), left_out=left_out)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -250,7 +331,7 @@ class _Reml:
         if not s["Q"] > 1e-10 * self.yty:  # an exact fit: log(0) below, and no residual variance to test against
             raise NotEstimable("the model fits the values exactly (no residual variation, e.g. every "
                                "patient-period has the same AUC or the same difference between arms), so there "
-                               "is no variance to compute standard errors or P values from")
+                               "is no variance to compute standard errors or P values from", kind="exact_fit")
         ld_v = float(self.count @ np.log1p(self.sizes * theta * theta))
         return ld_v + s["logdetM"] + dfr * (1.0 + math.log(2.0 * math.pi * s["Q"] / dfr))
 
@@ -306,6 +387,7 @@ class _Fit:
     fitted: np.ndarray
     converged: bool
     messages: tuple[str, ...]
+    flat: bool = False           # a Hessian eigenvalue close to zero: the criterion is nearly flat
 
 
 def _minimise_theta(model: _Reml, lo: float, hi: float) -> float:
@@ -340,12 +422,22 @@ def _fit_reml(design: Design) -> _Fit:
     X, y, codes = design.X, design.y, design.patient_codes
     N, p = X.shape
     if N - p <= 0:
-        raise NotEstimable(f"{N} values for {p} fixed effects: no residual degrees of freedom left")
+        raise NotEstimable(f"{N} values for {p} fixed effects: no residual degrees of freedom left",
+                           kind="no_residual_df")
     model = _Reml(X, y, codes)
     messages: list[str] = []
-    # coarse search on a log grid of theta, then the root of the gradient inside the bracket
+    # coarse search on a log grid of theta, then the root of the gradient inside the bracket; a grid point
+    # where the criterion degenerates (the fit is exact in that limit) does not decide the fit
     grid = np.concatenate([[0.0], np.logspace(-3, 2.5, 12)])
-    vals = np.array([model.profiled(t) for t in grid])
+    vals = np.full(len(grid), np.inf)
+    degenerate: Optional[NotEstimable] = None
+    for i, t in enumerate(grid):
+        try:
+            vals[i] = model.profiled(t)
+        except NotEstimable as exc:
+            degenerate = exc
+    if not np.isfinite(vals).any():
+        raise degenerate or NotEstimable("the REML criterion could not be evaluated")
     k = int(np.argmin(vals))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
     theta = _minimise_theta(model, lo, hi)
@@ -370,7 +462,8 @@ def _fit_reml(design: Design) -> _Fit:
         converged = False
         messages.append(f"Model failed to converge with {int(np.sum(evals < -_EIG_TOL))} negative "
                         "eigenvalue(s) of the Hessian")
-    if np.any(np.abs(evals) <= _EIG_TOL):
+    flat = bool(np.any(np.abs(evals) <= _EIG_TOL))
+    if flat:
         messages.append(f"Model may not have converged with {int(np.sum(np.abs(evals) <= _EIG_TOL))} "
                         "eigenvalue(s) of the Hessian close to zero")
     pos = evals > _EIG_TOL
@@ -386,7 +479,7 @@ def _fit_reml(design: Design) -> _Fit:
         raise NotEstimable("the REML fit did not give finite estimates")
     return _Fit(theta=theta, sigma=sigma, beta=beta, vcov=vcov, reml_criterion=crit, vcov_varpar=vcov_varpar,
                 jac=(jac_theta, jac_sigma), hessian_eigen=evals, residuals=y - fitted, ranef=b, fitted=fitted,
-                converged=converged, messages=tuple(messages))
+                converged=converged, messages=tuple(messages), flat=flat)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -425,10 +518,18 @@ class JointTest:
     num_df: int
     den_df: float
     p_f: float
+    estimable: bool = True
+    reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"chi2": self.chi2, "df": self.df, "p_chi2": self.p_chi2, "f": self.f, "num_df": self.num_df,
-                "den_df": self.den_df, "p_f": self.p_f}
+                "den_df": self.den_df, "p_f": self.p_f, "estimable": self.estimable, "reason": self.reason}
+
+    @classmethod
+    def not_estimable(cls, terms: Sequence[str], df: int, reason: str) -> "JointTest":
+        """A test that cannot be computed: every number NaN, with the reason."""
+        nan = math.nan
+        return cls(tuple(terms), nan, df, nan, nan, df, nan, nan, estimable=False, reason=reason)
 
 
 def _joint_test(fit: _Fit, L: np.ndarray, terms: Sequence[str]) -> JointTest:
@@ -545,20 +646,64 @@ def _exclusions(auc: pd.DataFrame, response: str, covariates: Sequence[str] = ()
                         columns=["patient", "period", "treatment", "reason"])
 
 
+def _contrast_vector(design: Design, a: str, b: str) -> np.ndarray:
+    """The full-coefficient linear function of the contrast mean(a) - mean(b) (period, sequence and covariate
+    weights cancel)."""
+    return design.full_vector({f"treatment[{a}]": 1.0}) - design.full_vector({f"treatment[{b}]": 1.0})
+
+
+def _pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
+    """Every pair (later arm, earlier arm), as emmeans' revpairwise."""
+    return [(arms[j], arms[i]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
+
+
+def within_residual_df(design: Design) -> int:
+    """Residual degrees of freedom within patients: N - rank([X | patient indicators]).
+
+    When it is 0 the within-patient variance cannot be told from the patient variance.
+    """
+    X = design.X
+    codes = design.patient_codes
+    G = int(codes.max()) + 1
+    n = np.bincount(codes, minlength=G).astype(float)
+    means = np.column_stack([np.bincount(codes, weights=X[:, j], minlength=G) for j in range(X.shape[1])]) / n[:, None]
+    Xc = X - means[codes]
+    # a column constant within patients (intercept, sequence) vanishes when centred: drop it by its own norm
+    alive = np.linalg.norm(Xc, axis=0) > _RANK_TOL * np.linalg.norm(X, axis=0)
+    rank = len(_independent_columns(Xc[:, alive])) if alive.any() else 0
+    return int(X.shape[0] - G - rank)
+
+
 def _check_estimable(design: Design) -> None:
+    """Refuse, with the reason, a model that cannot be estimated as a whole (DESIGN.md section 3)."""
     d = design.data
     if d["patient"].nunique() < 2:
-        raise NotEstimable("only one patient has a value to analyse; a mixed model needs at least two")
+        raise NotEstimable("only one patient has a value to analyse; a mixed model needs at least two",
+                           kind="one_patient")
     if len(design.arms) < 2:
-        raise NotEstimable(f"only one arm ({design.arms[0]}) has values to analyse; there is nothing to compare")
+        raise NotEstimable(f"only one arm ({design.arms[0]}) has values to analyse; there is nothing to compare",
+                           kind="one_arm")
     per_patient = d.groupby("patient")["treatment"].nunique()
     if not (per_patient >= 2).any():
         raise NotEstimable("no patient has values under two different arms, so there is no within-patient "
-                           "contrast left to estimate the treatment effect")
-    trt_dropped = [t for t in design.dropped_terms if t.startswith("treatment[")]
-    if trt_dropped:
-        raise NotEstimable("the treatment effect is confounded with period or sequence in the data left "
-                           f"(aliased: {', '.join(trt_dropped)})")
+                           "contrast left to estimate the treatment effect", kind="no_within")
+    aliased = [design.aliased_with(_contrast_vector(design, a, b)) for a, b in _pairs(design.arms)]
+    if all(aliased):
+        if len(design.sequences) == 1:
+            raise NotEstimable("treatment is confounded with period: every patient received the arms in the same "
+                               f"order ({design.sequences[0]}), so no difference between arms can be told from a "
+                               "difference between periods", kind="confounded")
+        with_ = sorted({t for al in aliased for t in al})
+        raise NotEstimable("treatment is confounded with period or sequence in the data left: no difference "
+                           "between arms can be separated from the period, sequence"
+                           + (" or carry-over" if design.carry_arms else "")
+                           + f" effects (aliased with {', '.join(with_)})", kind="confounded")
+    if within_residual_df(design) <= 0:
+        raise NotEstimable("no within-patient residual degrees of freedom: the fixed effects use up every "
+                           "within-patient comparison, so the within-patient (residual) variance cannot be told "
+                           "from the between-patient variance; the ICC, standard errors and P values would be "
+                           "arbitrary (more patients, or fewer terms such as carry-over, are needed)",
+                           kind="no_residual_df")
 
 
 def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryover: str = "exclude",
@@ -613,31 +758,40 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
     if carryover not in CARRYOVER_MODES:
         raise ValueError(f"carryover must be one of {', '.join(CARRYOVER_MODES)}; got {carryover!r}")
     include = carryover in ("include", "auto")
-    design = build_design(auc, response=response, reference=reference, carryover=include, log=log,
-                          covariates=covariates)
-    _check_estimable(design)
-    fit = _fit_reml(design)
-    carry_test = _carry_test(design, fit)
+
+    def design_for(carry: bool) -> Design:
+        return build_design(auc, response=response, reference=reference, carryover=carry, log=log,
+                            covariates=covariates)
+
+    design = design_for(include)
     decision = "Carry-over terms not fitted (setting: exclude)."
     included = include
-    if include and carry_test is None:
+    if include and not any(t.startswith("carry[") for t in design.terms):
         included = False
         decision = ("Carry-over cannot be estimated in this design (its columns are aliased with treatment, "
                     "period and sequence); fitted without it.")
-        design = build_design(auc, response=response, reference=reference, carryover=False, log=log,
-                              covariates=covariates)
-        fit = _fit_reml(design)
-    elif carryover == "include":
+        design = design_for(False)
+    elif carryover == "auto":
+        try:
+            _check_estimable(design)
+        except NotEstimable as exc:
+            included = False
+            decision = f"Carry-over not fitted (setting: auto): with carry-over {exc}; fitted without it."
+            design = design_for(False)
+    _check_estimable(design)
+    fit = _fit_reml(design)
+    carry_test = _carry_test(design, fit) if included else None
+    if included and carryover == "include":
         decision = (f"Carry-over included (setting: include); joint Wald chi2 = {carry_test.chi2:.3f}, "
                     f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g}.")
-    elif carryover == "auto":
+    elif included and carryover == "auto":
         if carry_test.p_chi2 >= 0.05:
             included = False
             decision = (f"Carry-over dropped (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
                         f"df = {carry_test.df}, P = {carry_test.p_chi2:.4g} >= 0.05; the model was refitted "
                         "without it.")
-            design = build_design(auc, response=response, reference=reference, carryover=False, log=log,
-                              covariates=covariates)
+            design = design_for(False)
+            _check_estimable(design)
             fit = _fit_reml(design)
         else:
             decision = (f"Carry-over kept (setting: auto): joint Wald chi2 = {carry_test.chi2:.3f}, "
@@ -685,46 +839,69 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         L = np.zeros(p); L[j] = 1.0
         fe_rows.append({"term": term, **_t_row(fit, L, level)})
     fixed = pd.DataFrame(fe_rows, columns=["term", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
-    # omnibus treatment test
+    # omnibus treatment test: estimable when every treatment contrast is
     trt_idx = [j for j, t in enumerate(terms) if t.startswith("treatment[")]
-    Lt = np.zeros((len(trt_idx), p))
-    for r, j in enumerate(trt_idx):
-        Lt[r, j] = 1.0
-    omnibus = _joint_test(fit, Lt, [terms[j] for j in trt_idx])
-    # marginal means (emmeans: equal weights over factor levels, numeric covariates at their mean)
-    base = np.zeros(p)
-    base[0] = 1.0
-    for j, t in enumerate(terms):
+    trt_terms = [f"treatment[{a}]" for a in design.arms[1:]]
+    not_estimable: list[str] = []
+    trt_aliased = sorted({t for name in trt_terms for t in design.aliased_with(design.full_vector({name: 1.0}))})
+    if trt_aliased:
+        reason = (f"not estimable: some treatment comparisons are aliased with {', '.join(trt_aliased)} in these "
+                  "data, so no joint test of treatment can be made")
+        omnibus = JointTest.not_estimable(trt_terms, len(trt_terms), reason)
+        not_estimable.append("the omnibus treatment test")
+    else:
+        Lt = np.zeros((len(trt_idx), p))
+        for r, j in enumerate(trt_idx):
+            Lt[r, j] = 1.0
+        omnibus = _joint_test(fit, Lt, [terms[j] for j in trt_idx])
+    # marginal means (emmeans: equal weights over factor levels, numeric covariates at their mean), as linear
+    # functions of the full coefficients so that their estimability can be checked against the null space
+    weights: dict[str, float] = {"(Intercept)": 1.0}
+    for j, t in enumerate(design.terms_full):
         if t.startswith("period["):
-            base[j] = 1.0 / len(design.periods)
+            weights[t] = 1.0 / len(design.periods)
         elif t.startswith("sequence[") and ":" not in t:
-            base[j] = 1.0 / len(design.sequences)
+            weights[t] = 1.0 / len(design.sequences)
         elif t.startswith("carry[") or t in design.covariates:
             # emmeans (cov.keep = "2"): a covariate with at most two distinct values is averaged over them
             # like a factor; other covariates are set at their mean
-            vals = np.unique(design.data[t].to_numpy(dtype=float))
-            base[j] = float(vals.mean()) if len(vals) <= 2 else float(design.data[t].mean())
+            col = design.X_full[:, j]
+            vals = np.unique(col)
+            weights[t] = float(vals.mean()) if len(vals) <= 2 else float(col.mean())
+    base = design.full_vector(weights)
     arm_vec = {}
     emm_rows = []
+    nan_row = {"estimate": math.nan, "se": math.nan, "df": math.nan, "t": math.nan, "p": math.nan,
+               "ci_low": math.nan, "ci_high": math.nan}
     for a in design.arms:
-        L = base.copy()
-        if f"treatment[{a}]" in terms:
-            L[terms.index(f"treatment[{a}]")] = 1.0
+        L = base + design.full_vector({f"treatment[{a}]": 1.0})
         arm_vec[a] = L
-        r = _t_row(fit, L, level)
+        aliased = design.aliased_with(L)
+        why = ""
+        if aliased:
+            why = (f"not estimable: the mean of {a} averages over cells the data do not contain (aliased with "
+                   f"{', '.join(aliased)})")
+            not_estimable.append(f"the mean of {a}")
+        r = nan_row if aliased else _t_row(fit, design.kept(L), level)
         emm_rows.append({"arm": a, "emmean": r["estimate"], "se": r["se"], "df": r["df"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
-    emm = pd.DataFrame(emm_rows, columns=["arm", "emmean", "se", "df", "ci_low", "ci_high"])
-    pairs = [(design.arms[j], design.arms[i]) for i in range(len(design.arms))
-             for j in range(i + 1, len(design.arms))]
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "estimable": not aliased, "reason": why})
+    emm = pd.DataFrame(emm_rows, columns=["arm", "emmean", "se", "df", "ci_low", "ci_high", "estimable", "reason"])
+    pairs = _pairs(design.arms)
     m = len(pairs)
     con_rows = []
     for a, b in pairs:
-        r = _t_row(fit, arm_vec[a] - arm_vec[b], level)
-        p_sidak = 1.0 - (1.0 - r["p"]) ** m if np.isfinite(r["p"]) else math.nan
-        con_rows.append({"a": a, "b": b, **r, "p_sidak": min(max(p_sidak, r["p"]), 1.0)})
+        L = _contrast_vector(design, a, b)
+        aliased = design.aliased_with(L)
+        if aliased:
+            not_estimable.append(f"{a} - {b}")
+            con_rows.append({"a": a, "b": b, **nan_row, "p_sidak": math.nan, "estimable": False,
+                             "reason": f"not estimable: {a} - {b} is aliased with {', '.join(aliased)} in these "
+                                       "data (the arms are never compared within the same periods and sequences)"})
+            continue
+        r = _t_row(fit, design.kept(L), level)
+        con_rows.append({"a": a, "b": b, **r, "p_sidak": sidak(r["p"], m), "estimable": True, "reason": ""})
     contrasts = pd.DataFrame(con_rows, columns=["a", "b", "estimate", "se", "df", "t", "p", "p_sidak",
-                                                "ci_low", "ci_high"])
+                                                "ci_low", "ci_high", "estimable", "reason"])
     var_subject = (fit.theta * fit.sigma) ** 2
     var_residual = fit.sigma ** 2
     icc = var_subject / (var_subject + var_residual)
@@ -763,6 +940,13 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         cautions.append("the between-patient variance is at its boundary (0)")
     if design.dropped_terms:
         cautions.append("some fixed effects could not be estimated and were dropped")
+    if not_estimable:
+        cautions.append("not estimable in these data: " + ", ".join(not_estimable)
+                        + " (shown as blank, with the reason)")
+    if fit.flat:
+        cautions.append("the REML criterion is nearly flat in the variance parameters (a Hessian eigenvalue "
+                        "close to zero), so the split between patient and residual variance, the ICC and the "
+                        "Satterthwaite degrees of freedom are poorly determined")
     small_df = [float(x) for x in contrasts["df"] if np.isfinite(x) and x < 3]
     if small_df:
         cautions.append(f"very few degrees of freedom for a contrast ({min(small_df):.1f})")
@@ -772,6 +956,8 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
     status = "caution" if cautions else "ok"
     reason = "; ".join(cautions) if cautions else "the model converged with a positive between-patient variance"
     excluded = _exclusions(auc, response, design.covariates)
+    if design.left_out is not None and len(design.left_out):
+        excluded = pd.concat([excluded, design.left_out], ignore_index=True)
     return CrossoverResult(
         status=status, status_reason=reason, reference=design.reference, arms=design.arms,
         carryover_mode=carryover_mode, carryover_included=included, carryover_decision=decision, log=log,
@@ -781,5 +967,6 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         omnibus=omnibus, carryover=carry_test, emmeans=emm, contrasts=contrasts, normality=normality,
         seq_period=seqp, dropped_terms=design.dropped_terms,
         extra={"sigma": fit.sigma, "vcov_varpar": fit.vcov_varpar, "vcov": fit.vcov, "ranef": fit.ranef,
-               "terms": design.terms, "patients": design.patients},
+               "terms": design.terms, "patients": design.patients, "sequences": design.sequence_tuples,
+               "sequence_labels": design.sequences},
     )

@@ -69,10 +69,25 @@ def noncentral_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, fl
 class EffectSizes:
     """Paired effect sizes for every pair of arms (a - b), in the order of the model's contrasts."""
 
-    table: pd.DataFrame   # a, b, n, mean_diff, sd_diff, d, ci_low, ci_high, g, g_ci_low, g_ci_high
+    table: pd.DataFrame   # a, b, n, mean_diff, sd_diff, d, ci_low, ci_high, g, g_ci_low, g_ci_high, reason
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
+
+    def not_estimable(self, reasons: dict[tuple[str, str], str]) -> "EffectSizes":
+        """A copy where the pairs in ``reasons`` ({(a, b): why}) have no effect size, only the reason.
+
+        >>> t = pd.DataFrame({"patient": list("aabb"), "treatment": list("PKPK"), "auc": [10.0, 8, 12, 11]})
+        >>> es = effect_sizes(t, reference="P").not_estimable({("K", "P"): "confounded"}).table
+        >>> bool(es["d"].isna().all()), es["reason"].tolist()
+        (True, ['confounded'])
+        """
+        t = self.table.copy()
+        hit = [reasons.get((a, b), "") for a, b in zip(t["a"], t["b"])]
+        mask = np.array([bool(h) for h in hit], dtype=bool)
+        t.loc[mask, ["mean_diff", "sd_diff", "d", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"]] = np.nan
+        t["reason"] = [h or r for h, r in zip(hit, t["reason"])]
+        return EffectSizes(t)
 
 
 def effect_sizes(auc: pd.DataFrame, *, reference: Optional[str] = None, response: str = "auc",
@@ -108,7 +123,7 @@ def effect_sizes(auc: pd.DataFrame, *, reference: Optional[str] = None, response
         n = len(diff)
         row = {"a": a, "b": b, "n": n, "mean_diff": math.nan, "sd_diff": math.nan, "d": math.nan,
                "ci_low": math.nan, "ci_high": math.nan, "g": math.nan, "g_ci_low": math.nan,
-               "g_ci_high": math.nan}
+               "g_ci_high": math.nan, "reason": ""}
         if n >= 1:
             row["mean_diff"] = float(diff.mean())
         if n >= 2:
@@ -122,7 +137,8 @@ def effect_sizes(auc: pd.DataFrame, *, reference: Optional[str] = None, response
                     J = hedges_correction(n - 1)
                     row.update(g=d * J, g_ci_low=row["ci_low"] * J, g_ci_high=row["ci_high"] * J)
         rows.append(row)
-    cols = ["a", "b", "n", "mean_diff", "sd_diff", "d", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"]
+    cols = ["a", "b", "n", "mean_diff", "sd_diff", "d", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high",
+            "reason"]
     return EffectSizes(pd.DataFrame(rows, columns=cols))
 
 

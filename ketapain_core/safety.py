@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .schema import default_reference, order_arms
+from .schema import default_reference, order_arms, sequence_column
 from .tables import n_pct_text, percent, sidak
 
 #: Working-correlation model and its options, as written into every result.
@@ -154,7 +154,7 @@ def event_indicators(adverse_events: Optional[pd.DataFrame], design: pd.DataFram
 def _indicators(ev: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
     d = _design(design)
     if "sequence" not in d.columns:
-        d["sequence"] = d.groupby("patient")["treatment"].transform(lambda s: "-".join(map(str, s)))
+        d["sequence"] = sequence_column(pd.factorize(d["patient"], sort=True)[0], d["treatment"].to_numpy())
     g = ev.assign(rel=ev["related"].astype(bool), ser=ev["serious"].fillna(False).astype(bool)) \
         .groupby(["patient", "period"]).agg(n_events=("event", "size"), n_related=("rel", "sum"),
                                             n_serious=("ser", "sum")).reset_index()

@@ -4,6 +4,7 @@ Everything else in :mod:`ketapain_core` speaks the vocabulary defined here (DESI
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
@@ -224,11 +225,46 @@ class Trial:
         return patient_periods(self.diary)
 
 
+#: Separators tried, in order, for a sequence's display label; the first that no arm label contains is used.
+SEQUENCE_SEPARATORS: tuple[str, ...] = ("-", "|", "\u2192", "\u00b7")
+
+
+def sequence_labels(sequences: Iterable[Sequence[str]]) -> dict[tuple[str, ...], str]:
+    """Unambiguous display labels for sequences given as tuples of arms (period order).
+
+    A sequence is identified by its tuple of arms (DESIGN.md section 3). Its label joins the arms with the first
+    separator of :data:`SEQUENCE_SEPARATORS` that occurs in none of the trial's arm labels, so two different
+    tuples never share a label; when every separator occurs in some label, each arm is quoted instead.
+
+    >>> sequence_labels([("A", "B"), ("B", "A")])[("B", "A")]
+    'B-A'
+    >>> labels = sequence_labels([("a-b", "c", "a", "b-c"), ("a", "b-c", "a-b", "c")])
+    >>> labels[("a-b", "c", "a", "b-c")], labels[("a", "b-c", "a-b", "c")]
+    ('a-b|c|a|b-c', 'a|b-c|a-b|c')
+    """
+    seqs = {tuple(str(a) for a in s) for s in sequences}
+    arms = {a for s in seqs for a in s}
+    for sep in SEQUENCE_SEPARATORS:
+        if not any(sep in a for a in arms):
+            return {s: sep.join(s) for s in seqs}
+    return {s: "(" + ", ".join(json.dumps(a, ensure_ascii=False) for a in s) + ")" for s in seqs}
+
+
+def sequence_sort_key(seq: Sequence[str]) -> tuple[str, ...]:
+    """Sequences sort by their tuple of arms, element by element in code-point order (R's C-locale radix order
+    of the elements; a sequence that is a prefix of another comes first).
+
+    >>> sorted([("B", "A"), ("A", "B", "C"), ("A", "B")], key=sequence_sort_key)
+    [('A', 'B'), ('A', 'B', 'C'), ('B', 'A')]
+    """
+    return tuple(seq)
+
+
 def patient_periods(diary: pd.DataFrame) -> pd.DataFrame:
     """One row per patient-period with its treatment and the patient's sequence.
 
-    The sequence is the patient's treatments ordered by period, joined by ``-``, taken from the diary rows
-    whether or not pain was recorded (DESIGN.md section 3).
+    The sequence is the patient's treatments ordered by period, taken from the diary rows whether or not pain
+    was recorded (DESIGN.md section 3); the column holds its unambiguous label (:func:`sequence_labels`).
 
     >>> d = pd.DataFrame({"patient": ["1", "1", "1"], "period": [2, 1, 1], "treatment": ["B", "A", "A"],
     ...                   "day": [1, 1, 2]})
@@ -245,10 +281,21 @@ def patient_periods(diary: pd.DataFrame) -> pd.DataFrame:
     key = pcode.astype(np.int64) * (int(per_i.max(initial=0)) + 1) + per_i
     _, first = np.unique(key, return_index=True)   # sorted by patient, then period; first row of each
     pp = pd.DataFrame({"patient": puniq.take(pcode[first]), "period": per_i[first], "treatment": trt[first]})
-    codes = pcode[first]
-    bounds = np.flatnonzero(np.diff(codes)) + 1
-    labels = pp["treatment"].to_numpy().astype(str)
-    seqs = ["-".join(g) for g in np.split(labels, bounds)]
-    counts = np.diff(np.concatenate([[0], bounds, [len(codes)]]))
-    pp["sequence"] = np.repeat(np.array(seqs, dtype=object), counts)
+    pp["sequence"] = sequence_column(pcode[first], pp["treatment"].to_numpy())
     return pp
+
+
+def sequence_column(patient_codes: np.ndarray, treatments: np.ndarray) -> np.ndarray:
+    """Each row's sequence label, for rows sorted by patient (``patient_codes`` non-decreasing) then period.
+
+    >>> sequence_column(np.array([0, 0, 1, 1]), np.array(["A", "B", "B", "A"], dtype=object)).tolist()
+    ['A-B', 'A-B', 'B-A', 'B-A']
+    """
+    codes = np.asarray(patient_codes)
+    if len(codes) == 0:
+        return np.array([], dtype=object)
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    tuples = [tuple(g) for g in np.split(np.asarray(treatments).astype(str), bounds)]
+    labels = sequence_labels(tuples)
+    counts = np.diff(np.concatenate([[0], bounds, [len(codes)]]))
+    return np.repeat(np.array([labels[t] for t in tuples], dtype=object), counts)

@@ -65,7 +65,8 @@ EXPECTED = {
     "no_within_patient_contrast": ("not estimable", "no patient has values under two different arms"),
     "zero_between_patient_variance": ("caution", "between-patient variance is at its boundary"),
     "sequence_with_one_patient": ("caution", "1 sequence(s) have a single patient"),
-    "collinear_one_sequence": ("caution", "some fixed effects could not be estimated"),
+    "collinear_one_sequence": ("not estimable", "treatment is confounded with period: every patient received "
+                                                "the arms in the same order"),
 }
 CASES = degenerate_diaries()
 
@@ -94,11 +95,24 @@ def test_fit_crossover_raises_not_estimable(name):
 
 
 def test_collinear_design_names_what_was_dropped():
+    """A covariate aliased with sequence is dropped as lme4 drops it, and the warning names it."""
+    table = compute_auc(CASES["sequence_with_one_patient"], "pain_average", "locf", DAYS, DAYS).table
+    table = table.assign(baseline=(table["sequence"] == "B-A").astype(float))
+    r = fit_crossover(table, covariates=["baseline"])
+    assert r.dropped_terms == ("baseline",)
+    assert any("rank deficient" in w and "baseline" in w for w in r.warnings)
+    assert r.status == "caution" and "some fixed effects could not be estimated" in r.status_reason
+
+
+def test_one_sequence_has_no_effect_sizes():
+    """Treatment confounded with period: the paired differences are period differences too, so no d_z."""
     a = analyze(CASES["collinear_one_sequence"], SETTINGS)
-    assert any("rank deficient" in w for w in a.model.warnings)
+    es = a.effect_sizes.table
+    assert es["d"].isna().all() and es["ci_low"].isna().all()
+    assert es["reason"].str.contains("confounded with period").all()
 
 
-@pytest.mark.parametrize("name", ["one_arm", "exact_fit", "sequence_with_one_patient"])
+@pytest.mark.parametrize("name", ["one_arm", "exact_fit", "sequence_with_one_patient", "collinear_one_sequence"])
 def test_command_line_exit_codes(name, tmp_path):
     path = tmp_path / "diary.csv"
     CASES[name].to_csv(path, index=False)
