@@ -81,6 +81,11 @@ class Analysis:
     def to_frame(self) -> pd.DataFrame:
         return self.summary.copy()
 
+    @property
+    def arms(self) -> list[str]:
+        """The arms of the AUC table in the app's order (:func:`ketapain_core.schema.order_arms`)."""
+        return order_arms(self.auc.table["treatment"].unique())
+
 
 def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings(), *,
             interaction_test: bool = True) -> Analysis:

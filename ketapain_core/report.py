@@ -24,6 +24,7 @@ from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
+from .snippets import r_snippet, stata_snippet
 from .tables import fmt_p as _fmt_p
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
@@ -270,26 +271,6 @@ def _sensitivity_section(trial: Trial, a: Analysis) -> str:
     return "\n".join(parts)
 
 
-def r_statement(settings: AnalysisSettings, reference: str) -> str:
-    """The equivalent R (lme4 / lmerTest / emmeans / effectsize) for the settings.
-
-    >>> "revpairwise" in r_statement(AnalysisSettings(), "Placebo")
-    True
-    """
-    carry = " + carry_ketamine + carry_ketamine_mg" if settings.carryover == "include" else ""
-    lhs = "log(auc + 1)" if settings.log else "auc"
-    return (
-        "library(lmerTest); library(emmeans); library(effectsize)\n"
-        f"d$treatment <- relevel(factor(d$treatment), ref = \"{reference}\")\n"
-        "d$period <- factor(d$period); d$sequence <- factor(d$sequence)\n"
-        f"fit <- lmer({lhs} ~ treatment + period + sequence{carry} + (1 | patient), data = d, REML = TRUE)\n"
-        "anova(fit, ddf = \"Satterthwaite\")\n"
-        "emm <- emmeans(fit, \"treatment\", lmer.df = \"satterthwaite\")\n"
-        "summary(contrast(emm, \"revpairwise\", adjust = \"sidak\"), infer = TRUE)\n"
-        "cohens_d(w$a, w$b, paired = TRUE)   # one row per patient, both arms present"
-    )
-
-
 def _methods_section(a: Analysis) -> str:
     s = a.settings
     items = [
@@ -307,10 +288,8 @@ def _methods_section(a: Analysis) -> str:
         "Responders: AUC under the arm lower than under the reference (any decrease, >= 30%, >= 50%).",
     ]
     return ("<h2 id='methods'>Methods</h2><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
-            "<h3>Equivalent R</h3><pre>" + html.escape(r_statement(s, a.reference)) + "</pre>"
-            "<h3>Equivalent Stata</h3><pre>" + html.escape(
-                "mixed auc i.treatment i.period i.sequence || patient:, reml dfmethod(satterthwaite)\n"
-                "testparm i.treatment\npwcompare treatment, mcompare(sidak) effects") + "</pre>")
+            "<h3>Equivalent R</h3><pre>" + html.escape(r_snippet(s, a.reference, a.arms)) + "</pre>"
+            "<h3>Equivalent Stata</h3><pre>" + html.escape(stata_snippet(s, a.reference, a.arms)) + "</pre>")
 
 
 def _provenance_section(now: _dt.datetime, inp: ReportInput, a: Analysis) -> str:

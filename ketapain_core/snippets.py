@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from .analysis import AnalysisSettings
+from .missing import POLICIES
 
 #: block name -> (what the block shows, the Python expression that gives its table, given ``a`` = analyze(...))
 BLOCKS: dict[str, tuple[str, str]] = {
@@ -82,42 +83,157 @@ def table2_snippet(settings: AnalysisSettings, horizons: Sequence[int], file_nam
     ])
 
 
-def r_snippet(settings: AnalysisSettings, reference: Optional[str] = None) -> str:
+def r_string(text: object) -> str:
+    r"""``text`` as an R string literal: backslashes, quotes and control characters escaped, so pasted R runs
+    exactly the model shown and nothing else.
+
+    >>> print(r_string('Placebo"); system("echo PWNED"); ("'))
+    "Placebo\"); system(\"echo PWNED\"); (\""
+    >>> print(r_string("a\\b\n"))
+    "a\\b\n"
+    """
+    out = []
+    for ch in str(text):
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append("\\x%02x" % ord(ch) if ord(ch) else "\\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def stata_string(text: object) -> str:
+    r"""``text`` as a Stata compound-quoted string: macro characters (``$`` and backtick) escaped and control
+    characters removed, so nothing in a label is expanded or run.
+
+    >>> print(stata_string('say "hi" $x `y'))
+    `"say "hi" \$x \`y"'
+    """
+    t = "".join(ch for ch in str(text) if ord(ch) >= 0x20 and ord(ch) != 0x7F)
+    t = t.replace("$", "\\$").replace("`", "\\`")
+    return '`"' + t + '"\''
+
+
+def _model_arms(arms: Sequence[str], reference: str) -> list[str]:
+    """The model's arm order: the reference first, then the others in the app's order (as the contrasts)."""
+    return [reference] + [a for a in arms if a != reference]
+
+
+def r_snippet(settings: AnalysisSettings, reference: Optional[str] = None,
+              arms: Optional[Sequence[str]] = None, auc_file: str = "auc.csv") -> str:
     """The equivalent R model statements, for the AUC table written by ``python -m ketapain_core auc``.
 
-    >>> "lmer(auc ~ treatment + period + sequence + (1 | patient)" in r_snippet(AnalysisSettings(), "Placebo")
+    The treatment levels are set explicitly in the app's order (reference first), so emmeans' ``revpairwise``
+    gives the app's contrasts a - b with the same signs; carry-over comes from period p-1 only (unknown, and so
+    left out, when the patient has no row for p-1).
+
+    >>> code = r_snippet(AnalysisSettings(), "Placebo", ["Placebo", "Ketamine", "Ketamine/Mg"])
+    >>> "lmer(auc ~ treatment + period + sequence + (1 | patient)" in code
+    True
+    >>> 'arms <- c("Placebo", "Ketamine", "Ketamine/Mg")' in code
     True
     """
-    ref = reference or settings.reference or "Placebo"
-    lhs = "log(auc + 1)" if settings.log else "auc"
+    ref = reference or settings.reference or (arms[0] if arms else "Placebo")
+    arms = _model_arms(arms or [ref, "<other arms>"], ref)
+    log = settings.log
+    lhs = "log(auc + 1)" if log else "auc"
     carry = ""
     lines = [
+        f"# {auc_file}: AUC of {settings.outcome} over days 1-{settings.horizon}; missing diary days: "
+        f"{POLICIES[settings.policy].label}",
         f"# python -m ketapain_core auc FILE --outcome {settings.outcome} --missing {settings.policy} "
-        f"--horizon {settings.horizon} --period-days {settings.period_days} > auc.csv",
+        f"--horizon {settings.horizon} --period-days {settings.period_days} > {auc_file}",
         "library(lmerTest); library(emmeans); library(effectsize)",
-        "d <- read.csv(\"auc.csv\", colClasses = c(patient = \"character\"))",
-        f"d$treatment <- relevel(factor(d$treatment), ref = \"{ref}\")",
-        "d$period <- factor(d$period)",
-        "d$sequence <- factor(d$sequence, levels = sort(unique(d$sequence), method = \"radix\"))",
+        f"d <- read.csv({r_string(auc_file)}, colClasses = c(patient = \"character\", treatment = \"character\", "
+        "sequence = \"character\"))",
+        f"arms <- c({', '.join(r_string(a) for a in arms)})   # the reference first, then the app's order",
     ]
     if settings.carryover != "exclude":
-        lines.append("# carry-over: one 0/1 column per non-reference arm, 1 when the previous period's arm was it")
-        lines.append("o <- order(d$patient, d$period); prev <- ave(as.character(d$treatment[o]), d$patient[o],"
-                     " FUN = function(x) c(NA, head(x, -1))); d$prev[o] <- prev")
-        lines.append("for (x in setdiff(levels(d$treatment), levels(d$treatment)[1])) "
-                     "d[[make.names(paste0(\"carry_\", x))]] <- as.numeric(!is.na(d$prev) & d$prev == x)")
-        carry = " + <carry_ columns>"
+        lines += [
+            "# carry-over: 1 when period p-1's arm was X (0 in the first period); NA (left out) when the patient",
+            "# has no row for period p-1",
+            "prev <- d$treatment[match(paste(d$patient, d$period - 1), paste(d$patient, d$period))]",
+            "first <- d$period == min(d$period)",
+        ]
+        names = []
+        for i, a in enumerate(arms[1:], 1):
+            lines.append(f"d$carry_{i} <- ifelse(first, 0, as.numeric(prev == {r_string(a)}))   # {i}: "
+                         + _r_comment(a))
+            names.append(f"carry_{i}")
+        carry = " + " + " + ".join(names)
     lines += [
-        "d <- d[!is.na(d$auc), ]",
+        "d$treatment <- factor(d$treatment, levels = arms)",
+        "d$period <- factor(d$period)",
+        "d$sequence <- factor(d$sequence)",
+        "d <- d[!is.na(d$auc), ]                          # patient-periods without an AUC are left out",
         f"fit <- lmer({lhs} ~ treatment + period + sequence{carry} + (1 | patient), data = d, REML = TRUE)",
         "summary(fit)                                   # fixed effects, Satterthwaite df",
         "anova(fit, ddf = \"Satterthwaite\")             # omnibus F",
         "emm <- emmeans(fit, \"treatment\", lmer.df = \"satterthwaite\")",
-        "summary(contrast(emm, \"revpairwise\", adjust = \"none\"), infer = TRUE)",
+        "summary(contrast(emm, \"revpairwise\", adjust = \"none\"), infer = TRUE)   # a - b, the app's order",
         "summary(contrast(emm, \"revpairwise\", adjust = \"sidak\"))   # Sidak-adjusted P",
+        "shapiro.test(residuals(fit))",
         "w <- reshape(d[, c(\"patient\", \"treatment\", \"auc\")], idvar = \"patient\", timevar = \"treatment\","
         " direction = \"wide\")",
-        "cohens_d(w[[\"auc.<arm a>\"]], w[[\"auc.<arm b>\"]], paired = TRUE)",
+    ]
+    if settings.carryover == "auto":
+        lines.append("# carry-over 'auto': fit with the carry_ terms, test them jointly (Wald), and refit without "
+                     "them when P >= 0.05")
+    f = (lambda x: f"log({x} + 1)") if log else (lambda x: x)
+    for i in range(len(arms)):
+        for j in range(i + 1, len(arms)):
+            a, b = arms[j], arms[i]
+            col_a, col_b = (f(f"w[[{r_string('auc.' + x)}]]") for x in (a, b))
+            lines.append(f"cohens_d({col_a}, {col_b}, paired = TRUE)   # d_z of a - b")
+    return "\n".join(lines)
+
+
+def _r_comment(text: str) -> str:
+    """A label safe inside an R / Stata comment (one line, no control characters)."""
+    return "".join(ch if ord(ch) >= 0x20 and ord(ch) != 0x7F else " " for ch in str(text))[:80]
+
+
+def stata_snippet(settings: AnalysisSettings, reference: str, arms: Sequence[str],
+                  auc_file: str = "auc.csv") -> str:
+    """The equivalent Stata statements (``mixed``, REML), with the arms numbered in the app's order so that
+    level 1 is the reference and ``pwcompare`` gives the app's a - b.
+
+    >>> print(stata_snippet(AnalysisSettings(), "P", ["P", "K"]).splitlines()[2])
+    label define trt 1 `"P"' 2 `"K"'
+    """
+    arms = _model_arms(arms, reference)
+    resp = "lauc" if settings.log else "auc"
+    lines = [
+        f"* {auc_file}: AUC of {settings.outcome} over days 1-{settings.horizon}; missing diary days: "
+        f"{POLICIES[settings.policy].label}",
+        f"import delimited {auc_file}, stringcols(1 3 4) clear",
+        "label define trt " + " ".join(f"{i} {stata_string(a)}" for i, a in enumerate(arms, 1)),
+        "encode treatment, generate(trt) label(trt)",
+        "encode sequence, generate(seq)",
+        "encode patient, generate(pid)",
+        "generate lauc = log(auc + 1)" if settings.log else "* response: auc",
+    ]
+    carry = ""
+    if settings.carryover != "exclude":
+        lines += ["* carry-over from period p-1 only; missing (left out) when the patient has no row for p-1",
+                  "sort pid period",
+                  "by pid: generate prev = trt[_n-1] if period[_n-1] == period - 1",
+                  "summarize period, meanonly"]
+        for i in range(2, len(arms) + 1):
+            lines.append(f"generate carry_{i} = cond(period == r(min), 0, cond(missing(prev), ., prev == {i}))")
+        carry = " " + " ".join(f"carry_{i}" for i in range(2, len(arms) + 1))
+    lines += [
+        f"mixed {resp} ib1.trt i.period i.seq{carry} || pid:, reml dfmethod(satterthwaite)",
+        "testparm i.trt                                   // omnibus test of treatment",
+        "estat icc",
+        "pwcompare trt, mcompare(sidak) effects           // pairwise a - b, Sidak-adjusted",
+        "predict res, residuals",
+        "swilk res",
     ]
     return "\n".join(lines)
 

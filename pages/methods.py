@@ -1,6 +1,8 @@
 """Methods: the statistical definitions in plain words, the formulas, references, equivalent R and Stata."""
 import streamlit as st
 
+from ketapain_core import snippets
+from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.missing import POLICIES
 from ketapain_core.sensitivity import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION
 from ui import render, state
@@ -103,9 +105,17 @@ st.markdown(
     "- **Treatment** tau, coded against the reference arm; **period** pi against period 1; **sequence** sigma "
     "(the patient's treatments in period order, e.g. `Placebo-Ketamine-Ketamine/Mg`); a **random intercept** "
     "u_i per patient. Fitted by restricted maximum likelihood (REML).\n"
-    "- **Carry-over** lambda (optional): one 0/1 column per non-reference arm X, equal to 1 when the previous "
-    "period's treatment was X. *Exclude*: not fitted; *include*: always fitted; *auto*: fitted, then dropped "
-    "when its joint Wald test has P >= 0.05 (the app says which happened).\n"
+    "- **Sequence**: the tuple of arms in period order; its label joins them with `-`, or with another "
+    "separator when an arm label contains `-`, so two different orders never share a label.\n"
+    "- **Carry-over** lambda (optional): one 0/1 column per non-reference arm X, equal to 1 when the treatment "
+    "of period p-1 was X (0 in the first period). A patient with no rows for period p-1 has no known previous "
+    "treatment: that patient-period is left out of carry-over models (listed) and kept in the others. "
+    "*Exclude*: not fitted; *include*: always fitted; *auto*: fitted, then dropped when its joint Wald test has "
+    "P >= 0.05 (the app says which happened).\n"
+    "- **Estimability**: aliased columns are dropped as lme4 does; a mean, contrast, effect size or test is shown "
+    "only when its linear function lies in the row space of the design (as emmeans checks), otherwise blank with "
+    "the reason. A design where treatment is confounded with period (every patient in the same order), or with "
+    "no within-patient residual degrees of freedom, is refused with that reason.\n"
     "- **Omnibus test** of treatment: F test with Satterthwaite denominator degrees of freedom (as R lmerTest; "
     "primary) and the Wald chi-square with arms - 1 df (as Stata) beside it.\n"
     "- **Pairwise contrasts** a - b for every pair of arms: difference of model-based means (equal weights over "
@@ -131,59 +141,19 @@ st.markdown(
     "30% or 50% lower, as in the IMMPACT recommendations.")
 
 st.subheader("Equivalent statements")
-carry_terms = " + ".join(f"carry_{i + 1}" for i in range(len(others)))
-resp = "log(auc + 1)" if use_log else "auc"
-rhs = "treatment + period + sequence" + (f" + {carry_terms}" if carry == "include" else "")
 st.markdown(f"For the current settings (reference **{render.esc(ref)}**, horizon **{H}**, carry-over **{carry}**"
-            f"{', log scale' if use_log else ''}), with `d` the AUC table (download it on the Primary endpoint page: "
-            "one row per patient-period with patient, period, treatment, sequence, auc):")
-policy_label = POLICIES[s.policy].label if s is not None else "LOCF"
-outcome = s.outcome if s is not None else "pain_average"
-r_code = f'''# auc_table.csv: AUC of {outcome} over days 1-{H}; missing diary days: {policy_label}
-library(lme4); library(lmerTest); library(emmeans); library(effectsize)
-d <- read.csv("auc_table.csv", colClasses = c(patient = "character"))
-d$treatment <- relevel(factor(d$treatment), ref = "{ref}")
-d$period    <- factor(d$period)
-d$sequence  <- factor(d$sequence)
-'''
-if carry != "exclude":
-    r_code += '''# carry-over: 1 when the previous period's treatment was arm X (one column per non-reference arm)
-d <- d[order(d$patient, d$period), ]
-prev <- ave(as.character(d$treatment), d$patient, FUN = function(x) c(NA, head(x, -1)))
-''' + "".join(f'd$carry_{i + 1} <- as.numeric(!is.na(prev) & prev == "{a}")\n' for i, a in enumerate(others))
-r_code += f'''d <- d[!is.na(d$auc), ]                          # patient-periods without an AUC are left out
-fit <- lmer({resp} ~ {rhs} + (1 | patient), data = d, REML = TRUE)
-anova(fit, ddf = "Satterthwaite")               # omnibus F test of treatment (primary)
-VarCorr(fit)                                    # variance components -> ICC
-emm <- emmeans(fit, "treatment", lmer.df = "satterthwaite")
-summary(contrast(emm, "revpairwise", adjust = "sidak"), infer = TRUE)   # a - b, Sidak
-shapiro.test(residuals(fit))
-w <- reshape(d[, c("patient", "treatment", "auc")], idvar = "patient", timevar = "treatment",
-             direction = "wide")
-cohens_d(w[["auc.{others[0] if others else ref}"]], w[["auc.{ref}"]], paired = TRUE)       # d_z, noncentral t CI
-'''
-if carry == "auto":
-    r_code += ("# carry-over 'auto': fit with the carry_ terms, test them jointly (Wald), and refit without them\n"
-               "# when P >= 0.05\n")
+            f"{', log scale' if use_log else ''}), with the AUC table (download it on the Primary endpoint page, or "
+            "write it with the `auc` command: one row per patient-period with patient, period, treatment, "
+            "sequence, auc). The arms are given in the app's order, so the contrasts a - b come out with the app's "
+            "signs:")
+code_settings = s if s is not None else AnalysisSettings()
 st.markdown("**R** (lme4, lmerTest, emmeans, effectsize)")
-st.code(r_code, language="r")
-stata_carry = " ".join(f"carry_{i + 1}" for i in range(len(others))) if carry == "include" else ""
+st.code(snippets.r_snippet(code_settings, ref, arms, auc_file="auc_table.csv"), language="r")
 st.markdown("**Stata** (`mixed`, REML; Wald chi-square as Stata reports it; Sidak-adjusted pairwise "
             "comparisons)")
-st.code(f'''* auc_table.csv: AUC of {outcome} over days 1-{H}; missing diary days: {policy_label}
-import delimited auc_table.csv, stringcols(1) clear
-encode treatment, generate(trt)
-encode sequence, generate(seq)
-{"generate lauc = log(auc + 1)" if use_log else "* response: auc"}
-mixed {"lauc" if use_log else "auc"} ib(#1).trt i.period i.seq {stata_carry} || patient:, reml dfmethod(satterthwaite)
-testparm i.trt                                   // omnibus test of treatment
-estat icc
-contrast trt, effects                            // joint and per-level tests
-pwcompare trt, mcompare(sidak) effects           // pairwise a - b, Sidak-adjusted
-predict res, residuals
-swilk res''', language="stata")
-st.caption(f"`ib(#1).trt` makes level 1 of `trt` the reference; `encode` numbers the labels alphabetically, so "
-           f"give {render.esc(ref)} level 1 first (`label define` and `encode ..., label()`), or use `ib(#k)` with its level k. "
+st.code(snippets.stata_snippet(code_settings, ref, arms, auc_file="auc_table.csv"), language="stata")
+st.caption("`label define` numbers the arms in the app's order before `encode`, so level 1 is the reference "
+           f"({render.esc(ref)}) and `pwcompare` reports the same a - b as the app. "
            "`dfmethod(satterthwaite)` needs Stata 14 or later (the paper used Stata 13).")
 
 st.subheader("References")

@@ -18,7 +18,7 @@ import streamlit as st
 from ketapain_core import export as _export
 from ketapain_core import tables as _tables
 from ketapain_core.missing import POLICIES
-from ketapain_core.schema import OUTCOME_LABELS
+from ketapain_core.schema import OUTCOME_LABELS, default_reference
 
 from . import state as _state
 from .state import Context
@@ -333,7 +333,9 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
                 st.code(r, language="r")
         elif ctx.settings is not None and r:
             st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
-            st.code(snippets.r_snippet(ctx.settings), language="r")
+            arms = ctx.trial.arms if ctx.trial is not None else None
+            reference = ctx.settings.reference or (default_reference(arms) if arms else None)
+            st.code(snippets.r_snippet(ctx.settings, reference, arms), language="r")
 
 
 # ---- secondary endpoints (issue [4]): display reshaping, no statistics -----------------------------------------

@@ -18,7 +18,7 @@ def test_renders_on_bundled_data():
     code = _code(at)
     assert "lmer(auc ~ treatment + period + sequence + (1 | patient)" in code
     assert 'adjust = "sidak"' in code and "cohens_d(" in code
-    assert "|| patient:, reml" in code and "mcompare(sidak)" in code
+    assert "|| pid:, reml" in code and "mcompare(sidak)" in code
     assert len(at.latex) >= 4
 
 
@@ -35,7 +35,7 @@ def test_valid_upload(valid_upload):
     upload(at, valid_upload)
     goto(at, PAGE)
     assert_clean(at)
-    assert 'ref = "Saline"' in _code(at)
+    assert 'arms <- c("Saline"' in _code(at)
 
 
 def test_invalid_upload_is_reported_not_raised(invalid_upload):
@@ -47,7 +47,7 @@ def test_url_restores_settings():
     at = start(PAGE, {"ref": "Ketamine", "carryover": "include", "log": "1"})
     assert_clean(at)
     code = _code(at)
-    assert 'ref = "Ketamine"' in code and "carry_1" in code and "log(auc + 1)" in code
+    assert 'arms <- c("Ketamine", "Placebo", "Ketamine/Mg")' in code and "carry_1" in code and "log(auc + 1)" in code
 
 
 def test_documents_the_sensitivity_methods():
