@@ -168,6 +168,7 @@ def to_json_dict(a: Analysis) -> dict[str, Any]:
         "summary": _records(a.summary, list(a.summary.columns)),
         "status": m.status if m else "not estimable",
         "status_reason": m.status_reason if m else a.model_error,
+        "sequences": sorted({str(x) for x in t["sequence"]}),
         "effect_sizes": _records(a.effect_sizes.table, list(a.effect_sizes.table.columns)),
         "responders": _records(a.responders.per_patient, list(a.responders.per_patient.columns)),
         "responder_counts": _records(a.responders.counts, list(a.responders.counts.columns)),
@@ -190,7 +191,7 @@ def to_json_dict(a: Analysis) -> dict[str, Any]:
                         "chi2": c.chi2 if c else None, "df": c.df if c else None, "p": c.p_chi2 if c else None,
                         "f": c.f if c else None, "den_df": c.den_df if c else None, "p_f": c.p_f if c else None}
     out["contrasts"] = _records(m.contrasts, ["a", "b", "estimate", "se", "df", "t", "p", "p_sidak", "ci_low",
-                                              "ci_high"])
+                                              "ci_high", "estimable", "reason"])
     out["emmeans"] = _records(m.emmeans, list(m.emmeans.columns))
     out["normality"] = dict(m.normality)
     out["sequence_period"] = m.seq_period.to_dict() if m.seq_period else None

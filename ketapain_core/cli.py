@@ -168,16 +168,23 @@ def format_summary(a) -> str:
     o = m.omnibus
     lines += ["", f"model: {m.status} ({m.status_reason}); {m.n_used} patient-periods used, "
                   f"{len(m.excluded)} left out; ICC = {m.icc:.3f}",
-              f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {o.p_f:.4g}; "
-              f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {o.p_chi2:.4g}", m.carryover_decision, "",
+              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {o.p_f:.4g}; "
+               f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {o.p_chi2:.4g}" if o.estimable else f"treatment: {o.reason}"),
+              m.carryover_decision, "",
               "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
     for r in m.contrasts.itertuples():
         name = f"{r.a} - {r.b}"
+        if not r.estimable:
+            lines.append(f"{name:<32} {r.reason}")
+            continue
         lines.append(f"{name:<32} {r.estimate:>9.2f} {r.se:>8.2f} {r.df:>7.1f} {r.p:>8.4f} {r.p_sidak:>9.4f}"
                      f"   [{r.ci_low:.2f}; {r.ci_high:.2f}]")
     lines += ["", "effect size (d_z)                    n       d    95% CI            g_z"]
     for r in a.effect_sizes.table.itertuples():
         name = f"{r.a} - {r.b}"
+        if r.reason:
+            lines.append(f"{name:<32} {r.n:>5} {r.reason}")
+            continue
         lines.append(f"{name:<32} {r.n:>5} {r.d:>7.3f}   [{r.ci_low:.3f}; {r.ci_high:.3f}]   {r.g:.3f}")
     return "\n".join(lines) + "\n"
 

@@ -879,8 +879,8 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         aliased = design.aliased_with(L)
         why = ""
         if aliased:
-            why = (f"not estimable: the mean of {a} averages over cells the data do not contain (aliased with "
-                   f"{', '.join(aliased)})")
+            why = (f"not estimable: the mean of {a}, averaged over periods and sequences, is aliased with "
+                   f"{', '.join(aliased)} in these data")
             not_estimable.append(f"the mean of {a}")
         r = nan_row if aliased else _t_row(fit, design.kept(L), level)
         emm_rows.append({"arm": a, "emmean": r["estimate"], "se": r["se"], "df": r["df"],
@@ -896,7 +896,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
             not_estimable.append(f"{a} - {b}")
             con_rows.append({"a": a, "b": b, **nan_row, "p_sidak": math.nan, "estimable": False,
                              "reason": f"not estimable: {a} - {b} is aliased with {', '.join(aliased)} in these "
-                                       "data (the arms are never compared within the same periods and sequences)"})
+                                       "data (no comparison of the two arms is free of it)"})
             continue
         r = _t_row(fit, design.kept(L), level)
         con_rows.append({"a": a, "b": b, **r, "p_sidak": sidak(r["p"], m), "estimable": True, "reason": ""})

@@ -25,6 +25,7 @@ from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fin
 from .missing import POLICIES, daily_values
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
 from .snippets import r_snippet, stata_snippet
+from .tables import estimability_view
 from .tables import fmt_p as _fmt_p
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
@@ -191,16 +192,19 @@ def _primary_section(a: Analysis) -> str:
         parts.append("<ul class='messages'>" + "".join(f"<li class='warning'>{html.escape(w)}</li>"
                                                       for w in m.warnings) + "</ul>")
     o = m.omnibus
-    parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)} (Satterthwaite); "
-                    f"Wald chi-square({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}. ICC = {m.icc:.3f}."))
+    if o.estimable:
+        parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)} (Satterthwaite); "
+                        f"Wald chi-square({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}. ICC = {m.icc:.3f}."))
+    else:
+        parts.append(_p(f"Treatment: {o.reason}. ICC = {m.icc:.3f}."))
     parts.append("<h3>Fixed effects</h3>" + html_table(m.fixed_effects))
     parts.append("<h3>Variance components</h3>" + html_table(m.variance_frame(), default_digits=3))
-    parts.append("<h3>Omnibus tests</h3>" + html_table(m.omnibus_frame()))
-    parts.append("<h3>Model-based means</h3>" + html_table(m.emmeans))
-    parts.append("<h3>Pairwise contrasts (Sidak-adjusted P)</h3>" + html_table(m.contrasts))
+    parts.append("<h3>Omnibus tests</h3>" + html_table(estimability_view(m.omnibus_frame())))
+    parts.append("<h3>Model-based means</h3>" + html_table(estimability_view(m.emmeans)))
+    parts.append("<h3>Pairwise contrasts (Sidak-adjusted P)</h3>" + html_table(estimability_view(m.contrasts)))
     es = a.effect_sizes.table
     parts.append("<h3>Effect sizes (d_z, noncentral t 95% CI; Hedges' g_z)</h3>"
-                 + html_table(es, digits={"n": 0}, default_digits=3))
+                 + html_table(estimability_view(es), digits={"n": 0}, default_digits=3))
     parts.append(_fig(figures.forest(es, estimate="d", x_title="d_z (95% CI)",
                                      title="Within-patient standardized differences")))
     parts.append("<h3>Diagnostics</h3>")

@@ -129,3 +129,19 @@ def sidak(p: float, m: int) -> float:
     if p is None or not np.isfinite(p):
         return math.nan
     return float(min(max(1.0 - (1.0 - p) ** max(int(m), 1), p), 1.0))
+
+
+def estimability_view(table: pd.DataFrame) -> pd.DataFrame:
+    """A results table for display: the ``estimable`` flag and ``reason`` column are shown only when some row
+    is not estimable (then the reason stays beside the blank numbers).
+
+    >>> t = pd.DataFrame({"a": ["B"], "estimate": [1.0], "estimable": [True], "reason": [""]})
+    >>> list(estimability_view(t).columns)
+    ['a', 'estimate']
+    >>> list(estimability_view(t.assign(estimable=False, reason="aliased")).columns)
+    ['a', 'estimate', 'reason']
+    """
+    out = table.drop(columns=[c for c in ("estimable",) if c in table.columns])
+    if "reason" in out.columns and not out["reason"].astype(str).str.len().gt(0).any():
+        out = out.drop(columns="reason")
+    return out

@@ -23,7 +23,10 @@ m = a.model
 st.subheader(f"AUC of {OUTCOME_LABELS.get(s.outcome, s.outcome).lower()}, days 1-{s.horizon}")
 with render.guard("The summary table"):
     shown = render.table2_display(a.summary)
-    if m is not None:
+    if m is not None and not m.omnibus.estimable:
+        st.markdown(f"Omnibus test of treatment: **{render.esc(m.omnibus.reason)}**. AUC in pain score-days, "
+                    "mean ± SD and median [IQR] over the patient-periods with an AUC.")
+    elif m is not None:
         st.markdown(f"Omnibus test of treatment: **P = {render.fmt_p(m.omnibus.p_f)}** (F test, Satterthwaite df; "
                     f"Wald chi-square P = {render.fmt_p(m.omnibus.p_chi2)}). AUC in pain score-days, mean ± SD and "
                     "median [IQR] over the patient-periods with an AUC.")
@@ -76,10 +79,11 @@ with render.guard("The mixed model"):
         with right:
             st.metric("ICC (between-patient share of variance)", render.fmt(m.icc, 2))
         st.markdown("**Model-based means per arm** (emmeans: equal weights over periods and sequences)")
-        render.table(m.emmeans, "emmeans.csv", digits={"df": 1})
+        render.table(render.estimability_view(m.emmeans), "emmeans.csv", digits={"df": 1}, download_df=m.emmeans)
         render.show_code(ctx, 'emmeans')
         st.markdown(f"**Pairwise contrasts** (a - b; Sidak adjustment over {len(m.contrasts)} pairs)")
-        render.table(m.contrasts, "contrasts.csv", digits={"df": 1})
+        render.table(render.estimability_view(m.contrasts), "contrasts.csv", digits={"df": 1},
+                     download_df=m.contrasts)
         render.show_code(ctx, 'contrasts')
 
 # ---- effect sizes ----------------------------------------------------------------------------------------------
@@ -88,7 +92,7 @@ with render.guard("The effect sizes"):
     es = a.effect_sizes.table
     st.plotly_chart(figures.forest(es, estimate="d", x_title="d_z = mean(a - b) / SD(a - b), 95% CI",
                                    title="Standardized within-patient differences"), key="effect_forest")
-    render.table(es, "effect_sizes.csv", digits={"n": 0})
+    render.table(render.estimability_view(es), "effect_sizes.csv", digits={"n": 0}, download_df=es)
     render.show_code(ctx, 'effect_sizes')
     st.caption("d_z over patients with an AUC under both arms; CI by the noncentral t method (as R "
                "effectsize::cohens_d(paired = TRUE)); Hedges' g_z applies the small-sample correction.")

@@ -17,6 +17,7 @@ import streamlit as st
 
 from ketapain_core import export as _export
 from ketapain_core import tables as _tables
+from ketapain_core.tables import estimability_view
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, default_reference
 
@@ -215,10 +216,11 @@ def table2_display(summary: pd.DataFrame, digits: int = 0) -> pd.DataFrame:
 
 def omnibus_display(model: Any) -> pd.DataFrame:
     """Joint tests with the F test (Satterthwaite, primary) first and the Wald chi-square beside it."""
-    f = model.omnibus_frame()
-    return f[["test", "f", "num_df", "den_df", "p_f", "chi2", "df", "p_chi2"]].rename(columns={
+    f = estimability_view(model.omnibus_frame())
+    cols = ["test", "f", "num_df", "den_df", "p_f", "chi2", "df", "p_chi2"] + (["reason"] if "reason" in f else [])
+    return f[cols].rename(columns={
         "test": "Test", "f": "F", "num_df": "num df", "den_df": "den df (Satterthwaite)", "p_f": "P (F)",
-        "chi2": "Wald chi2", "df": "df", "p_chi2": "P (chi2)"})
+        "chi2": "Wald chi2", "df": "df", "p_chi2": "P (chi2)", "reason": "Why not estimable"})
 
 
 def variance_display(model: Any) -> pd.DataFrame:

@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import math
+
+from ketapain_core.analysis import AnalysisSettings, analyze
 from ketapain_core.crossover import NotEstimable, build_design, fit_crossover
 from ketapain_core.effects import effect_sizes
 
@@ -252,3 +255,84 @@ def test_sidak_formula():
     r = fit_crossover(_toy(), reference="P")
     m = len(r.contrasts)
     np.testing.assert_allclose(r.contrasts["p_sidak"], 1 - (1 - r.contrasts["p"]) ** m)
+
+
+# ---- estimability (issue [8]) ----------------------------------------------------------------------------------
+def _partly_estimable() -> pd.DataFrame:
+    """A, B in AB/BA; arm C only ever given twice to the same patients (sequence C-C): C is aliased with its
+    sequence, so C - A, C - B, every marginal mean and the omnibus test are not estimable (emmeans: nonEst),
+    while B - A is."""
+    rng = np.random.default_rng(5)
+    rows = []
+    seqs = [("A", "B"), ("B", "A"), ("C", "C")]
+    for i in range(12):
+        s, u = seqs[i % 3], rng.normal(0, 10)
+        for k, arm in enumerate(s):
+            rows.append((f"P{i:02d}", k + 1, arm, 100 + u + 5 * (arm == "B") + rng.normal(0, 5)))
+    return pd.DataFrame(rows, columns=["patient", "period", "treatment", "auc"])
+
+
+def test_non_estimable_quantities_are_blank_with_the_reason():
+    r = fit_crossover(_partly_estimable(), reference="A")
+    c = r.contrasts.set_index(["a", "b"])
+    assert bool(c.loc[("B", "A"), "estimable"]) and np.isfinite(c.loc[("B", "A"), "estimate"])
+    for pair in [("C", "A"), ("C", "B")]:
+        assert not c.loc[pair, "estimable"] and np.isnan(c.loc[pair, ["estimate", "se", "p", "p_sidak"]]).all()
+        assert "aliased with sequence[C-C]" in c.loc[pair, "reason"]
+    assert not r.emmeans["estimable"].any() and r.emmeans["emmean"].isna().all()
+    assert not r.omnibus.estimable and math.isnan(r.omnibus.p_f) and "aliased" in r.omnibus.reason
+    assert r.status == "caution" and "not estimable in these data" in r.status_reason
+    assert "C - A" in r.status_reason and "the omnibus treatment test" in r.status_reason
+    # Sidak over all 3 pairs, as emmeans ("sidak method for 3 tests")
+    p = c.loc[("B", "A"), "p"]
+    assert c.loc[("B", "A"), "p_sidak"] == pytest.approx(1 - (1 - p) ** 3)
+
+
+def test_effect_sizes_follow_the_model_estimability():
+    from ketapain_core.analysis import to_json_dict
+    t = _partly_estimable()
+    diary = pd.DataFrame([(p, per, trt, d, 5.0 + (trt == "B") + 0.1 * ((d * (i + 1)) % 7))
+                          for i, (p, per, trt) in enumerate(t[["patient", "period", "treatment"]].itertuples(index=False))
+                          for d in range(1, 8)],
+                         columns=["patient", "period", "treatment", "day", "pain_average"])
+    a = analyze(diary, AnalysisSettings(horizon=7, period_days=7, reference="A"))
+    es = a.effect_sizes.table.set_index(["a", "b"])
+    assert np.isfinite(es.loc[("B", "A"), "d"]) and es.loc[("B", "A"), "reason"] == ""
+    assert es.loc[[("C", "A"), ("C", "B")], "d"].isna().all()
+    doc = to_json_dict(a)
+    assert doc["omnibus"]["estimable"] is False and doc["omnibus"]["p_f"] is None
+    assert [c["estimable"] for c in doc["contrasts"]] == [True, False, False]
+
+
+def test_colliding_labels_make_distinct_sequences():
+    """Orders (a-b, c, a, b-c) and (a, b-c, a-b, c) both read a-b-c-a-b-c when joined by '-'."""
+    rng = np.random.default_rng(1)
+    orders = [("a-b", "c", "a", "b-c"), ("a", "b-c", "a-b", "c"), ("c", "a-b", "b-c", "a"), ("b-c", "a", "c", "a-b")]
+    rows = [(f"S{i}", k + 1, arm, 100 + 3 * (arm == "a") + 5 * k + rng.normal(0, 5))
+            for i in range(16) for k, arm in enumerate(orders[i % 4])]
+    r = fit_crossover(pd.DataFrame(rows, columns=["patient", "period", "treatment", "auc"]), reference="a")
+    assert len(r.extra["sequences"]) == 4 and set(r.extra["sequences"]) == set(orders)
+    assert len(set(r.extra["sequence_labels"])) == 4
+    assert sum(t.startswith("sequence[") for t in r.fixed_effects["term"]) == 3
+
+
+def test_carry_over_comes_from_period_p_minus_1_only():
+    rng = np.random.default_rng(2)
+    seqs = [("A", "B", "C"), ("B", "C", "A"), ("C", "A", "B"), ("A", "C", "B"), ("B", "A", "C"), ("C", "B", "A")]
+    rows = [(f"P{i:02d}", k + 1, arm, 100 + rng.normal(0, 5)) for i in range(18) for k, arm in enumerate(seqs[i % 6])
+            if not (i == 0 and k == 1)]            # P00 has no row for period 2
+    t = pd.DataFrame(rows, columns=["patient", "period", "treatment", "auc"])
+    r = fit_crossover(t, reference="A", carryover="include")
+    ex = r.excluded
+    assert list(zip(ex["patient"], ex["period"])) == [("P00", 3)]
+    assert "carry-over unknown" in ex["reason"].iloc[0] and "period 2" in ex["reason"].iloc[0]
+    assert r.n_used == len(t) - 1
+    assert fit_crossover(t, reference="A").n_used == len(t)       # kept without carry-over
+
+
+def test_no_within_patient_residual_df_is_refused():
+    t = pd.DataFrame([("1", 1, "A", 10.0), ("1", 2, "B", 12.0), ("2", 1, "B", 14.0), ("2", 2, "A", 9.0)],
+                     columns=["patient", "period", "treatment", "auc"])
+    with pytest.raises(NotEstimable, match="no within-patient residual degrees of freedom") as exc:
+        fit_crossover(t)
+    assert exc.value.kind == "no_residual_df"
