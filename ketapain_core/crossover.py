@@ -254,9 +254,11 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     for name, col in cov_cols.items():
         cols.append(col); terms.append(name)
     if interaction:
-        for k in periods[1:]:
-            for sq in sequences[1:]:
-                cols.append(((seq == sq) & (per == k)).astype(float)); terms.append(f"sequence[{sq}]:period[{k}]")
+        # R writes the term sequence:period as period:sequence (variables in formula order), period varying
+        # fastest; the same column order makes the pivoted QR drop the same aliased columns as lme4
+        for sq in sequences[1:]:
+            for k in periods[1:]:
+                cols.append(((seq == sq) & (per == k)).astype(float)); terms.append(f"period[{k}]:sequence[{sq}]")
     X = np.column_stack(cols)
     keep = _independent_columns(X)
     dropped = tuple(t for j, t in enumerate(terms) if j not in keep)
