@@ -38,6 +38,11 @@ DEGENERATE = {
                   "fits the values exactly"),
     "single_patient_sequence": (_csv([("A", "B")] * 5 + [("B", "A")], _noisy({"B": 1}, 3)),
                                 "1 sequence(s) have a single patient"),
+    # issue [8]: every patient in the same order; an arm only ever compared with itself
+    "one_sequence": (_csv([("A", "B")] * 6, _noisy({"B": 1}, 4)),
+                     "treatment is confounded with period: every patient received the arms in the same order"),
+    "partly_estimable": (_csv([("A", "B"), ("B", "A"), ("C", "C")] * 4, _noisy({"B": 1}, 5)),
+                         "not estimable in these data: the omnibus treatment test"),
 }
 
 
@@ -54,6 +59,10 @@ def test_degenerate_upload_keeps_primary_page_usable(name):
     # only the model's own message may be an error: no block of the page failed
     assert all("Model not estimable" in e for e in error_texts(at)), error_texts(at)
     assert frame_with(at, "Mean ± SD") is not None            # the per-arm table is still shown
+    if name == "partly_estimable":                             # blank numbers with the reason beside them
+        con = frame_with(at, "p_sidak")
+        assert con["estimate"].isna().sum() == 2 and con["reason"].str.contains("not estimable").sum() == 2
+        assert "Omnibus test of treatment: **not estimable" in body or "Omnibus test of treatment: not estimable" in body
     at.sidebar.radio(key="policy").set_value("complete").run()  # and the page still reacts to settings
     assert_clean(at)
     assert reason in texts(at).replace("\\", "")
