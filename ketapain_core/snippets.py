@@ -375,7 +375,7 @@ def r_questionnaire_snippet(reference: str, adjust_baseline: bool = False) -> st
         "library(lmerTest)",
         "# d: one row per patient-period of one scale: patient, period, treatment, sequence, value"
         + (", baseline" if adjust_baseline else ""),
-        f"d$treatment <- relevel(factor(d$treatment), ref = \"{reference}\")",
+        f"d$treatment <- relevel(factor(d$treatment), ref = {r_string(reference)})",
         "d$period <- factor(d$period); d$sequence <- factor(d$sequence)",
         f"fit <- lmer(value ~ treatment + period + sequence{cov} + (1 | patient), data = d, REML = TRUE)",
         "anova(fit, ddf = \"Satterthwaite\")   # P of treatment",
@@ -391,7 +391,7 @@ def r_safety_snippet(reference: str) -> str:
     return "\n".join([
         "library(geepack)",
         "# d: one row per patient-period: patient, period, treatment, any_related (0/1), sorted by patient",
-        f"d$treatment <- relevel(factor(d$treatment), ref = \"{reference}\"); d$period <- factor(d$period)",
+        f"d$treatment <- relevel(factor(d$treatment), ref = {r_string(reference)}); d$period <- factor(d$period)",
         "fit <- geeglm(any_related ~ treatment + period, id = factor(patient), data = d,",
         "              family = binomial, corstr = \"exchangeable\")",
         "summary(fit); exp(coef(fit))",
