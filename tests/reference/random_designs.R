@@ -105,8 +105,11 @@ canon_factory <- function(arms, d, others) {
   si <- as.integer(sub("^s", "", levels(d$seq))) - 1L
   cn[paste0("seq", levels(d$seq))] <- sprintf("sequence[%d]", si)
   cn[paste0("carry_", seq_along(others))] <- sprintf("carry[%s]", others)
+  # interaction columns: R names them period_f<k>:seq<s> (variables in formula order); canonical is
+  # sequence[<i>]:period[<k>]
   function(nm) vapply(strsplit(nm, ":", fixed = TRUE), function(parts) {
-    out <- unname(cn[parts]); if (anyNA(out)) stop("no canonical name for ", nm); paste(out, collapse = ":")
+    out <- unname(cn[parts]); if (anyNA(out)) stop("no canonical name for ", nm)
+    paste(out[order(!startsWith(out, "sequence["))], collapse = ":")
   }, "")
 }
 
@@ -322,16 +325,25 @@ analyse <- function(cs) {
     out <- list(a = cn$a, b = cn$b, n = length(both), estimable = cn$estimable)
     if (!cn$estimable) return(c(out, list(reason = "model contrast not estimable", d = NA, ci_low = NA,
                                           ci_high = NA, g = NA, t_paired = NA)))
-    if (length(both) < 2L) return(c(out, list(estimable = FALSE, reason = "fewer than 2 patients with both",
-                                              d = NA, ci_low = NA, ci_high = NA, g = NA, t_paired = NA)))
+    if (length(both) < 2L) {
+      out$estimable <- FALSE
+      return(c(out, list(reason = "fewer than 2 patients with both", d = NA, ci_low = NA, ci_high = NA, g = NA,
+                         t_paired = NA)))
+    }
     ya <- pa$y[match(both, pa$patient)]; yb <- pb$y[match(both, pb$patient)]
     dd <- effectsize::cohens_d(x = ya, y = yb, paired = TRUE, ci = 0.95, verbose = FALSE)
-    df <- length(both) - 1
+    n <- length(both); df <- n - 1
     J <- exp(lgamma(df / 2) - log(sqrt(df / 2)) - lgamma((df - 1) / 2))
-    out$estimable <- TRUE
-    c(out, list(reason = "", d = dd$Cohens_d, ci_low = dd$CI_low, ci_high = dd$CI_high, g = dd$Cohens_d * J,
-                g_ci_low = dd$CI_low * J, g_ci_high = dd$CI_high * J,
-                t_paired = mean(ya - yb) / (sd(ya - yb) / sqrt(length(both)))))
+    tp <- mean(ya - yb) / (sd(ya - yb) / sqrt(n))
+    # the same noncentral-t interval with exact roots (uniroot on pt(); effectsize uses optim and is off by up
+    # to ~1e-4 here): ncp with pt(t, df, ncp) = 0.975 / 0.025, times sqrt(1/n)
+    ncp_root <- function(q) {
+      f <- function(ncp) pt(tp, df, ncp) - q
+      suppressWarnings(uniroot(f, tp + c(-1, 1) * (10 + 2 * abs(tp)), tol = 1e-14, maxiter = 1000)$root)
+    }
+    c(out, list(reason = "", d = dd$Cohens_d, ci_low = dd$CI_low, ci_high = dd$CI_high,
+                ci_low_exact = ncp_root(0.975) / sqrt(n), ci_high_exact = ncp_root(0.025) / sqrt(n),
+                g = dd$Cohens_d * J, g_ci_low = dd$CI_low * J, g_ci_high = dd$CI_high * J, J = J, t_paired = tp))
   })
 
   # sequence x period interaction
@@ -344,6 +356,8 @@ analyse <- function(cs) {
   dropped2 <- dropped2[grepl(":", dropped2, fixed = TRUE)]
   res["seq_period"] <- list(if (length(inter)) {
     c(joint(fit2, b2, inter), list(kept = I(canon(names(b2)[inter])), dropped = I(canon(dropped2)),
+                                   column_order = I(canon(grep(":", colnames(design_X(d, md$carry_names, TRUE)),
+                                                               fixed = TRUE, value = TRUE))),
                                    messages = I(sp$messages)))
   } else NULL)
   res$seq_period_dropped <- I(if (length(dropped2)) canon(dropped2) else character())
