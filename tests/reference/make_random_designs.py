@@ -294,7 +294,7 @@ def cases() -> list[Case]:
     two_period3 = [("P", "K"), ("K", "P"), ("P", "M"), ("M", "P"), ("K", "M"), ("M", "K")]
     for r, n in enumerate([24, 36]):
         c = Case(f"carry_partial_{r + 1}", "carry_partial", "3 arms in 2 periods (all 6 ordered pairs) with "
-                 "carry-over: carry columns aliased with sequence x period, partly", "P", two_period3,
+                 "carry-over: an incomplete-block design where both carry columns stay estimable (seq x period df 1)", "P", two_period3,
                  counts_for(meta, 6, n, r == 0), carryover="include")
         out.append(c)
     # M never precedes an analysed row: carry[M] is 0 in every analysed row -> that column alone is aliased
