@@ -74,7 +74,8 @@ class Design:
     terms_full: tuple[str, ...] = ()
     keep: tuple[int, ...] = ()
     null_basis: Optional[np.ndarray] = None
-    sequence_tuples: tuple[tuple[str, ...], ...] = ()
+    sequence_tuples: tuple[tuple[str, ...], ...] = ()   # the model's sequence levels, in level order
+    all_sequences: tuple[tuple[str, ...], ...] = ()     # every sequence of the table (also those left unused)
     left_out: Optional[pd.DataFrame] = None    # rows left out for a reason other than a missing value
 
     def full_vector(self, weights: dict[str, float]) -> np.ndarray:
@@ -271,7 +272,8 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
                   arms=arms, reference=reference, periods=periods, sequences=sequences, carry_arms=carry_arms,
                   patient_codes=codes, patients=tuple(patients), covariates=tuple(covariates), X_full=X,
                   terms_full=tuple(terms), keep=tuple(keep), null_basis=_null_basis(X, keep),
-                  sequence_tuples=tuple(seq_tuple_of[s] for s in sequences), left_out=left_out)
+                  sequence_tuples=tuple(seq_tuple_of[s] for s in sequences),
+                  all_sequences=tuple(sorted(seq_tuple_of.values(), key=sequence_sort_key)), left_out=left_out)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -969,6 +971,6 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         omnibus=omnibus, carryover=carry_test, emmeans=emm, contrasts=contrasts, normality=normality,
         seq_period=seqp, dropped_terms=design.dropped_terms,
         extra={"sigma": fit.sigma, "vcov_varpar": fit.vcov_varpar, "vcov": fit.vcov, "ranef": fit.ranef,
-               "terms": design.terms, "patients": design.patients, "sequences": design.sequence_tuples,
-               "sequence_labels": design.sequences},
+               "terms": design.terms, "patients": design.patients, "sequences": design.all_sequences,
+               "model_sequences": design.sequence_tuples, "sequence_labels": design.sequences},
     )
