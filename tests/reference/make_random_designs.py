@@ -335,6 +335,17 @@ def cases() -> list[Case]:
              "N = 9 = rank([X | Z])", "P", LS3, [1, 1, 1], carryover="include")
     out.append(c)
 
+    c = Case("no_resid_4", "no_residual_df", "AB/BA, 1 + 1 complete patients and 3 with one AUC: N - p = 3 > 0 "
+             "but N = rank([X | Z]): the between stratum has df, the within stratum none", "A", AB, [3, 2])
+    def keep_one_complete_per_sequence(rng, patients):
+        seen = set()
+        for p in patients:
+            if tuple(p["arms"]) in seen:
+                p["auc"][1] = float("nan")
+            seen.add(tuple(p["arms"]))
+    c.mods.append(keep_one_complete_per_sequence)
+    out.append(c)
+
     # some treatment contrast aliased, others estimable
     c = Case("alias_contrast_1", "aliased_contrast", "M only in sequence M-P whose P AUCs are blank: "
              "M's mean and contrasts are absorbed by that sequence's effect; K - P stays estimable", "P",
