@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .schema import order_arms, sequence_column, sequence_sort_key
+from .schema import arm_pairs, order_arms, sequence_column, sequence_sort_key
 from .tables import sidak
 
 CARRYOVER_MODES = ("exclude", "include", "auto")
@@ -656,11 +656,6 @@ def _contrast_vector(design: Design, a: str, b: str) -> np.ndarray:
     return design.full_vector({f"treatment[{a}]": 1.0}) - design.full_vector({f"treatment[{b}]": 1.0})
 
 
-def _pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
-    """Every pair (later arm, earlier arm), as emmeans' revpairwise."""
-    return [(arms[j], arms[i]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
-
-
 def within_residual_df(design: Design) -> int:
     """Residual degrees of freedom within patients: N - rank([X | patient indicators]).
 
@@ -691,7 +686,7 @@ def _check_estimable(design: Design) -> None:
     if not (per_patient >= 2).any():
         raise NotEstimable("no patient has values under two different arms, so there is no within-patient "
                            "contrast left to estimate the treatment effect", kind="no_within")
-    aliased = [design.aliased_with(_contrast_vector(design, a, b)) for a, b in _pairs(design.arms)]
+    aliased = [design.aliased_with(_contrast_vector(design, a, b)) for a, b in arm_pairs(design.arms)]
     if all(aliased):
         if len(design.sequences) == 1:
             raise NotEstimable("treatment is confounded with period: every patient received the arms in the same "
@@ -890,7 +885,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         emm_rows.append({"arm": a, "emmean": r["estimate"], "se": r["se"], "df": r["df"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "estimable": not aliased, "reason": why})
     emm = pd.DataFrame(emm_rows, columns=["arm", "emmean", "se", "df", "ci_low", "ci_high", "estimable", "reason"])
-    pairs = _pairs(design.arms)
+    pairs = arm_pairs(design.arms)
     m = len(pairs)
     con_rows = []
     for a, b in pairs:

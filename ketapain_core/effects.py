@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .schema import order_arms
+from .schema import arm_pairs, order_arms
 
 RESPONDER_THRESHOLDS = {"any": 0.0, "30%": 30.0, "50%": 50.0}
 
@@ -116,7 +116,7 @@ def effect_sizes(auc: pd.DataFrame, *, reference: Optional[str] = None, response
     if reference is not None and reference in arms:
         arms = [reference] + [a for a in arms if a != reference]
     if pairs is None:
-        pairs = [(arms[j], arms[i]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
+        pairs = arm_pairs(arms)
     rows = []
     for a, b in pairs:
         diff = (wide[a] - wide[b]).dropna().to_numpy(dtype=float)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .schema import default_reference, order_arms, sequence_column
+from .schema import arm_pairs, default_reference, order_arms, sequence_column
 from .tables import n_pct_text, percent, sidak
 
 #: Working-correlation model and its options, as written into every result.
@@ -467,7 +467,7 @@ def related_event_model(per_patient_period: pd.DataFrame, *, response: str = "an
     coef["or_low"] = np.exp(coef["ci_low"])
     coef["or_high"] = np.exp(coef["ci_high"])
     idx = {a: (terms.index(f"treatment[{a}]") if a != arms[0] else None) for a in arms}
-    pairs = [(arms[j], arms[i]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
+    pairs = arm_pairs(arms)
     or_rows = []
     for a, b in pairs:
         L = np.zeros(len(terms))
@@ -668,7 +668,7 @@ def exact_tests(per_patient_period: pd.DataFrame, *, response: str = "any_relate
     arms = order_arms(per_patient_period["treatment"].unique())
     table = _patient_arm_table(per_patient_period, response, arms)
     cq = cochran_q(table)
-    pairs = [(arms[j], arms[i]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
+    pairs = arm_pairs(arms)
     rows = []
     for a, b in pairs:
         sub = table[[a, b]].dropna()

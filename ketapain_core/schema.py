@@ -109,6 +109,16 @@ def order_arms(labels: Iterable[object]) -> list[str]:
     return control + [s for s in uniq if s not in control]
 
 
+def arm_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
+    """Every pair of arms (a, b) for the contrast a - b, in emmeans' ``revpairwise`` order: each later arm
+    against every earlier one (B - A, C - A, C - B, D - A, ...), so tables list the pairs as R does.
+
+    >>> arm_pairs(["A", "B", "C", "D"])
+    [('B', 'A'), ('C', 'A'), ('C', 'B'), ('D', 'A'), ('D', 'B'), ('D', 'C')]
+    """
+    return [(arms[j], arms[i]) for j in range(1, len(arms)) for i in range(j)]
+
+
 def default_reference(labels: Iterable[object]) -> Optional[str]:
     """The default reference arm: a label meaning placebo, saline or control, else the first label.
 

@@ -27,7 +27,7 @@ from .analysis import AnalysisSettings
 from .auc import trapezoid_auc
 from .crossover import fit_crossover
 from .missing import DiaryGrid, diary_grid
-from .schema import default_reference
+from .schema import arm_pairs, default_reference
 
 Progress = Optional[Callable[[float, str], None]]
 
@@ -757,16 +757,14 @@ def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettin
     arm_auc = pd.DataFrame([{"arm": a, "auc": float(Ls[a] @ beta), "se": float(math.sqrt(Ls[a] @ V @ Ls[a]))}
                             for a in arms])
     crows = []
-    for i in range(len(arms)):
-        for j in range(i + 1, len(arms)):
-            a, b = arms[j], arms[i]
-            L = Ls[a] - Ls[b]
-            est = float(L @ beta)
-            se = float(math.sqrt(L @ V @ L))
-            tt = est / se
-            pv = float(2 * stats.t.sf(abs(tt), df))
-            crows.append({"a": a, "b": b, "estimate": est, "se": se, "df": df, "t": tt, "p": pv,
-                          "ci_low": est - crit * se, "ci_high": est + crit * se})
+    for a, b in arm_pairs(arms):
+        L = Ls[a] - Ls[b]
+        est = float(L @ beta)
+        se = float(math.sqrt(L @ V @ L))
+        tt = est / se
+        pv = float(2 * stats.t.sf(abs(tt), df))
+        crows.append({"a": a, "b": b, "estimate": est, "se": se, "df": df, "t": tt, "p": pv,
+                      "ci_low": est - crit * se, "ci_high": est + crit * se})
     contrasts = pd.DataFrame(crows)
     k = len(contrasts)
     contrasts.insert(7, "p_sidak", 1.0 - (1.0 - contrasts["p"]) ** k)

@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 
 from .analysis import AnalysisSettings
 from .missing import POLICIES
+from .schema import arm_pairs
 
 #: block name -> (what the block shows, the Python expression that gives its table, given ``a`` = analyze(...))
 BLOCKS: dict[str, tuple[str, str]] = {
@@ -185,11 +186,9 @@ def r_snippet(settings: AnalysisSettings, reference: Optional[str] = None,
         lines.append("# carry-over 'auto': fit with the carry_ terms, test them jointly (Wald), and refit without "
                      "them when P >= 0.05")
     f = (lambda x: f"log({x} + 1)") if log else (lambda x: x)
-    for i in range(len(arms)):
-        for j in range(i + 1, len(arms)):
-            a, b = arms[j], arms[i]
-            col_a, col_b = (f(f"w[[{r_string('auc.' + x)}]]") for x in (a, b))
-            lines.append(f"cohens_d({col_a}, {col_b}, paired = TRUE)   # d_z of a - b")
+    for a, b in arm_pairs(arms):
+        col_a, col_b = (f(f"w[[{r_string('auc.' + x)}]]") for x in (a, b))
+        lines.append(f"cohens_d({col_a}, {col_b}, paired = TRUE)   # d_z of a - b")
     return "\n".join(lines)
 
 
