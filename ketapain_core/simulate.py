@@ -725,11 +725,30 @@ def _questionnaires(params: SimulationParams, lat: _Latent, rng: np.random.Gener
         if mask.sum() >= 3:
             zk = z[mask]
             z[mask] = (zk - zk.mean(axis=0)) / zk.std(axis=0, ddof=1)
+    def clip_round(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(np.rint(np.clip(x, lo, hi) / step) * step, 4), lo, hi)
+
+    # shift each scale's latent mean within each profile so that the clipped and rounded sample mean is as
+    # close to the target as the rounding allows (bisection; the sample mean rises with the shift)
+    targets = np.array([sp[5] for sp in specs], dtype=float)             # (S, 4)
+    for k in range(4):
+        mask = prof == k
+        if mask.sum() < 3:
+            continue
+        zk = z[mask]                                                     # (m, S)
+        base = means[:, k][None, :] + sds[:, k][None, :] * zk
+        a = np.full(S, -3.0) * sds[:, k] - 1.0
+        b = np.full(S, 3.0) * sds[:, k] + 1.0
+        for _ in range(50):
+            mid = (a + b) / 2
+            low = clip_round(base + mid).mean(axis=0) < targets[:, k]
+            a, b = np.where(low, mid, a), np.where(low, b, mid)
+        err_a = np.abs(clip_round(base + a).mean(axis=0) - targets[:, k])
+        err_b = np.abs(clip_round(base + b).mean(axis=0) - targets[:, k])
+        means[:, k] = means[:, k] + np.where(err_a < err_b, a, b)
     mu = means[np.arange(S)[None, None, :], prof[..., None]]             # (n, T, S)
     sd = sds[np.arange(S)[None, None, :], prof[..., None]]
-    val = np.clip(mu + sd * z, lo, hi)
-    val = np.round(np.rint(val / step) * step, 4)
-    val = np.clip(val, lo, hi)
+    val = clip_round(mu + sd * z)
 
     scale_names = [(sp[0], sp[1]) for sp in specs]
     cols = {name: i for i, name in enumerate(scale_names)}
