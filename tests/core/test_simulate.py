@@ -157,6 +157,62 @@ def test_week1_dip_in_a_large_trial():
     assert abs(auc7["Placebo"] - auc7["Ketamine/Mg"]) < 3
 
 
+# ---- calibration to the paper (issue [8]): every figure of benchmarks/calibration.py ------------------------------
+@pytest.fixture(scope="module")
+def calibration(bundled_trial, trial):
+    """The calibration figures of the bundle read as the app reads it (data/simulated through ketapain_core.io),
+    which equal those of the regenerated preset (the bundle is byte-identical to it, checked above)."""
+    from ketapain_core.simulate import calibration_figures
+    rows = calibration_figures(bundled_trial.diary)
+    again = calibration_figures(trial.diary)
+    assert [(r["figure"], r["ours"]) for r in rows] == [(r["figure"], r["ours"]) for r in again]
+    return {r["figure"]: r for r in rows}
+
+
+def test_calibration_covers_every_target(calibration):
+    # Table 2: 7 rows x 3 arms x (mean, SD); 3 effect sizes; 3 P values; 2 ICCs
+    assert len(calibration) == 7 * 3 * 2 + 3 + 3 + 2
+
+
+@pytest.mark.parametrize("key", list(TABLE2), ids=[f"{o}-{p}-{h}" for o, p, h in TABLE2])
+def test_calibration_table2_means_within_3pct_sds_within_20pct(calibration, key):
+    from ketapain_core.simulate import PAPER_TABLE2
+    label = next(lab for lab, o, h, p, _ in PAPER_TABLE2 if (o, p, h) == key)
+    for arm, (m, s) in zip(ARMS, TABLE2[key]):
+        mean = calibration[f"{label}, {arm}: mean"]["ours"]
+        sd = calibration[f"{label}, {arm}: SD"]["ours"]
+        assert abs(mean - m) <= 0.03 * m, f"{label} {arm} mean {mean:.1f} vs {m}"
+        assert abs(sd - s) <= 0.20 * s, f"{label} {arm} SD {sd:.1f} vs {s}"
+
+
+def test_calibration_effect_sizes_as_published(bundled_trial):
+    from ketapain_core.analysis import AnalysisSettings, analyze
+    a = analyze(bundled_trial.diary, AnalysisSettings(outcome="pain_average", policy="locf", horizon=35,
+                                                      reference="Placebo", carryover="exclude"))
+    es = a.effect_sizes.table.set_index(["a", "b"])["d"]
+    # d_z = mean(AUC_a - AUC_b) / SD over patients with both, day-35 LOCF AUC of average pain
+    auc = a.auc.table.pivot(index="patient", columns="treatment", values="auc")
+    for (x, y), paper in {("Ketamine", "Placebo"): -0.2, ("Ketamine/Mg", "Placebo"): 0.2,
+                          ("Ketamine", "Ketamine/Mg"): -0.4}.items():
+        d = es[(x, y)] if (x, y) in es.index else -es[(y, x)]
+        diff = (auc[x] - auc[y]).dropna()
+        assert d == pytest.approx(diff.mean() / diff.std(ddof=1), rel=1e-12)
+        assert abs(d - paper) <= 0.15 and np.sign(d) == np.sign(paper), (x, y, d)
+
+
+def test_calibration_omnibus_contrast_and_icc_as_published(calibration):
+    assert 0.15 <= calibration["omnibus F P, day 35 (LOCF)"]["ours"] <= 0.5          # paper 0.296
+    assert calibration["omnibus F P, day 7 (no imputation)"]["ours"] < 0.1          # paper 0.048
+    assert calibration["Ketamine vs Placebo P, day 7 (unadjusted)"]["ours"] < 0.1   # paper 0.042
+    assert 0.86 <= calibration["ICC, day 35"]["ours"] <= 0.92                        # paper 0.89
+    assert 0.82 <= calibration["ICC, day 7"]["ours"] <= 0.90                         # paper 0.86
+
+
+def test_calibration_figures_all_pass(calibration):
+    failing = {k: round(r["ours"], 3) for k, r in calibration.items() if not r["ok"]}
+    assert not failing
+
+
 # ---- Table 1 ---------------------------------------------------------------------------------------------------
 def test_table1_patients(trial):
     p = trial.patients
