@@ -113,85 +113,94 @@ def bocf(values: np.ndarray, baseline: Optional[np.ndarray] = None) -> np.ndarra
     return out
 
 
-def wocf(values: np.ndarray) -> np.ndarray:
-    """Worst observation carried forward: every missing day takes the worst (highest) value observed in the
-    same row (patient-period); a row with no observation stays missing.
+def wocf(values: np.ndarray, baseline: Optional[np.ndarray] = None) -> np.ndarray:
+    """Worst observation carried forward: a missing day takes the worst (highest) value observed up to that
+    day in the same patient-period, the pre-infusion ``baseline`` included where there is one (one value per
+    row, NaN = none); days before the first observation take the worse of the baseline and the first observed
+    value. A row with no observed day stays missing. Days after a missing day never reach back before it: the
+    AUC at an early horizon does not depend on later days.
 
-    >>> wocf(np.array([[np.nan, 4.0, np.nan, 6.0, 2.0]]))
-    array([[6., 4., 6., 6., 2.]])
+    >>> wocf(np.array([[np.nan, 4.0, np.nan, 6.0, np.nan, 2.0, np.nan]]))
+    array([[4., 4., 4., 6., 6., 2., 6.]])
+    >>> wocf(np.array([[np.nan, 4.0, np.nan, 3.0]]), baseline=np.array([5.0]))
+    array([[5., 4., 5., 3.]])
     """
     values = np.asarray(values, dtype=float)
     out = values.copy()
+    n = len(values)
+    base = np.full(n, np.nan) if baseline is None else np.asarray(baseline, dtype=float)
     any_obs = (~np.isnan(values)).any(axis=1)
-    worst = np.full(len(values), np.nan)
-    if any_obs.any():
-        worst[any_obs] = np.nanmax(values[any_obs], axis=1)
-    miss = np.isnan(values)
-    out[miss] = np.broadcast_to(worst[:, None], values.shape)[miss]
+    running = np.fmax.accumulate(np.where(np.isnan(values), -np.inf, values), axis=1)   # worst so far
+    running = np.fmax(running, np.where(np.isnan(base), -np.inf, base)[:, None])
+    first, _ = _first_observed(values)
+    first_val = values[np.arange(n), first]
+    lead = np.fmax(first_val, base)                       # before the first observation
+    before_first = np.arange(values.shape[1])[None, :] < first[:, None]
+    fill = np.where(before_first, lead[:, None], running)
+    miss = np.isnan(values) & any_obs[:, None]
+    out[miss] = fill[miss]
     return out
 
 
 #: Sources of the BOCF baseline, as :func:`bocf_baselines` names them.
-BOCF_SOURCES = ("pre-infusion day", "previous period", "none")
+BOCF_SOURCES = ("pre-infusion day", "pre-trial value", "none")
 
 
 def bocf_baselines(grid: "DiaryGrid") -> pd.DataFrame:
     """The baseline BOCF uses for each patient-period, and where it came from.
 
-    The baseline is the value of the latest recorded day <= 0 of that period (the pre-infusion diary day);
-    when the period has none, the last value recorded on days 1..D of the patient's previous period; when
-    neither exists there is no baseline and the period's missing days stay missing.
+    A baseline is a pre-treatment state: the value of the latest recorded day <= 0 of that period (the
+    period's own pre-infusion day); when the period has none, the patient's pre-trial value (the pre-infusion
+    day of the trial's first period, before any infusion); when neither exists there is no baseline and the
+    period's missing days stay missing. A value recorded after an infusion (e.g. the end of an earlier period,
+    under the previous arm) is never a baseline.
 
     Returns the grid's design (patient, period, treatment, sequence) with ``baseline`` (NaN when none),
     ``source`` (one of :data:`BOCF_SOURCES`), ``source_day`` (the day the value was recorded, in the source
     period; NA when none) and ``note`` (a sentence for the user).
 
-    >>> d = pd.DataFrame({"patient": ["1"] * 4, "period": [1, 1, 2, 2], "treatment": ["A", "A", "B", "B"],
-    ...                   "day": [0, 1, 1, 3], "pain_average": [8.0, 5.0, np.nan, 4.0]})
+    >>> d = pd.DataFrame({"patient": ["1"] * 5, "period": [1, 1, 2, 2, 3], "treatment": list("AABBC"),
+    ...                   "day": [0, 1, 1, 3, 1], "pain_average": [8.0, 5.0, np.nan, 4.0, 6.0]})
     >>> bocf_baselines(diary_grid(d, period_days=3))[["period", "baseline", "source", "source_day"]]
        period  baseline            source  source_day
     0       1       8.0  pre-infusion day           0
-    1       2       5.0   previous period           1
+    1       2       8.0   pre-trial value           0
+    2       3       8.0   pre-trial value           0
     """
     design = grid.design
     n = len(design)
     pre = grid.pre_value if grid.pre_value is not None else np.full(n, np.nan)
     pre_day = grid.pre_day if grid.pre_day is not None else np.full(n, -1, dtype=np.int64)
-    obs = grid.observed
-    last_idx = np.where(obs.any(axis=1), grid.values.shape[1] - 1 - obs[:, ::-1].argmax(axis=1), -1)
-    rows = np.arange(n)
-    last_val = np.where(last_idx >= 0, grid.values[rows, np.maximum(last_idx, 0)], np.nan)
-    pat = design["patient"].to_numpy()
-    same_prev = np.zeros(n, dtype=bool)
-    if n > 1:
-        same_prev[1:] = pat[1:] == pat[:-1]
-    prev_val = np.full(n, np.nan)
-    prev_day = np.full(n, -1, dtype=np.int64)
-    prev_val[1:] = np.where(same_prev[1:], last_val[:-1], np.nan)
-    prev_day[1:] = np.where(same_prev[1:] & (last_idx[:-1] >= 0), last_idx[:-1] + 1, -1)
-    prev_period = np.full(n, -1, dtype=np.int64)
     per = design["period"].to_numpy(dtype=np.int64)
-    prev_period[1:] = np.where(same_prev[1:], per[:-1], -1)
+    first_period = int(per.min()) if n else 1
+    # the pre-trial value: the pre-infusion day of the trial's first period, per patient
+    pat = design["patient"].to_numpy()
+    in_first = per == first_period
+    trial_pre = pd.Series(pre[in_first], index=pat[in_first])
+    trial_day = pd.Series(pre_day[in_first], index=pat[in_first])
+    pt_val = trial_pre.reindex(pat).to_numpy(dtype=float)
+    pt_day = trial_day.reindex(pat).fillna(-1).to_numpy(dtype=np.int64)
     has_pre = ~np.isnan(pre)
-    has_prev = ~has_pre & ~np.isnan(prev_val)
-    baseline = np.where(has_pre, pre, np.where(has_prev, prev_val, np.nan))
-    source = np.where(has_pre, BOCF_SOURCES[0], np.where(has_prev, BOCF_SOURCES[1], BOCF_SOURCES[2]))
-    day = np.where(has_pre, pre_day, np.where(has_prev, prev_day, -1))
+    has_pt = ~has_pre & ~np.isnan(pt_val)
+    baseline = np.where(has_pre, pre, np.where(has_pt, pt_val, np.nan))
+    source = np.where(has_pre, BOCF_SOURCES[0], np.where(has_pt, BOCF_SOURCES[1], BOCF_SOURCES[2]))
+    day = np.where(has_pre, pre_day, np.where(has_pt, pt_day, -1))
     notes = []
     for i in range(n):
         if has_pre[i]:
             notes.append(f"baseline {baseline[i]:g}: this period's day {int(day[i])} (before the infusion)")
-        elif has_prev[i]:
-            notes.append(f"baseline {baseline[i]:g}: no day <= 0 in this period, so the last value of period "
-                         f"{int(prev_period[i])} (day {int(day[i])})")
+        elif has_pt[i]:
+            notes.append(f"baseline {baseline[i]:g}: no day <= 0 in this period, so the patient's pre-trial value "
+                         f"(period {first_period}, day {int(day[i])}, before any infusion)")
         else:
-            notes.append("no baseline: no day <= 0 in this period and no value in an earlier period, so its "
-                         "missing days stay missing")
+            notes.append("no baseline: no day <= 0 in this period and no pre-trial value (day <= 0 of period "
+                         f"{first_period}), so its missing days stay missing; a value recorded after an infusion "
+                         "is never used as a baseline")
     out = design.copy()
     out["baseline"] = baseline
     out["source"] = source
-    out["source_day"] = pd.array(np.where(has_pre | has_prev, day, 0), dtype="Int64")
-    out.loc[~(has_pre | has_prev), "source_day"] = pd.NA
+    out["source_day"] = pd.array(np.where(has_pre | has_pt, day, 0), dtype="Int64")
+    out.loc[~(has_pre | has_pt), "source_day"] = pd.NA
     out["note"] = notes
     return out
 
@@ -219,17 +228,19 @@ POLICIES: dict[str, Policy] = {
         interpolate),
     "bocf": Policy(
         "bocf", "BOCF",
-        "A missing day takes the patient's pre-infusion value for that period: the latest day <= 0 of the "
-        "period when recorded, else the last value recorded in the previous period; a period with neither "
-        "stays missing.",
+        "A missing day takes the period's baseline, a pre-treatment value: the period's own pre-infusion day "
+        "(the latest day <= 0) when recorded, else the patient's pre-trial value (day <= 0 of the first "
+        "period); never a value recorded after an infusion; a period with neither has no BOCF AUC, with that "
+        "reason.",
         "Without a record, pain is back where it was before the infusion (no lasting effect).",
         bocf, impute_from_grid=lambda grid: _bocf_grid(grid)),
     "wocf": Policy(
         "wocf", "WOCF",
-        "A missing day takes the worst (highest) value recorded in the same patient-period; a period with no "
-        "observed day stays missing.",
-        "A missing day is as bad as the worst recorded day of that period.",
-        wocf),
+        "A missing day takes the worst (highest) value recorded up to that day in the same patient-period, the "
+        "pre-infusion day included; days before the first recorded day take the worse of the pre-infusion day "
+        "and the first recorded value; a period with no recorded day stays missing.",
+        "A missing day is as bad as the worst day recorded so far in that period.",
+        wocf, impute_from_grid=lambda grid: wocf(grid.values, grid.pre_value)),
 }
 
 

@@ -27,7 +27,7 @@ from .analysis import AnalysisSettings
 from .auc import trapezoid_auc
 from .crossover import fit_crossover
 from .missing import DiaryGrid, diary_grid
-from .schema import arm_pairs, default_reference
+from .schema import PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
 
 Progress = Optional[Callable[[float, str], None]]
 
@@ -272,11 +272,13 @@ def _pool_contrasts(per: pd.DataFrame, m: int, level: float = 0.95) -> pd.DataFr
 
 
 def _shift_active(grid: DiaryGrid, completed: np.ndarray, delta: float, reference: str) -> np.ndarray:
+    """Add delta to every imputed day of the active arms, then clip to the rating scale (0-10), so a shifted
+    day stays a possible diary value."""
     if delta == 0:
         return completed
     active = (grid.design["treatment"].astype(str).to_numpy() != reference)
     mask = (active[:, None] & ~grid.observed)[None, :, :]
-    return np.where(mask, completed + delta, completed)
+    return np.where(mask, np.clip(completed + delta, PAIN_MIN, PAIN_MAX), completed)
 
 
 def _excluded(grid: DiaryGrid) -> pd.DataFrame:
@@ -347,9 +349,11 @@ class TippingPoint:
     """Delta-adjusted MI over a grid of deltas, for one contrast a - b.
 
     ``table``: delta, estimate, se, df, p, ci_low, ci_high, significant (p < alpha), one row per delta (plus the
-    refined flip points). ``flip_delta``: the delta nearest 0 at which the conclusion at delta = 0 changes
-    (significance at ``alpha``, or the sign of the estimate), None when it holds over the whole grid;
-    ``flip_up`` / ``flip_down``: the first change above / below 0. ``conclusion`` says it in one sentence.
+    refined flip points). The tipping point is where the pooled P crosses ``alpha``: ``flip_delta`` is the delta
+    nearest 0 at which significance at ``alpha`` differs from delta = 0 (None when it holds over the whole
+    grid); ``flip_up`` / ``flip_down``: the first such change above / below 0. A change of sign of the estimate
+    is not a change of conclusion by itself: ``sign_change`` (nearest 0, interpolated) is reported separately,
+    in words. ``conclusion`` says both in plain sentences.
     """
 
     a: str
@@ -362,28 +366,40 @@ class TippingPoint:
     flip_up: Optional[float]
     flip_down: Optional[float]
     conclusion: str
+    sign_change: Optional[float] = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
 
-def _state(row: Mapping[str, float], alpha: float) -> tuple[bool, int]:
-    return bool(row["p"] < alpha), int(np.sign(row["estimate"]))
+def _significant(row: Mapping[str, float], alpha: float) -> bool:
+    return bool(row["p"] < alpha)
 
 
-def _interpolated_flip(r0: Mapping[str, float], r1: Mapping[str, float], alpha: float,
-                       s0: tuple[bool, int]) -> float:
-    """Where the conclusion changes between two grid points, by linear interpolation (log P for
-    significance, the estimate for the sign)."""
+def _interpolated_flip(r0: Mapping[str, float], r1: Mapping[str, float], alpha: float) -> float:
+    """Where the pooled P crosses alpha between two grid points, by linear interpolation of log P."""
     d0, d1 = float(r0["delta"]), float(r1["delta"])
-    s1 = _state(r1, alpha)
-    if s1[1] != s0[1] and s1[0] == s0[0]:
-        e0, e1 = float(r0["estimate"]), float(r1["estimate"])
-        w = e0 / (e0 - e1) if e1 != e0 else 1.0
-    else:
-        l0, l1, la = (math.log(max(float(x), 1e-300)) for x in (r0["p"], r1["p"], alpha))
-        w = (la - l0) / (l1 - l0) if l1 != l0 else 1.0
+    l0, l1, la = (math.log(max(float(x), 1e-300)) for x in (r0["p"], r1["p"], alpha))
+    w = (la - l0) / (l1 - l0) if l1 != l0 else 1.0
     return d0 + min(max(w, 0.0), 1.0) * (d1 - d0)
+
+
+def _sign_change(rows: Sequence[Mapping[str, Any]], at0: Mapping[str, Any]) -> Optional[float]:
+    """The delta nearest 0 where the estimate changes sign (linear interpolation between grid points)."""
+    e0 = float(at0["estimate"])
+    found = []
+    for side in (sorted([r for r in rows if r["delta"] > 0], key=lambda r: r["delta"]),
+                 sorted([r for r in rows if r["delta"] < 0], key=lambda r: -r["delta"])):
+        prev = at0
+        for r in side:
+            e = float(r["estimate"])
+            if np.sign(e) != np.sign(e0) and e != 0 or (e == 0 and e0 != 0):
+                pe = float(prev["estimate"])
+                w = pe / (pe - e) if e != pe else 1.0
+                found.append(float(prev["delta"]) + w * (float(r["delta"]) - float(prev["delta"])))
+                break
+            prev = r
+    return min(found, key=abs) if found else None
 
 
 def tipping_summary(rows: Sequence[Mapping[str, Any]], *, alpha: float = 0.05, m: int = DEFAULT_M,
@@ -392,31 +408,40 @@ def tipping_summary(rows: Sequence[Mapping[str, Any]], *, alpha: float = 0.05, m
     """The tipping point from pooled results on a grid of deltas (each row: delta, a, b, estimate, se, df, p,
     ci_low, ci_high; one row must have delta = 0).
 
-    The conclusion at delta = 0 (significant at ``alpha`` or not, and the sign) is followed away from 0 on each
-    side; between the last grid point with the same conclusion and the first with a different one, the flip
-    is refined by ``steps`` bisection steps with ``refine(delta)`` (a pooled row at that delta) when given,
-    else by linear interpolation (of log P, or of the estimate for a change of sign).
+    Significance at ``alpha`` at delta = 0 is followed away from 0 on each side; between the last grid point
+    with the same significance and the first with the other, the crossing of P = alpha is refined by ``steps``
+    bisection steps with ``refine(delta)`` (a pooled row at that delta) when given, else by linear
+    interpolation of log P. A change of sign of the estimate is found (by linear interpolation) and reported
+    separately: it is not a change of conclusion unless P crosses alpha too.
+
+    Examples
+    --------
+    >>> rows = [dict(delta=d, a="T", b="C", estimate=-0.5 + d, se=1, df=20, p=0.7, ci_low=0, ci_high=0)
+    ...         for d in (-1, 0, 1)]
+    >>> tp = tipping_summary(rows)
+    >>> tp.flip_delta is None, tp.sign_change
+    (True, 0.5)
     """
     rows = [dict(r) for r in rows]
     at0 = next((r for r in rows if float(r["delta"]) == 0.0), None)
     if at0 is None:
         raise ValueError("the grid of deltas must include 0")
     a, b = at0["a"], at0["b"]
-    s0 = _state(at0, alpha)
+    s0 = _significant(at0, alpha)
     extra: list[dict[str, Any]] = []
 
     def flip(side: list[dict[str, Any]]) -> Optional[float]:
         prev = at0
         for r in side:
-            if _state(r, alpha) != s0:
+            if _significant(r, alpha) != s0:
                 if refine is None:
-                    return float(_interpolated_flip(prev, r, alpha, s0))
+                    return float(_interpolated_flip(prev, r, alpha))
                 lo, hi = float(prev["delta"]), float(r["delta"])
                 for _ in range(steps):
                     mid = (lo + hi) / 2.0
                     rm = dict(refine(mid))
                     extra.append(rm)
-                    if _state(rm, alpha) != s0:
+                    if _significant(rm, alpha) != s0:
                         hi = mid
                     else:
                         lo = mid
@@ -431,16 +456,21 @@ def tipping_summary(rows: Sequence[Mapping[str, Any]], *, alpha: float = 0.05, m
     table = (pd.DataFrame(rows + extra).sort_values("delta").drop_duplicates("delta")
              .reset_index(drop=True))
     table["significant"] = table["p"] < alpha
-    sig = "significant" if s0[0] else "not significant"
+    sign = _sign_change(table.to_dict("records"), at0)
+    sig = "significant" if s0 else "not significant"
     lo_d, hi_d = float(table["delta"].min()), float(table["delta"].max())
     if flip_delta is None:
-        concl = (f"{a} - {b} stays {sig} at {alpha:g}, with the same sign, for every delta from {lo_d:g} to "
-                 f"{hi_d:g}.")
+        concl = (f"{a} - {b} is {sig} at {alpha:g} under MAR (delta = 0) and stays {sig} for every delta from "
+                 f"{lo_d:g} to {hi_d:g}: no tipping point on this grid.")
     else:
-        concl = (f"{a} - {b} is {sig} at {alpha:g} under MAR (delta = 0); the conclusion changes at delta = "
-                 f"{flip_delta:.2f} points per imputed day in the active arm(s).")
+        other = "not significant" if s0 else "significant"
+        concl = (f"{a} - {b} is {sig} at {alpha:g} under MAR (delta = 0); it becomes {other} (P crosses {alpha:g}) "
+                 f"at delta = {flip_delta:.2f} points per imputed day in the active arm(s).")
+    if sign is not None:
+        concl += (f" The estimate changes sign at delta = {sign:.2f}; a change of sign alone does not change the "
+                  "conclusion.")
     return TippingPoint(a=a, b=b, alpha=alpha, m=m, seed=seed, table=table, flip_delta=flip_delta, flip_up=up,
-                        flip_down=down, conclusion=concl)
+                        flip_down=down, conclusion=concl, sign_change=sign)
 
 
 def pooled_row(result: MIResult, contrast: Optional[tuple[str, str]] = None) -> dict[str, Any]:
@@ -467,9 +497,10 @@ def tipping_point(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSett
     """Delta-adjusted multiple imputation: the estimate and P of one contrast as functions of delta.
 
     The m MAR imputations are drawn once (same seed, so every delta shares them); for each delta, delta is
-    added to every imputed day (days 1..D) of every non-reference arm, each completed diary is analysed by the
-    primary model, and the contrast is pooled by Rubin's rules. :func:`tipping_summary` then finds where the
-    conclusion changes (``refine`` bisection steps; 0 = linear interpolation between grid points).
+    added to every imputed day (days 1..D) of every non-reference arm and the result clipped to the 0-10 scale,
+    each completed diary is analysed by the primary model, and the contrast is pooled by Rubin's rules.
+    :func:`tipping_summary` then finds where the pooled P crosses alpha (``refine`` bisection steps; 0 = linear
+    interpolation between grid points) and, separately, where the estimate changes sign.
 
     ``contrast`` is (a, b) as in ``CrossoverResult.contrasts``; default the first one (first active arm minus
     the reference).

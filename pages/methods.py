@@ -37,16 +37,11 @@ st.subheader("Sensitivity analyses for missing days")
 st.markdown("The Sensitivity page repeats the primary analysis under every method below, with a forest plot of "
             "each contrast across methods. docs/methods.md in the project has the same text.")
 st.markdown("#### Baseline observation carried forward (BOCF)")
-st.markdown(
-    "**Rule.** Every missing day of a patient-period takes that period's pre-infusion value: the latest "
-    "recorded diary day <= 0 of the period when there is one, else the last value recorded on days 1-D of the "
-    "patient's previous period (the app lists which one was used for each patient-period). A period with "
-    "neither keeps its missing days, and its AUC is missing with that reason. "
-    f"**Assumption.** {POLICIES['bocf'].assumption}")
+st.markdown(f"**Rule.** {POLICIES['bocf'].description} The app lists the baseline used for each patient-period "
+            f"and where it came from. **Assumption.** {POLICIES['bocf'].assumption}")
 st.markdown("#### Worst observation carried forward (WOCF)")
-st.markdown(
-    "**Rule.** Every missing day takes the highest (worst) pain recorded in the same patient-period; a period "
-    f"with no recorded day stays missing. **Assumption.** {POLICIES['wocf'].assumption}")
+st.markdown(f"**Rule.** {POLICIES['wocf'].description} So the AUC at an early horizon never depends on later days. "
+            f"**Assumption.** {POLICIES['wocf'].assumption}")
 st.markdown("#### Multiple imputation (MI)")
 st.markdown(
     "**Rule.** For day d of every patient-period with at least one recorded day, a normal linear regression "
@@ -91,10 +86,10 @@ st.latex(r"\widehat{\mathrm{AUC}}_a = \sum_{d=1}^{H} w_d\, \bar x_{a,d}'\hat\bet
 st.markdown("#### Tipping point (delta-adjusted MI)")
 st.markdown(
     "**Rule.** After the m MAR draws (shared by every delta), delta pain points are added to every imputed day "
-    "of every active (non-reference) arm, and the chosen contrast is pooled as above, over a grid of deltas. "
-    "The conclusion at delta = 0 (significant at 0.05 or not, and the sign of the estimate) is followed away "
-    "from 0; the flip point is where it first changes, by linear interpolation of log P (or of the estimate for "
-    "a change of sign) between grid points (the core function can refine it by bisection). "
+    "of every active (non-reference) arm, then clipped to the 0-10 scale, and the chosen contrast is pooled as "
+    "above, over a grid of deltas. The tipping point is where the pooled P crosses 0.05 (by linear "
+    "interpolation of log P between grid points; the core function can refine it by bisection). A change of "
+    "sign of the estimate is reported separately: on its own it does not change the conclusion. "
     f"**Assumption.** {TIPPING_ASSUMPTION}")
 
 st.subheader("The crossover mixed model")

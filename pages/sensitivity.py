@@ -11,7 +11,7 @@ import streamlit as st
 
 from ketapain_core import figures, snippets
 from ketapain_core import sensitivity as sens
-from ketapain_core.missing import POLICIES
+from ketapain_core.missing import BOCF_SOURCES, POLICIES
 from ui import cache, render, state
 
 MI_ON, TP_ON, DAILY_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on"
@@ -130,7 +130,7 @@ with st.expander("BOCF: the baseline of each patient-period"):
         bb = cache.bocf_baselines(ctx.data_key, s.outcome, s.period_days, trial.diary)
         counts = bb["source"].value_counts()
         st.markdown(render.bullet_list([f"{int(counts.get(k, 0))} patient-period(s): {k}"
-                                        for k in ("pre-infusion day", "previous period", "none")]))
+                                        for k in BOCF_SOURCES]))
         render.table(bb.drop(columns=["sequence"]), "bocf_baselines.csv", digits={"baseline": 1})
 
 # ---- tipping point: on request -----------------------------------------------------------------------------------

@@ -197,8 +197,36 @@ def test_tipping_point_is_monotone_in_delta_and_finds_the_flip():
     assert est[0] < 0 and tp.table["significant"].iloc[0]
     assert tp.flip_up is not None and 0 < tp.flip_up <= 4 and tp.flip_delta == tp.flip_up
     at = tp.table.set_index("delta")
-    assert at.loc[tp.flip_up, "p"] >= 0.05 or at.loc[tp.flip_up, "estimate"] > 0
-    assert "changes at delta" in tp.conclusion
+    assert at.loc[tp.flip_up, "p"] >= 0.05                           # the flip is where P crosses alpha
+    assert "(P crosses 0.05) at delta" in tp.conclusion
+
+
+def test_a_sign_change_without_significance_is_not_a_tipping_point():
+    """Issue [17]: delta 2.62 with P 0.999 was reported as the conclusion changing (the sign flipped), while the
+    significance flip was at -0.31."""
+    from ketapain_core.sensitivity import tipping_summary
+    rows = [dict(delta=d, a="T", b="C", estimate=-1.3 + 0.5 * d, se=2.0, df=20, p=p, ci_low=0, ci_high=0)
+            for d, p in [(-1, 0.01), (-0.5, 0.04), (0, 0.2), (1, 0.6), (2, 0.9), (3, 0.999)]]
+    tp = tipping_summary(rows, alpha=0.05)
+    assert tp.flip_up is None                                         # P never crosses 0.05 above 0
+    assert tp.flip_down == pytest.approx(-0.5 * np.log(0.05 / 0.2) / np.log(0.04 / 0.2))
+    assert tp.flip_delta == tp.flip_down
+    assert tp.sign_change == pytest.approx(2.6)
+    assert "becomes significant (P crosses 0.05) at delta = -0.43" in tp.conclusion
+    assert "changes sign at delta = 2.60; a change of sign alone does not change the conclusion" in tp.conclusion
+
+
+def test_shifted_imputed_days_stay_on_the_scale():
+    from ketapain_core.missing import diary_grid
+    from ketapain_core.sensitivity import _shift_active
+    d = pd.DataFrame([("1", 1, "T", 1, 9.0), ("1", 1, "T", 2, np.nan), ("1", 2, "C", 1, 1.0),
+                      ("1", 2, "C", 2, np.nan)], columns=["patient", "period", "treatment", "day", "pain_average"])
+    g = diary_grid(d, period_days=2)
+    completed = np.array([[[9.0, 9.5], [1.0, 0.5]]])
+    up = _shift_active(g, completed, 3.0, "C")
+    assert up[0].tolist() == [[9.0, 10.0], [1.0, 0.5]]               # clipped after shifting; C untouched
+    down = _shift_active(g, completed, -12.0, "C")
+    assert down[0].tolist() == [[9.0, 0.0], [1.0, 0.5]]
 
 
 def test_method_comparison_stacks_policies_and_mi(trial):

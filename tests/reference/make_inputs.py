@@ -245,7 +245,39 @@ def ketapain_auc_tables() -> dict[str, pd.DataFrame]:
     return out
 
 
+def diary_baselines() -> pd.DataFrame:
+    """Hand-placed pre-infusion days for the BOCF / WOCF rules (issue [17]); 35-day periods, arms A/B/C.
+
+    - S1: day 0 in period 1 only (periods 2 and 3 take the pre-trial value); gaps in every period
+    - S2: no day <= 0 anywhere (no BOCF baseline in any period)
+    - S3: periods 1 and 3 only (no row for period 2); day 0 in period 1
+    - S4: day 0 in period 2 only (period 1 has no baseline, period 3 has none either: the pre-trial value is
+      period 1's, and a later pre-infusion day is not pre-trial)
+    - S5: no rows for period 1 (the trial's first period); day -1 and day 0 in period 2
+    - S6: every day recorded, day 0 in every period (every policy gives the same AUC)
+    """
+    rng = np.random.default_rng(1717)
+    plan = {"S1": {1: "A", 2: "B", 3: "C"}, "S2": {1: "B", 2: "C", 3: "A"}, "S3": {1: "C", 3: "B"},
+            "S4": {1: "A", 2: "C", 3: "B"}, "S5": {2: "A", 3: "C"}, "S6": {1: "B", 2: "A", 3: "C"}}
+    pre = {("S1", 1): [0], ("S3", 1): [0], ("S4", 2): [0], ("S5", 2): [-1, 0], ("S6", 1): [0], ("S6", 2): [0],
+           ("S6", 3): [0]}
+    rows = []
+    for pid, periods in plan.items():
+        for per, arm in periods.items():
+            for day in pre.get((pid, per), []):
+                rows.append((pid, per, arm, day, int(rng.integers(5, 10))))
+            level = rng.uniform(3, 7)
+            for day in range(1, D + 1):
+                v = int(np.clip(round(level + rng.normal(0, 1.5)), 0, 10))
+                missing = pid != "S6" and (rng.random() < 0.25 or day in (1, 2) and per == 2 or 20 <= day <= 24)
+                rows.append((pid, per, arm, day, np.nan if missing else v))
+    df = pd.DataFrame(rows, columns=["patient", "period", "treatment", "day", "pain_average"])
+    df["pain_average"] = _int_or_blank(df["pain_average"])
+    return df
+
+
 def main() -> None:
+    _write(diary_baselines(), "diary_baselines.csv")
     _write(diary_gaps_a(), "diary_gaps_a.csv")
     _write(diary_gaps_b(), "diary_gaps_b.csv")
     for name, df in auc_tables().items():
