@@ -23,6 +23,7 @@ from . import __version__, figures
 from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
+from .sensitivity import TIPPING_RULE
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
 from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
@@ -271,7 +272,7 @@ def _sensitivity_section(trial: Trial, a: Analysis) -> str:
         parts.append(html_table(comp))
     parts.append("<ul>" + "".join(f"<li><b>{html.escape(p.label)}</b>: {html.escape(p.description)} "
                                   f"<i>Assumes:</i> {html.escape(p.assumption)}</li>" for p in POLICIES.values())
-                 + "</ul>")
+                 + f"<li>{html.escape(TIPPING_RULE)}</li></ul>")
     return "\n".join(parts)
 
 

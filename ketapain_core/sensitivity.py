@@ -41,6 +41,11 @@ MI_ASSUMPTION = ("Missing days are missing at random: given the recorded days ar
                  "level and the arm, they behave like the recorded days.")
 TIPPING_ASSUMPTION = ("Missing days in the active arms are delta points worse (delta > 0) or better than MAR "
                       "predicts; the flip point says how far from MAR the conclusion holds.")
+#: The tipping-point rule in one sentence (Methods page, report).
+TIPPING_RULE = ("Tipping point: delta is added to every imputed day of the active arms after the MAR draws and the "
+                "result clipped to the 0-10 scale; the tipping point is the delta where the pooled P of the "
+                "contrast crosses 0.05, and a change of sign of the estimate is reported apart, since on its own "
+                "it does not change the conclusion.")
 
 
 # --------------------------------------------------------------------------------------------------------------

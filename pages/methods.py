@@ -4,7 +4,7 @@ import streamlit as st
 from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.missing import POLICIES
-from ketapain_core.sensitivity import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION
+from ketapain_core.sensitivity import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE
 from ui import render, state
 
 ctx = state.get_context()
@@ -86,11 +86,9 @@ st.latex(r"\widehat{\mathrm{AUC}}_a = \sum_{d=1}^{H} w_d\, \bar x_{a,d}'\hat\bet
 st.markdown("#### Tipping point (delta-adjusted MI)")
 st.markdown(
     "**Rule.** After the m MAR draws (shared by every delta), delta pain points are added to every imputed day "
-    "of every active (non-reference) arm, then clipped to the 0-10 scale, and the chosen contrast is pooled as "
-    "above, over a grid of deltas. The tipping point is where the pooled P crosses 0.05 (by linear "
-    "interpolation of log P between grid points; the core function can refine it by bisection). A change of "
-    "sign of the estimate is reported separately: on its own it does not change the conclusion. "
-    f"**Assumption.** {TIPPING_ASSUMPTION}")
+    "of every active (non-reference) arm and the chosen contrast is pooled as above, over a grid of deltas (the "
+    "crossing is found by linear interpolation of log P between grid points; the core function can refine it "
+    f"by bisection). {TIPPING_RULE} **Assumption.** {TIPPING_ASSUMPTION}")
 
 st.subheader("The crossover mixed model")
 st.markdown("For one outcome, horizon and policy, the AUC of patient i in period j is modelled as")
