@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
 from .missing import POLICIES
-from .schema import DEFAULT_PERIOD_DAYS, Trial
+from .schema import BUNDLED_DATA, DEFAULT_PERIOD_DAYS, Trial
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_ESTIMABLE = 0, 2, 3
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-BUNDLED = Path(__file__).resolve().parents[1] / "data" / "simulated"
+BUNDLED = BUNDLED_DATA
 
 
 def _is_bundled(path: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
@@ -13,6 +14,11 @@ import numpy as np
 import pandas as pd
 
 #: Required diary columns, in canonical order.
+#: The bundled simulated KETAPAIN trial (the repository's ``data/simulated``), the one place its path is written.
+BUNDLED_DATA: Path = Path(__file__).resolve().parents[1] / "data" / "simulated"
+#: The upload templates (``data/templates``).
+TEMPLATES_DATA: Path = Path(__file__).resolve().parents[1] / "data" / "templates"
+
 DIARY_REQUIRED: tuple[str, ...] = ("patient", "period", "treatment", "day", "pain_average")
 #: Daily outcomes a diary may hold (``pain_average`` is required, the others optional).
 OUTCOMES: tuple[str, ...] = ("pain_average", "pain_max", "pain_night")

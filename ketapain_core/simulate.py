@@ -72,7 +72,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .schema import DIARY_COLUMNS, PAIN_MAX, PAIN_MIN, Trial
+from .schema import BUNDLED_DATA, DIARY_COLUMNS, PAIN_MAX, PAIN_MIN, Trial
 
 __all__ = [
     "ArmEffect", "SimulationParams", "ketapain_preset", "simulate_trial", "write_bundle", "main",
@@ -88,7 +88,7 @@ KETAPAIN_SEED: int = 38
 BUNDLE_FILES: tuple[str, ...] = ("diary.csv", "patients.csv", "questionnaires.csv", "adverse_events.csv",
                                  "analgesics.csv")
 #: Where ``python -m ketapain_core.simulate`` writes by default: the repository's ``data/simulated``.
-DEFAULT_OUT: Path = Path(__file__).resolve().parents[1] / "data" / "simulated"
+DEFAULT_OUT: Path = BUNDLED_DATA
 
 
 # ==============================================================================================================

@@ -37,7 +37,8 @@ def load_code(file_names: Sequence[str], period_days: int = 35, bundled: bool = 
     """
     if bundled:
         return ("from ketapain_core.io import read_path\n"
-                f"trial, report = read_path(\"data/simulated\", period_days={period_days})")
+                "from ketapain_core.schema import BUNDLED_DATA   # the bundled simulated trial (data/simulated)\n"
+                f"trial, report = read_path(BUNDLED_DATA, period_days={period_days})")
     return ("from ketapain_core.io import read_trial\n"
             f"files = {{name: open(name, \"rb\").read() for name in {list(file_names)!r}}}\n"
             f"trial, report = read_trial(files, period_days={period_days})")

@@ -23,11 +23,10 @@ from ketapain_core import io as _io
 from ketapain_core import missing as _missing
 from ketapain_core import safety as _safety
 from ketapain_core import secondary as _secondary
-from ketapain_core.schema import Message, Trial, ValidationReport
+from ketapain_core.schema import BUNDLED_DATA, TEMPLATES_DATA, Message, Trial, ValidationReport
 
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_DIR = ROOT / "data" / "simulated"
-TEMPLATES_DIR = ROOT / "data" / "templates"
+BUNDLED_DIR = BUNDLED_DATA
+TEMPLATES_DIR = TEMPLATES_DATA
 
 _DATA_EXT = (".csv", ".xlsx", ".parquet")
 

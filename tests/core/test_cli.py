@@ -124,3 +124,15 @@ def test_report_command_writes_self_contained_html(tmp_path):
     assert "<th>male (n = 10)</th>" in doc and "<td>7 (35%)</td>" in doc
     code, _, err = run("report", str(DIARY), "--out", str(tmp_path / "nodir" / "r.html"))
     assert code == 2 and "cannot write" in err
+
+
+def test_console_script_is_the_same_command(tmp_path):
+    """`ketapain` (pyproject's console script, installed by requirements.txt) runs the same main."""
+    import shutil
+    import subprocess
+    exe = shutil.which("ketapain")
+    if exe is None:
+        pytest.skip("the package is not installed (pip install -e .)")
+    out = subprocess.run([exe, "auc", str(ROOT / "data" / "simulated"), "--horizon", "7"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "patient,period,treatment,sequence,auc"
