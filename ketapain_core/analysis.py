@@ -16,6 +16,7 @@ from .crossover import CARRYOVER_MODES, CrossoverResult, NotEstimable, fit_cross
 from .effects import EffectSizes, Responders, effect_sizes, responders
 from .missing import POLICIES
 from .schema import DEFAULT_PERIOD_DAYS, default_reference, order_arms
+from .tables import describe
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,9 @@ def summarise_by_arm(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
     >>> summarise_by_arm(t)[["arm", "n", "mean", "n_missing"]].values.tolist()
     [['A', 2, 2.0, 0], ['B', 0, nan, 1]]
     """
-    rows = []
     trt = auc["treatment"].to_numpy()
     values = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)
-    for arm in order_arms(auc["treatment"].unique()):
-        v = values[trt == arm]
-        x = v[~np.isnan(v)]
-        n = len(x)
-        q = np.quantile(x, [0.25, 0.5, 0.75]) if n else [math.nan] * 3
-        rows.append({"arm": arm, "n": n, "n_missing": int(np.isnan(v).sum()),
-                     "mean": float(x.mean()) if n else math.nan,
-                     "sd": float(x.std(ddof=1)) if n > 1 else math.nan,
-                     "median": float(q[1]), "q1": float(q[0]), "q3": float(q[2]),
-                     "min": float(x.min()) if n else math.nan, "max": float(x.max()) if n else math.nan})
+    rows = [{"arm": arm, **describe(values[trt == arm])} for arm in order_arms(auc["treatment"].unique())]
     return pd.DataFrame(rows, columns=["arm", "n", "n_missing", "mean", "sd", "median", "q1", "q3", "min", "max"])
 
 

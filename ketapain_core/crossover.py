@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from .schema import arm_pairs, order_arms, sequence_column, sequence_sort_key
-from .tables import sidak
+from .multicomp import sidak
 
 CARRYOVER_MODES = ("exclude", "include", "auto")
 _RANK_TOL = 1e-7          # as lme4's rank check of X (qr tolerance)

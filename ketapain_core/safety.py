@@ -48,7 +48,8 @@ import pandas as pd
 from scipy import special, stats
 
 from .schema import arm_pairs, default_reference, order_arms, sequence_column
-from .tables import n_pct_text, percent, sidak
+from .multicomp import sidak
+from .tables import n_pct_text, percent
 
 #: Working-correlation model and its options, as written into every result.
 METHOD = ("GEE marginal logistic model: logit P(event) = treatment + period; patients as clusters; "

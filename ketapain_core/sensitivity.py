@@ -27,6 +27,7 @@ from .analysis import AnalysisSettings
 from .auc import trapezoid_auc
 from .crossover import fit_crossover
 from .missing import DiaryGrid, diary_grid
+from .multicomp import sidak_all
 from .schema import PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
 
 Progress = Optional[Callable[[float, str], None]]
@@ -270,7 +271,7 @@ def _pool_contrasts(per: pd.DataFrame, m: int, level: float = 0.95) -> pd.DataFr
     r.insert(0, "a", [a for a, _ in pairs])
     k = len(pairs)
     out = pd.DataFrame({"a": r["a"], "b": r["b_pair"], "estimate": r["estimate"], "se": r["se"], "df": r["df"],
-                        "t": r["statistic"], "p": r["p"], "p_sidak": 1.0 - (1.0 - r["p"]) ** k,
+                        "t": r["statistic"], "p": r["p"], "p_sidak": sidak_all(r["p"], k),
                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "df_com": r["df_com"], "ubar": r["ubar"],
                         "b_var": r["b"], "riv": r["riv"], "lambda": r["lambda"], "fmi": r["fmi"], "m": m})
     return out[CONTRAST_COLUMNS]
@@ -803,7 +804,7 @@ def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettin
                       "ci_low": est - crit * se, "ci_high": est + crit * se})
     contrasts = pd.DataFrame(crows)
     k = len(contrasts)
-    contrasts.insert(7, "p_sidak", 1.0 - (1.0 - contrasts["p"]) ** k)
+    contrasts.insert(7, "p_sidak", sidak_all(contrasts["p"], k))
     Bd = spline_basis(np.arange(1, s.period_days + 1), s.period_days, spline_df)
     curve_rows = []
     for a in arms:

@@ -120,17 +120,6 @@ def percent(count: Any, total: Any) -> float:
     return 100.0 * float(count) / t if t > 0 else math.nan
 
 
-def sidak(p: float, m: int) -> float:
-    """Sidak-adjusted P = 1 - (1 - p)^m, never below p nor above 1 (NaN stays NaN).
-
-    >>> round(sidak(0.02, 3), 6)
-    0.058808
-    """
-    if p is None or not np.isfinite(p):
-        return math.nan
-    return float(min(max(1.0 - (1.0 - p) ** max(int(m), 1), p), 1.0))
-
-
 def estimability_view(table: pd.DataFrame) -> pd.DataFrame:
     """A results table for display: the ``estimable`` flag and ``reason`` column are shown only when some row
     is not estimable (then the reason stays beside the blank numbers).
