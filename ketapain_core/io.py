@@ -2006,6 +2006,8 @@ def read_path(path: Union[str, os.PathLike], **kw: Any) -> tuple[Optional[Trial]
         data_files = [f for f in files if f.suffix.lower() in _FOLDER_EXTENSIONS
                       and not f.name.startswith((".", "~$")) and not _NOT_DATA.search(f.stem)]
         other = [f.name for f in files if f not in data_files and not f.name.startswith(".")]
+        other += [f"{f.name} (not a regular file)" for f in sorted(p.iterdir())
+                  if not f.is_file() and not f.is_dir() and not f.name.startswith(".")]  # FIFO, device, socket
         if not data_files:
             coll.error(str(p), "the folder has no data file", expected="CSV, XLSX or Parquet files")
             return None, coll.report()

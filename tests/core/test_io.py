@@ -970,17 +970,34 @@ def test_parquet_row_groups_checked_before_reading_and_reading_bounded(tmp_path)
     assert _parquet_bounded(pf, Limits(max_rows=1000), batch_rows=50).num_rows == 1000
 
 
+_READ_PATH_CHILD = """
+import resource, sys
+n = 1 << 30
+resource.setrlimit(resource.RLIMIT_AS, (n, n))
+from ketapain_core.io import read_path
+trial, report = read_path(sys.argv[1])
+print(trial is None, report.errors[0].file, report.errors[0].text, sep="|")
+"""
+
+
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
 def test_read_path_refuses_what_is_not_a_regular_file(special, tmp_path):
+    """In a child process with 1 GiB of address space and a timeout: reading /dev/zero until memory runs out,
+    or waiting for a FIFO's writer, must not take the test run down with it."""
     import os
+    import subprocess
+    import sys
 
     if special == "fifo":
         special = tmp_path / "diary.csv"
         os.mkfifo(special)
-    trial, report = read_path(special)
-    assert trial is None
-    assert "not a regular file" in report.errors[0].text
-    assert ("character device" if special == "/dev/zero" else "named pipe") in report.errors[0].text
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _READ_PATH_CHILD, str(special)], capture_output=True, text=True,
+                          timeout=20, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    refused, file, text = proc.stdout.strip().split("|")
+    assert refused == "True" and file == str(special) and "not a regular file" in text
+    assert ("character device" if special == "/dev/zero" else "named pipe") in text
 
 
 def test_read_path_bounds_reads_by_bytes_read(tmp_path):
@@ -993,3 +1010,13 @@ def test_read_path_bounds_reads_by_bytes_read(tmp_path):
     with pytest.raises(ValueError, match="more than 10 bytes"):
         read_file_bounded(path, 10)
     assert read_file_bounded(path, 10_000) == path.read_bytes()
+
+
+def test_read_path_folder_lists_special_files_it_ignores(tmp_path):
+    import os
+
+    (tmp_path / "diary.csv").write_bytes(_hostile_diary())
+    os.mkfifo(tmp_path / "patients.csv")
+    trial, report = read_path(tmp_path)
+    assert trial is not None
+    assert any("patients.csv (not a regular file)" in m.text for m in report.messages)
