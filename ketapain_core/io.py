@@ -133,6 +133,7 @@ MAX_ROWS_LISTED = 1000
 _LIST_LIMIT = 10          # items named in one message's text
 _MAX_ECHO = 80            # longest value echoed in a message (longer ones are cut, with their length)
 _MAX_TEXT = 2_000         # longest message text, and longest 'value' of a message (a safety net)
+_MAX_FILE_NAME = 300      # longest file name (or list of names) a message repeats
 _MAX_NAME = 100           # longest column name kept as is
 _CTRL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))  # control bytes, not tab/CR/LF/ESC
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, or an encrypted workbook
@@ -168,6 +169,7 @@ class _Collector:
         text = shorten(text, _MAX_TEXT)
         value = None if value is None else shorten(value, _MAX_TEXT)
         column = None if column is None else shorten(column, _MAX_NAME + 3)
+        file = shorten(file, _MAX_FILE_NAME)
         self.messages.append(Message(level=level, file=file, text=text, column=column, rows=rows, value=value,
                                      expected=expected, count=count))
 

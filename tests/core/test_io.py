@@ -1020,3 +1020,10 @@ def test_read_path_folder_lists_special_files_it_ignores(tmp_path):
     trial, report = read_path(tmp_path)
     assert trial is not None
     assert any("patients.csv (not a regular file)" in m.text for m in report.messages)
+
+
+def test_a_long_file_name_is_cut_in_messages():
+    name = "d" * 5_000 + ".csv"
+    trial, report = read_trial({name: b""})
+    assert trial is None and report.errors[0].file.endswith("... (5,004 characters)")
+    assert len(report.errors[0].file) < 400
