@@ -3,6 +3,11 @@
 ``python -m ketapain_core auc PATH ...`` prints the AUC table as CSV;
 ``python -m ketapain_core analyze PATH ...`` fits the crossover model and prints or writes JSON.
 Exit status: 0 done; 2 the input is invalid (one line per problem on stderr); 3 the model cannot be estimated.
+
+Everything written to standard output and standard error as text goes through :class:`SafeText`, which
+escapes control, zero-width and bidi characters (:func:`textsafe.escape_controls`): a label in a data file
+can never clear, move or recolour the terminal (``ESC`` is printed as the four characters ``\\x1b``).
+JSON is written with ``json.dumps`` (``ensure_ascii``), which escapes them already.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Optional, Sequence, TextIO
 
 from .missing import POLICIES
 from .schema import BUNDLED_DATA, DEFAULT_PERIOD_DAYS, Trial
+from .textsafe import escape_controls
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_ESTIMABLE = 0, 2, 3
 
@@ -24,6 +30,35 @@ class CliError(Exception):
         super().__init__("\n".join(lines))
         self.lines = list(lines)
         self.code = code
+
+
+class SafeText:
+    r"""A text stream that escapes control, zero-width and bidi characters before writing to ``stream``
+    (newlines and tabs are kept): the one place through which the command line prints.
+
+    >>> import io
+    >>> buf = io.StringIO()
+    >>> print("Drug\x1b[2J", file=SafeText(buf))
+    >>> buf.getvalue()
+    'Drug\\x1b[2J\n'
+    """
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(escape_controls(text))
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -204,7 +239,12 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                         f"arms: {', '.join(trial.arms)}"])
     src = Path(args.path)
     files = [src] if src.is_file() else sorted(p for p in src.iterdir() if p.is_file())
-    digest = sha256_of((p.name, p.read_bytes()) for p in files)
+    from .io import Limits, read_file_bounded
+
+    try:  # bounded reads: the folder may hold more than the data files read_input checked
+        digest = sha256_of([(p.name, read_file_bounded(p, Limits().max_file_bytes)) for p in files])
+    except (OSError, ValueError) as exc:
+        raise CliError([f"error: cannot read {args.path} for its fingerprint: {exc}"]) from None
     if _is_bundled(args.path):
         trial = dataclasses.replace(trial, simulated=True)
     settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
@@ -227,6 +267,7 @@ COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze, "report": cmd_report}
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the command line; returns the exit status (never raises on bad input)."""
     args = build_parser().parse_args(argv)
+    out, err = SafeText(out), SafeText(err)
     try:
         return COMMANDS[args.command](args, out, err)
     except CliError as exc:

@@ -2,6 +2,8 @@
 
 Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return) get a leading apostrophe; numbers are never touched (OWASP "CSV injection").
+In a workbook, control characters that XML cannot hold (all C0 controls but tab, newline and carriage return)
+are written as visible escapes (``\\x00``), so that no text, whatever its origin, can make the export fail.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import pandas as pd
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+#: Characters openpyxl refuses in a cell (XML 1.0 cannot hold them): C0 controls except tab, LF and CR.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def sha256_of(files: Iterable[tuple[str, bytes]]) -> str:
@@ -65,8 +69,20 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return neutralise(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def xml_safe(value: object) -> object:
+    """A text value with the control characters XML cannot hold written as visible escapes; anything else
+    unchanged.
+
+    >>> xml_safe("A\\x00x"), xml_safe("a\\tb"), xml_safe(1.5)
+    ('A\\\\x00x', 'a\\tb', 1.5)
+    """
+    if isinstance(value, str) and _XML_ILLEGAL.search(value):
+        return _XML_ILLEGAL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value)
+    return value
+
+
 def _sheet_name(name: str, taken: set[str]) -> str:
-    base = _SHEET_BAD.sub("_", name).strip("'") or "table"
+    base = _SHEET_BAD.sub("_", str(xml_safe(name))).strip("'") or "table"
     base = base[:31]
     cand, k = base, 2
     while cand.lower() in taken:
@@ -89,5 +105,9 @@ def xlsx_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, df in tables.items():
             clean = neutralise(df).replace({np.nan: None})
+            for col in clean.columns:
+                if clean[col].dtype == object or pd.api.types.is_string_dtype(clean[col]):
+                    clean[col] = clean[col].map(xml_safe).astype(object)
+            clean.columns = [xml_safe(str(c)) for c in clean.columns]
             clean.to_excel(xw, sheet_name=_sheet_name(str(name), taken), index=False)
     return buf.getvalue()

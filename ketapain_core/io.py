@@ -10,7 +10,7 @@ Row numbers in messages are those a spreadsheet shows: the header is row 1, so t
 the same convention is used). Rows with the same problem are grouped into one message: ``count`` is the number
 of rows concerned and ``rows`` lists them (the first :data:`MAX_ROWS_LISTED` of them).
 
-Public API: :class:`Limits`, :func:`read_trial`, :func:`read_path`.
+Public API: :class:`Limits`, :func:`read_trial`, :func:`read_path`, :func:`read_file_bounded`.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import difflib
 import io
 import os
 import re
+import stat
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -29,10 +30,11 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from .textsafe import clean_label, escape_label, needs_cleaning, shorten
 from .schema import (ALIASES, DIARY_COLUMNS, DIARY_REQUIRED, MISSING_TOKENS, OUTCOMES, PAIN_MAX, PAIN_MIN,
                      REQUIRED, TABLES, Message, Trial, ValidationReport, normalise_name)
 
-__all__ = ["Limits", "read_trial", "read_path", "TABLE_ALIASES", "PARAMCD_ALIASES", "DATA_EXTENSIONS",
+__all__ = ["Limits", "read_trial", "read_path", "read_file_bounded", "TABLE_ALIASES", "PARAMCD_ALIASES", "DATA_EXTENSIONS",
            "MAX_ROWS_LISTED"]
 
 
@@ -57,6 +59,14 @@ class Limits:
     max_compression_ratio : float
         XLSX only: the largest uncompressed / compressed size ratio accepted for a zip member larger than
         1 MiB (real workbooks compress about 5-20 times; deflate bombs about 1000 times).
+    max_label_chars : int
+        Longest identifier or label, in characters (after surrounding whitespace is removed): patient
+        identifiers, treatment arms, questionnaire instruments and scales, adverse events, drug classes and
+        the other text columns of the known tables. A longer value is an error naming file, column, row and
+        the length found.
+    max_cell_chars : int
+        Longest cell of any column, in characters (free-text columns that are kept or ignored included),
+        checked as soon as the file is read, before anything else is done with it.
 
     Examples
     --------
@@ -69,6 +79,8 @@ class Limits:
     max_columns: int = 500
     max_uncompressed_bytes: int = 200 * 2**20
     max_compression_ratio: float = 200.0
+    max_label_chars: int = 200
+    max_cell_chars: int = 10_000
 
 
 #: File extensions read as data, by format.
@@ -119,6 +131,9 @@ _BASELINE_WORDS = frozenset({"baseline", "bl", "base", "screening", "inclusion",
 #: At most this many row numbers are stored in one message; ``count`` always has the full number.
 MAX_ROWS_LISTED = 1000
 _LIST_LIMIT = 10          # items named in one message's text
+_MAX_ECHO = 80            # longest value echoed in a message (longer ones are cut, with their length)
+_MAX_TEXT = 2_000         # longest message text, and longest 'value' of a message (a safety net)
+_MAX_FILE_NAME = 300      # longest file name (or list of names) a message repeats
 _MAX_NAME = 100           # longest column name kept as is
 _CTRL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))  # control bytes, not tab/CR/LF/ESC
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, or an encrypted workbook
@@ -138,7 +153,8 @@ FilesArg = Union[Mapping[str, Any], Sequence[Any]]
 class _Collector:
     """Collects messages and column mappings while an upload is read."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Optional["Limits"] = None) -> None:
+        self.limits = limits if limits is not None else Limits()
         self.messages: list[Message] = []
         self.mappings: dict[str, dict[str, str]] = {}
         self.file_errors = 0
@@ -149,6 +165,11 @@ class _Collector:
         if count is None and len(rows):
             count = len(rows)
         rows = tuple(int(r) for r in rows[:MAX_ROWS_LISTED])
+        # nothing a file holds can make a message unbounded: every echo is cut, with its length
+        text = shorten(text, _MAX_TEXT)
+        value = None if value is None else shorten(value, _MAX_TEXT)
+        column = None if column is None else shorten(column, _MAX_NAME + 3)
+        file = shorten(file, _MAX_FILE_NAME)
         self.messages.append(Message(level=level, file=file, text=text, column=column, rows=rows, value=value,
                                      expected=expected, count=count))
 
@@ -183,8 +204,9 @@ def _name_list(items: Sequence[str], limit: int = _LIST_LIMIT) -> str:
 
 
 def _values_text(values: Iterable[object], limit: int = 5) -> str:
-    """Distinct values in order of first appearance, e.g. ``"abc, 99 (and 3 more)"``."""
-    uniq = list(dict.fromkeys(str(v) for v in values))
+    """Distinct values in order of first appearance, e.g. ``"abc, 99 (and 3 more)"``; each value is cut to
+    :data:`_MAX_ECHO` characters (with its length)."""
+    uniq = list(dict.fromkeys(shorten(str(v), _MAX_ECHO) for v in values))
     text = ", ".join(uniq[:limit])
     if len(uniq) > limit:
         text += f" (and {len(uniq) - limit:,} more distinct values)"
@@ -261,7 +283,11 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
         return None
     frame.columns = range(frame.shape[1])
     frame = frame.fillna("").astype(str)
-    frame = frame.apply(lambda c: c.str.strip())
+    for j in frame.columns:  # column by column, and only where needed: stripping all at once copies the grid
+        stripped = frame[j].str.strip()
+        if (stripped.str.len() != frame[j].str.len()).any():
+            frame[j] = stripped
+        del stripped
     blank = frame.eq("").all(axis=1).to_numpy()
     nonblank = np.flatnonzero(~blank)
     if len(nonblank) == 0:
@@ -283,6 +309,8 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
                   rows=rows[inner_blank])
         body = body.loc[~inner_blank]
         rows = rows[~inner_blank]
+    if not _cells_not_too_long(coll, label, header, body, rows, limits):
+        return None
     # Columns without a header
     keep = [j for j, name in enumerate(header) if name != ""]
     dropped = [j for j, name in enumerate(header) if name == ""]
@@ -304,6 +332,12 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
     body.columns = range(len(keep))
     body = body.reset_index(drop=True)
     headers = [header[j] for j in keep]
+    dirty = [h for h in headers if needs_cleaning(h)]
+    if dirty:  # a zero-width space in 'treatment' would hide the column; a control character would reach messages
+        coll.warning(label, f"{_plural(len(dirty), 'column name')} with invisible or control characters cleaned: "
+                            + ", ".join(escape_label(shorten(h, _MAX_ECHO)) for h in dirty[:5]),
+                     expected="column names without zero-width, bidi or control characters", count=len(dirty))
+        headers = [clean_label(h) if needs_cleaning(h) else h for h in headers]
     long_names = [h for h in headers if len(h) > _MAX_NAME]
     if long_names:  # a header cell holding a whole text is not a column name; keep messages readable
         coll.info(label, f"{_plural(len(long_names), 'column name')} longer than {_MAX_NAME} characters shortened",
@@ -311,6 +345,26 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
         headers = [h if len(h) <= _MAX_NAME else h[:_MAX_NAME] + "..." for h in headers]
     return _Raw(file=file, sheet=sheet, kind=kind, headers=headers, cells=body, rows=rows,
                 decimal_comma=decimal_comma, n_sheets=n_sheets)
+
+
+def _cells_not_too_long(coll: _Collector, label: str, header: list[str], body: pd.DataFrame, rows: np.ndarray,
+                        limits: Limits) -> bool:
+    """Refuse a table with a cell longer than ``limits.max_cell_chars`` (vectorised string lengths, before any
+    further work on the cells); one error per column, naming its rows and the longest length found."""
+    ok = True
+    for j in body.columns:
+        lens = body[j].str.len().to_numpy(dtype=np.int64, na_value=0)
+        if not len(lens) or int(lens.max()) <= limits.max_cell_chars:
+            continue
+        over = lens > limits.max_cell_chars
+        name = header[j] if header[j] != "" else f"(column {_column_letter(j)})"
+        first = body[j].iloc[int(np.flatnonzero(over)[0])]
+        coll.error(label, f"{_plural(int(over.sum()), 'cell')} too long: up to {int(lens.max()):,} characters "
+                          f"(the limit is {limits.max_cell_chars:,} characters per cell)", column=name,
+                   rows=rows[over], value=shorten(first, _MAX_ECHO),
+                   expected=f"at most {limits.max_cell_chars:,} characters in a cell")
+        ok = False
+    return ok
 
 
 _KNOWN_NAMES = frozenset(normalise_name(a) for t in ALIASES.values() for names in t.values() for a in names) \
@@ -470,7 +524,7 @@ def _read_csv(coll: _Collector, file: str, data: bytes, limits: Limits) -> list[
     text = _decode_text(coll, file, data)
     if text is None:
         return []
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(): that copies the whole text)
         coll.error(file, "the file is empty (no header, no data)",
                    expected="a header row with column names, then one row per record")
         coll.file_errors += 1
@@ -488,10 +542,15 @@ def _read_csv(coll: _Collector, file: str, data: bytes, limits: Limits) -> list[
                    expected=f"at most {limits.max_columns:,} columns")
         coll.file_errors += 1
         return []
+    # UTF-8 bytes for the parser: io.StringIO(text) would hold the whole text again as 4 bytes per character
+    # (190 MiB for a 47 MiB file); the decoded text is not needed any more
+    buf = io.BytesIO(text.encode("utf-8"))
+    del text
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delim, header=None, dtype=str, keep_default_na=False,
+        frame = pd.read_csv(buf, sep=delim, header=None, dtype=str, keep_default_na=False, encoding="utf-8",
                             na_filter=False, skip_blank_lines=False, engine="c", nrows=limits.max_rows + 2,
                             quotechar='"', doublequote=True)
+        del buf
     except pd.errors.ParserError as exc:
         msg = str(exc)
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
@@ -747,7 +806,27 @@ def _read_parquet(coll: _Collector, file: str, data: bytes, limits: Limits) -> l
                        expected=f"at most {limits.max_columns:,} columns")
             coll.file_errors += 1
             return []
-        table = pf.read()
+        # the footer's total can disagree with its row groups: check both, and the declared data size
+        group_rows = sum(meta.row_group(i).num_rows for i in range(meta.num_row_groups))
+        group_bytes = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if group_rows > limits.max_rows or group_rows < 0:
+            coll.error(file, f"too many rows: the row groups declare {group_rows:,} rows (the limit is "
+                             f"{limits.max_rows:,}; the footer says {meta.num_rows:,})",
+                       expected=f"at most {limits.max_rows:,} data rows")
+            coll.file_errors += 1
+            return []
+        if group_bytes > limits.max_uncompressed_bytes:
+            coll.error(file, f"refused: the file declares {group_bytes / 2**20:,.0f} MiB of uncompressed data "
+                             f"(limit {limits.max_uncompressed_bytes / 2**20:,.0f} MiB)",
+                       value=f"{group_bytes:,} bytes", expected=f"at most {limits.max_uncompressed_bytes:,} bytes")
+            coll.file_errors += 1
+            return []
+        table = _parquet_bounded(pf, limits)
+        if table is None:
+            coll.error(file, f"too many rows: more than {limits.max_rows:,} data rows (the limit; the footer "
+                             f"declares {meta.num_rows:,})", expected=f"at most {limits.max_rows:,} data rows")
+            coll.file_errors += 1
+            return []
     except Exception as exc:  # noqa: BLE001 - any failure of the reader on user bytes becomes a message
         coll.error(file, f"could not be read as a Parquet file ({type(exc).__name__}: {exc})",
                    expected="a Parquet file written by pandas, pyarrow, R arrow or similar")
@@ -776,6 +855,22 @@ def _read_parquet(coll: _Collector, file: str, data: bytes, limits: Limits) -> l
         coll.file_errors += 1
         return []
     return [raw]
+
+
+def _parquet_bounded(pf: Any, limits: Limits, batch_rows: int = 65_536) -> Any:
+    """The file's table read in batches of ``batch_rows``, or None as soon as more than ``limits.max_rows``
+    rows have been read (so a footer that lies about its row count cannot make us allocate more)."""
+    import pyarrow as pa
+
+    batches, n = [], 0
+    for batch in pf.iter_batches(batch_size=batch_rows, use_pandas_metadata=False):
+        n += batch.num_rows
+        if n > limits.max_rows:
+            return None
+        batches.append(batch)
+    if not batches:
+        return pf.schema_arrow.empty_table()
+    return pa.Table.from_batches(batches)
 
 
 def _finish_or_fail(coll: _Collector, file: str, grid: list[list[str]], limits: Limits) -> list[_Raw]:
@@ -870,6 +965,83 @@ def _integers(s: pd.Series) -> _Num:
     invalid = ~num.missing & ~whole
     v = np.where(whole, v, np.nan)
     return _Num(v, num.missing, invalid)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Identifiers and labels
+# --------------------------------------------------------------------------------------------------------------
+def _labels(coll: _Collector, label: str, col: str, s: pd.Series, rows: np.ndarray, what: str,
+            bounded: bool = True) -> tuple[pd.Series, np.ndarray]:
+    """Bound, clean and check a column of identifiers or labels.
+
+    Values longer than ``Limits.max_label_chars`` are errors (lengths checked vectorised first; skipped when
+    ``bounded`` is False, for free-text columns). The others are cleaned with :func:`textsafe.clean_label`
+    (NFC; zero-width, bidi and control characters removed), with a warning that counts and lists the rows
+    changed; two different values that become the same label are an error naming both raw forms and their
+    rows. Returns the cleaned column and the mask of rows refused.
+    """
+    n = len(s)
+    refused = np.zeros(n, dtype=bool)
+    if n == 0:
+        return s, refused
+    limit = coll.limits.max_label_chars
+    if bounded:
+        lens = s.str.len().to_numpy(dtype=np.int64, na_value=0)
+        refused = lens > limit
+        if refused.any():
+            longest = int(lens.max())
+            coll.error(label, f"{what} too long: {_plural(int(refused.sum()), 'value')} longer than {limit:,} "
+                              f"characters (the longest has {longest:,})", column=col, rows=rows[refused],
+                       value=shorten(s.iloc[int(np.argmax(lens))], _MAX_ECHO),
+                       expected=f"a {what} of at most {limit:,} characters")
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    uniq = [str(u) for u in uniq]
+    dirty = [needs_cleaning(u) for u in uniq]
+    if not any(dirty):
+        return s, refused
+    cleaned = [clean_label(u) if d else u for u, d in zip(uniq, dirty)]
+    ok_codes = codes >= 0
+    counts = np.bincount(codes[ok_codes & ~refused], minlength=len(uniq))
+    by_clean: dict[str, list[int]] = {}
+    for k, c in enumerate(cleaned):
+        if counts[k]:
+            by_clean.setdefault(c, []).append(k)
+    clash = {c: ks for c, ks in by_clean.items() if len(ks) > 1 and any(dirty[k] for k in ks)}
+    if clash:
+        clash_codes = np.array([k for ks in clash.values() for k in ks])
+        in_clash = np.isin(codes, clash_codes) & ~refused
+        examples = []
+        for c, ks in list(clash.items())[:3]:
+            forms = []
+            for k in ks:
+                rk = rows[(codes == k) & ~refused]
+                forms.append(f"{escape_label(shorten(uniq[k], _MAX_ECHO))} ({_rows_short(rk)})")
+            examples.append(" and ".join(forms))
+        coll.error(label, f"{_plural(len(clash), what)} written in two or more ways that differ only by invisible, "
+                          "control or differently composed characters: " + "; ".join(examples)
+                          + ("; ..." if len(clash) > 3 else "") + "; they look the same but would be read as "
+                          "different: write each the same way in every row", column=col, rows=rows[in_clash],
+                   expected=f"one spelling per {what}, without zero-width, bidi or control characters")
+        refused = refused | in_clash
+    changed_codes = np.array([k for k, d in enumerate(dirty) if d and counts[k]
+                              and cleaned[k] not in clash], dtype=np.int64)
+    changed = np.isin(codes, changed_codes) & ~refused
+    if changed.any():
+        ex = [f"{escape_label(shorten(uniq[k], _MAX_ECHO))} -> {escape_label(shorten(cleaned[k], _MAX_ECHO))}"
+              for k in changed_codes[:3]]
+        coll.warning(label, f"{what}: {_plural(int(changed.sum()), 'cell')} with invisible or control characters "
+                            "cleaned (zero-width, bidi and control characters removed, Unicode NFC): "
+                     + ", ".join(ex) + (" ..." if len(changed_codes) > 3 else ""), column=col, rows=rows[changed], expected=f"a {what} without zero-width, bidi or control characters")
+    new_uniq = np.array(cleaned, dtype=object)
+    out = pd.Series(np.where(ok_codes, new_uniq[np.where(ok_codes, codes, 0)], s.to_numpy(dtype=object)),
+                    dtype=s.dtype, index=s.index)
+    return out, refused
+
+
+def _rows_short(rows: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    more = f" and {len(rows) - limit:,} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) != 1 else ''} {shown}{more}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1059,13 +1231,13 @@ def _parse_keys(coll: _Collector, raw: _Raw, cols: Mapping[str, int], idx: Optio
         s = raw.col(cols[c])
         return s if idx is None else s.iloc[idx].reset_index(drop=True)
 
-    pat = take("patient")
-    pat_miss = _missing_mask(pat)
+    pat, pat_bad = _labels(coll, label, names["patient"], take("patient"), rows, "patient identifier")
+    pat_miss = _missing_mask(pat) & ~pat_bad
     if pat_miss.any():
         coll.error(label, "blank patient identifier", column=names["patient"], rows=rows[pat_miss],
                    expected="a patient identifier in every row")
-    trt = take("treatment")
-    trt_miss = _missing_mask(trt)
+    trt, trt_bad = _labels(coll, label, names["treatment"], take("treatment"), rows, "treatment label")
+    trt_miss = _missing_mask(trt) & ~trt_bad
     if trt_miss.any():
         coll.error(label, "blank treatment", column=names["treatment"], rows=rows[trt_miss],
                    expected="the arm received in that period in every row")
@@ -1086,7 +1258,7 @@ def _parse_keys(coll: _Collector, raw: _Raw, cols: Mapping[str, int], idx: Optio
         coll.error(label, "day is not a whole number", column=names["day"], rows=rows[day.invalid],
                    value=_values_text(take("day")[day.invalid]),
                    expected="a whole number of days since that period's infusion (day <= 0 = baseline)")
-    valid = ~(pat_miss | trt_miss | per.missing | per_bad | day.missing | day.invalid)
+    valid = ~(pat_bad | trt_bad | pat_miss | trt_miss | per.missing | per_bad | day.missing | day.invalid)
     return _Keys(patient=pat, period=per.value, treatment=trt, day=day.value, valid=valid, names=names,
                  day_source=normalise_name(names["day"]))
 
@@ -1142,11 +1314,28 @@ def _check_study_day(coll: _Collector, label: str, frame: pd.DataFrame, day_col:
     return False
 
 
+def _any_duplicated(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether two rows share ``key``: one int64 key per row, sorted (a fraction of the memory of
+    DataFrame.duplicated's hash table on a million-row diary)."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    span = 1
+    for c in key:
+        codes, uniq = pd.factorize(frame[c], use_na_sentinel=False)
+        n = max(len(uniq), 1)
+        if span * n >= 2**62:
+            return bool(frame.duplicated(key, keep=False).any())
+        combined = combined * n + codes
+        span *= n
+        del codes
+    combined.sort()
+    return bool(len(combined) > 1 and (combined[1:] == combined[:-1]).any())
+
+
 def _dedupe(coll: _Collector, label: str, frame: pd.DataFrame, key: list[str], compare: list[str],
             what_key: str) -> pd.DataFrame:
     """Drop exact duplicate rows (warning) and report conflicting ones (error); returns the frame without
     exact duplicates."""
-    if not frame.duplicated(key, keep=False).any():
+    if not _any_duplicated(frame, key):
         return frame
     exact = frame.duplicated(key + compare, keep="first").to_numpy()
     if exact.any():
@@ -1450,6 +1639,22 @@ def _finalise_diary(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------------------
 # Optional tables
 # --------------------------------------------------------------------------------------------------------------
+#: Label columns of the optional tables, with what a message calls their values (bounded by max_label_chars).
+_LABEL_WHAT: dict[str, dict[str, str]] = {
+    "patients": {"patient": "patient identifier", "sex": "sex", "pain_type": "pain type"},
+    "questionnaires": {"patient": "patient identifier", "timepoint": "timepoint", "instrument": "instrument",
+                       "scale": "scale"},
+    "adverse_events": {"patient": "patient identifier", "event": "event", "related": "related flag",
+                       "serious": "serious flag"},
+    "analgesics": {"patient": "patient identifier", "drug_class": "drug class"},
+}
+#: Columns parsed as numbers (not cleaned as text: a stray character there is an error, shown escaped).
+_NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "patients": _PATIENT_NUMERIC, "questionnaires": ("value", "period"), "adverse_events": ("period",),
+    "analgesics": ("period",),
+}
+
+
 def _optional_table(coll: _Collector, table: str, raw: _Raw) -> Optional[pd.DataFrame]:
     label = raw.label
     n_err = coll.n_errors()
@@ -1473,6 +1678,10 @@ def _optional_table(coll: _Collector, table: str, raw: _Raw) -> Optional[pd.Data
     for j, name in pos_to_name.items():
         s = raw.col(j)
         col = raw.headers[j]
+        if name in _LABEL_WHAT.get(table, {}):
+            s, _ = _labels(coll, label, col, s, rows, _LABEL_WHAT[table][name])
+        elif name not in _NUMERIC_FIELDS.get(table, ()):
+            s, _ = _labels(coll, label, col, s, rows, "text value", bounded=False)
         miss = _missing_mask(s)
         if name == "patient":
             if miss.any():
@@ -1722,7 +1931,7 @@ def read_trial(files: FilesArg, *, period_days: int = 35,
     if int(period_days) != period_days or period_days < 1:
         raise ValueError(f"period_days must be a whole number >= 1; got {period_days!r}")
     period_days = int(period_days)
-    coll = _Collector()
+    coll = _Collector(limits)
     items = _as_items(files)
     if not items:
         coll.error("(upload)", "no file given", expected="a diary file (CSV, XLSX or Parquet)")
@@ -1799,18 +2008,17 @@ def read_path(path: Union[str, os.PathLike], **kw: Any) -> tuple[Optional[Trial]
         data_files = [f for f in files if f.suffix.lower() in _FOLDER_EXTENSIONS
                       and not f.name.startswith((".", "~$")) and not _NOT_DATA.search(f.stem)]
         other = [f.name for f in files if f not in data_files and not f.name.startswith(".")]
+        other += [f"{f.name} (not a regular file)" for f in sorted(p.iterdir())
+                  if not f.is_file() and not f.is_dir() and not f.name.startswith(".")]  # FIFO, device, socket
         if not data_files:
             coll.error(str(p), "the folder has no data file", expected="CSV, XLSX or Parquet files")
             return None, coll.report()
         items = []
         for f in data_files:
-            size = f.stat().st_size
-            if size > limits.max_file_bytes:
-                coll.error(f.name, f"the file is too large: {size / 2**20:,.1f} MiB (the limit is "
-                                   f"{limits.max_file_bytes / 2**20:,.1f} MiB)", value=f"{size:,} bytes",
-                           expected=f"at most {limits.max_file_bytes:,} bytes")
+            data = _read_file_bounded(coll, f, f.name, limits)
+            if data is None:
                 return None, coll.report()
-            items.append((f.name, f.read_bytes()))
+            items.append((f.name, data))
         trial, report = read_trial(items, **kw)
         if other:
             note = Message(level="info", file=str(p), count=len(other),
@@ -1820,15 +2028,82 @@ def read_path(path: Union[str, os.PathLike], **kw: Any) -> tuple[Optional[Trial]
     if not p.exists():
         coll.error(str(p), "no such file or folder", expected="a CSV, XLSX or Parquet file, or a folder of them")
         return None, coll.report()
-    try:
-        size = p.stat().st_size
-        if size > limits.max_file_bytes:
-            coll.error(p.name, f"the file is too large: {size / 2**20:,.1f} MiB (the limit is "
-                               f"{limits.max_file_bytes / 2**20:,.1f} MiB)", value=f"{size:,} bytes",
-                       expected=f"at most {limits.max_file_bytes:,} bytes")
-            return None, coll.report()
-        data = p.read_bytes()
-    except OSError as exc:
-        coll.error(str(p), f"cannot read the file: {exc.strerror or exc}", expected="a readable file")
+    data = _read_file_bounded(coll, p, str(p), limits)
+    if data is None:
         return None, coll.report()
     return read_trial([(p.name, data)], **kw)
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_file_bounded(path: Union[str, os.PathLike], max_bytes: int) -> bytes:
+    """The bytes of a regular file, reading at most ``max_bytes + 1`` bytes whatever the file says its size is.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    max_bytes : int
+        The most bytes accepted.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is not a regular file (a pipe, a device such as ``/dev/zero``, a socket, a folder), or
+        holds more than ``max_bytes`` bytes; the message says which.
+    OSError
+        When the file cannot be opened or read.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> fd, name = tempfile.mkstemp(); _ = os.write(fd, b"abc"); os.close(fd)
+    >>> read_file_bounded(name, 10)
+    b'abc'
+    >>> read_file_bounded("/dev/zero", 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: not a regular file but a character device
+    """
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open descriptor
+    fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((what for test, what in _FILE_KINDS if test(mode)),
+                        "a folder" if stat.S_ISDIR(mode) else "a special file")
+            raise ValueError(f"not a regular file but {kind}")
+        chunks, n = [], 0
+        while n <= max_bytes:
+            chunk = os.read(fd, min(max_bytes + 1 - n, 4 * 2**20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            n += len(chunk)
+        if n > max_bytes:
+            raise ValueError(f"more than {max_bytes:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _read_file_bounded(coll: _Collector, path: Path, label: str, limits: Limits) -> Optional[bytes]:
+    """:func:`read_file_bounded` with its failures as error messages."""
+    try:
+        return read_file_bounded(path, limits.max_file_bytes)
+    except ValueError as exc:
+        if str(exc).startswith("more than"):
+            coll.error(label, f"the file is too large: more than {limits.max_file_bytes / 2**20:,.1f} MiB (the "
+                              "limit)", expected=f"at most {limits.max_file_bytes:,} bytes")
+        else:
+            coll.error(label, f"cannot read it: {exc}; only regular files (or a folder of them) are read",
+                       expected="a CSV, XLSX or Parquet file, or a folder of them")
+    except OSError as exc:
+        coll.error(label, f"cannot read the file: {exc.strerror or exc}", expected="a readable file")
+    return None

@@ -9,13 +9,16 @@ Budgets (stated here, checked below; measured on a 2-core machine shared with ot
 * 2,000,001-row diary (26 MB CSV) refused by the real command line in a subprocess: at most 30 s wall time
   and 1,024 MiB peak RSS of the process (measured: about 3 s and 430 MiB, of which ~110 MiB is Python +
   pandas itself).
-* 300 MiB zip bomb, ratio bomb, billion-laughs workbook, 10,000-column CSV: refused in-process within 5 s
-  each and at most 64 MiB of Python allocations (tracemalloc peak; the bomb is never inflated).
+* 300 MiB zip bomb, ratio bomb, billion-laughs workbook, 10,000-column CSV, Parquet with a lying footer
+  (2,100,000 rows said to be 1,000), 2,000,000-character patient id, NUL byte in a Parquet label: refused (or
+  cleaned, with a warning) in-process within 5 s each and at most 64 MiB of Python allocations (tracemalloc
+  peak; the bomb is never inflated).
 """
 from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +29,7 @@ import pytest
 
 from ketapain_core.cli import main
 from ketapain_core.io import read_trial
+from ketapain_core.textsafe import UNSAFE
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "data" / "bad"
@@ -34,7 +38,8 @@ import make_bad  # noqa: E402
 
 EXPECTED = {k: v for k, v in make_bad.expected().items() if not k.startswith("_")}
 SMALL = sorted(k for k, v in EXPECTED.items() if not v.get("generated"))
-GENERATED_IN_PROCESS = ["many_columns.csv", "zip_bomb.xlsx", "ratio_bomb.xlsx", "billion_laughs.xlsx"]
+GENERATED_IN_PROCESS = ["many_columns.csv", "zip_bomb.xlsx", "ratio_bomb.xlsx", "billion_laughs.xlsx",
+                        "nul_label.parquet", "lying_footer.parquet", "huge_id.csv"]
 MIB = 2**20
 
 
@@ -54,8 +59,13 @@ def run_cli(path: Path) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+RAW_CONTROL = re.compile(f"[{UNSAFE.replace(chr(0) + '-', chr(0) + '-' + chr(8) + chr(11) + '-', 1)}]")
+
+
 def check_cli(name: str, rc: int, stdout: str, stderr: str) -> None:
     assert "Traceback" not in stderr and "Traceback" not in stdout
+    assert not RAW_CONTROL.search(stdout) and not RAW_CONTROL.search(stderr), (stdout, stderr)  # escaped
+    assert max(map(len, (stdout + stderr).splitlines()), default=0) < 5_000  # every echo is bounded
     if EXPECTED[name]["trial"]:
         assert rc == 0, stderr
         assert stdout.startswith("patient,period,treatment,sequence,auc")

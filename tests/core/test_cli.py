@@ -1,6 +1,7 @@
 """The command line (DESIGN.md section 4), run in-process and as a subprocess."""
 import io as _io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,78 @@ def test_console_script_is_the_same_command(tmp_path):
     out = subprocess.run([exe, "auc", str(ROOT / "data" / "simulated"), "--horizon", "7"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "patient,period,treatment,sequence,auc"
+
+
+# ---- hostile input (issue [9]): devices, huge values, terminal escapes ----------------------------------------
+_ENV_ROOT = str(ROOT)
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def _cli_bounded(*argv, limit_gib=1.5, timeout=60):
+    """The real command line in a subprocess whose address space is limited (RLIMIT_AS)."""
+    import os
+    import resource
+
+    def limit():
+        n = int(limit_gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (n, n))
+
+    proc = subprocess.run([sys.executable, "-m", "ketapain_core", *argv], cwd=ROOT, capture_output=True,
+                          timeout=timeout, preexec_fn=limit, env={**os.environ, "PYTHONPATH": _ENV_ROOT})
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+def _check_refused(code, out, err, *fragments):
+    assert code == 2, (code, err[-2000:])
+    assert "Traceback" not in err and "MemoryError" not in err
+    lines = err.strip().splitlines()
+    assert lines and all(ln.startswith("error: ") for ln in lines), lines
+    assert all(len(ln) < 2_000 for ln in lines)
+    assert not _RAW_CONTROL.search(out + err)
+    assert any(all(f in ln for f in fragments) for ln in lines), lines
+
+
+def test_device_file_refused_with_bounded_memory():
+    _check_refused(*_cli_bounded("auc", "/dev/zero", timeout=30), "/dev/zero", "not a regular file",
+                   "character device")
+
+
+def test_fifo_refused_without_waiting(tmp_path):
+    import os
+
+    fifo = tmp_path / "diary.csv"
+    os.mkfifo(fifo)
+    _check_refused(*_cli_bounded("auc", str(fifo), timeout=30), "named pipe")
+
+
+def test_forty_mib_patient_id_refused_with_bounded_memory_and_message(tmp_path):
+    path = tmp_path / "diary.csv"
+    with open(path, "wb") as fh:
+        fh.write(b"patient,period,treatment,day,pain_average\n")
+        fh.write(b"P" * (40 * 2**20) + b",1,A,1,4\n01,2,B,1,5\n02,1,B,1,3\n02,2,A,1,4\n")
+    _check_refused(*_cli_bounded("auc", str(path)), "column 'patient'", "row 2", "cell too long",
+                   "41,943,040 characters")
+
+
+def test_terminal_escapes_never_reach_the_terminal(tmp_path):
+    path = tmp_path / "diary.csv"
+    path.write_bytes(b"patient,period,treatment,day,pain_average\n01,1,Drug\x1b[2J,1,4\n01,2,B,1,5\n"
+                     b"02,1,B,1,3\n02,2,Drug\x1b[2J,1,4\n")
+    code, out, err = run("auc", str(path))
+    assert code == 0 and "\x1b" not in out + err
+    assert "Drug[2J" in out and "'Drug\\x1b[2J' -> 'Drug[2J'" in err  # said, and recognisable
+    # a path (or anything else echoed) with escapes is shown escaped too
+    code, out, err = run("auc", str(tmp_path / "x\x1b[2J\u202e.csv"))
+    assert code == 2 and "\x1b" not in err and "\u202e" not in err and "x\\x1b[2J\\u202e.csv" in err
+    # and CSV written to stdout keeps the data recognisable: ESC as the four characters \x1b
+    from ketapain_core.cli import SafeText
+
+    buf = _io.StringIO()
+    pd.DataFrame({"arm": ["Drug\x1b[2J"]}).to_csv(SafeText(buf), index=False, lineterminator="\n")
+    assert buf.getvalue() == "arm\nDrug\\x1b[2J\n"
+
+
+def test_json_output_escapes_control_characters(tmp_path):
+    code, out, err = run("analyze", str(DIARY), "--json", "-")
+    assert code == 0 and out.isascii() and not _RAW_CONTROL.search(out)
+    assert json.loads(out)["settings"]

@@ -37,3 +37,12 @@ def test_fingerprint_is_order_free_and_content_sensitive():
     a = [("d.csv", b"1"), ("p.csv", b"2")]
     assert sha256_of(a) == sha256_of(a[::-1]) != sha256_of([("d.csv", b"1"), ("p.csv", b"3")])
     assert sha256_of([("x.csv", b"1")]) != sha256_of([("y.csv", b"1")])
+
+
+def test_xlsx_export_survives_every_control_character():
+    text = "".join(map(chr, range(32))) + "\x7f\u200b"
+    tables = {"diary\x00": pd.DataFrame({"arm\x01": ["A\x00x", text, "=\x1b", None], "n": [1.0, 2.0, 3.0, np.nan]})}
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(tables)))
+    ws = wb[wb.sheetnames[0]]
+    assert ws["A1"].value == "arm\\x01" and ws["A2"].value == "A\\x00x" and ws["A4"].value == "'=\\x1b"
+    assert ws["A3"].value.startswith("\\x00\\x01") and "\t\n" in ws["A3"].value and ws["B3"].value == 2

@@ -840,3 +840,190 @@ def test_workbook_notes_sheet_is_only_noted():
     trial, report = read_trial({"t.xlsx": data})
     assert report.ok and not report.warnings
     assert one(report, "info", "could not tell which table").file == "t.xlsx [Instructions]"
+
+
+# ---- hostile labels and files (issue [9]) ----------------------------------------------------------------------
+def _hostile_diary(label=lambda p, arm: arm, patient=lambda p: f"0{p}") -> bytes:
+    lines = ["patient,period,treatment,day,pain_average"]
+    for p in range(1, 5):
+        for per, arm in enumerate(("A", "B") if p % 2 else ("B", "A"), start=1):
+            for d in (1, 2, 3):
+                lines.append(f"{patient(p)},{per},{label(p, arm)},{d},{(p + d) % 9}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _only(report, level, fragment):
+    hits = [m for m in report.messages if m.level == level and fragment in m.text]
+    assert len(hits) == 1, [str(m) for m in report.messages]
+    return hits[0]
+
+
+def test_zero_width_look_alike_arms_are_an_error_naming_rows_and_both_forms():
+    data = _hostile_diary(lambda p, arm: arm + "\u200b" if (p, arm) == (4, "B") else arm)
+    trial, report = read_trial({"d.csv": data})
+    assert trial is None
+    m = _only(report, "error", "differ only by invisible")
+    assert m.file == "d.csv" and m.column == "treatment"
+    assert m.rows == (5, 6, 7, 8, 9, 10, 17, 18, 19, 20, 21, 22) and m.count == 12
+    assert "'B' (rows 5, 6, 7, 8, 9 and 4 more)" in m.text and "'B\\u200b' (rows 20, 21, 22)" in m.text
+
+
+def test_nfc_look_alike_patients_are_an_error():
+    data = _hostile_diary(patient=lambda p: "Rene\u0301" if p == 1 else "Ren\u00e9" if p == 2 else f"0{p}")
+    trial, report = read_trial({"d.csv": data})
+    assert trial is None
+    m = _only(report, "error", "differ only by invisible")
+    assert m.column == "patient" and "'Rene\\u0301'" in m.text and "'René'" in m.text and m.count == 12
+
+
+def test_control_characters_in_labels_are_cleaned_with_a_warning_and_rows():
+    data = _hostile_diary(lambda p, arm: "Drug\x1b[2J" if arm == "A" else arm, lambda p: f"\u202e0{p}")
+    trial, report = read_trial({"d.csv": data})
+    assert trial is not None and trial.arms == ["B", "Drug[2J"]
+    assert sorted(trial.diary["patient"].unique()) == ["01", "02", "03", "04"]
+    m = _only(report, "warning", "treatment label: 12 cells with invisible or control characters cleaned")
+    assert m.column == "treatment" and m.rows[:3] == (2, 3, 4) and m.count == 12 and "'Drug\\x1b[2J'" in m.text
+    assert _only(report, "warning", "patient identifier: 24 cells").count == 24
+
+
+def test_nul_byte_in_a_parquet_label_is_cleaned_and_the_export_works():
+    from ketapain_core.export import xlsx_bytes
+
+    frame = pd.DataFrame({"patient": ["01", "01", "02", "02"], "period": [1, 2, 1, 2],
+                          "treatment": ["A\x00x", "B", "B", "A\x00x"], "day": [1, 1, 1, 1],
+                          "pain_average": [1.0, 2, 3, 4]})
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    trial, report = read_trial({"d.parquet": buf.getvalue()})
+    assert trial is not None and trial.arms == ["Ax", "B"]
+    m = _only(report, "warning", "2 cells with invisible or control characters cleaned")
+    assert m.rows == (2, 5) and "'A\\x00x' -> 'Ax'" in m.text
+    assert xlsx_bytes({"diary": trial.diary})[:2] == b"PK"
+
+
+def test_questionnaire_and_adverse_event_labels_are_cleaned_too():
+    diary = _hostile_diary()
+    qs = ("patient,timepoint,instrument,scale,value\n01,baseline,BPI\u200b,severity,4\n"
+          "02,baseline,DN4,total\x07,5\n").encode()
+    trial, report = read_trial({"diary.csv": diary, "questionnaires.csv": qs})
+    assert trial is not None, [str(m) for m in report.errors]
+    assert trial.questionnaires["instrument"].tolist() == ["BPI", "DN4"]
+    assert trial.questionnaires["scale"].tolist() == ["severity", "total"]
+    assert _only(report, "warning", "instrument: 1 cell").rows == (2,)
+    assert _only(report, "warning", "scale: 1 cell").rows == (3,)
+
+
+def test_over_long_identifier_is_an_error_with_file_column_row_and_length():
+    data = _hostile_diary(patient=lambda p: "X" * 250 if p == 3 else f"0{p}")
+    trial, report = read_trial({"d.csv": data})
+    assert trial is None
+    m = _only(report, "error", "patient identifier too long")
+    assert m.file == "d.csv" and m.column == "patient" and m.rows == tuple(range(14, 20))
+    assert "the longest has 250" in m.text and "(250 characters)" in m.value and len(m.value) < 120
+    trial, report = read_trial({"d.csv": data}, limits=Limits(max_label_chars=300))
+    assert trial is not None
+
+
+def test_huge_identifier_refused_quickly_with_bounded_messages():
+    import time
+
+    data = _hostile_diary(patient=lambda p: "P" * 2_000_000 if p == 1 else f"0{p}")
+    t0 = time.perf_counter()
+    trial, report = read_trial({"d.csv": data})
+    assert time.perf_counter() - t0 < 5
+    assert trial is None
+    m = _only(report, "error", "cells too long")
+    assert m.column == "patient" and m.rows == tuple(range(2, 8)) and "2,000,000 characters" in m.text
+    assert all(len(str(x)) < 3_000 for x in report.messages)
+
+
+def test_every_value_echoed_in_a_message_is_bounded():
+    data = _hostile_diary().replace(b",A,1,2\n", b",A,1," + b"severe" * 1000 + b"\n", 1)
+    trial, report = read_trial({"d.csv": data})
+    m = _only(report, "error", "is not a number")
+    assert m.value.endswith("... (6,000 characters)") and len(m.value) < 120
+
+
+def test_parquet_row_groups_checked_before_reading_and_reading_bounded(tmp_path):
+    import sys
+    import time
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data" / "bad"))
+    import make_bad
+
+    data = make_bad.lying_footer()
+    assert pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows == 1000  # the footer lies
+    t0 = time.perf_counter()
+    trial, report = read_trial({"d.parquet": data})
+    assert time.perf_counter() - t0 < 1
+    assert trial is None and "row groups declare 2,100,000 rows" in report.errors[0].text
+    # batches: a file over a small limit is refused after reading at most the limit and one batch
+    from ketapain_core.io import _parquet_bounded
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"x": list(range(1000))}), buf, row_group_size=100)
+    pf = pq.ParquetFile(pa.BufferReader(buf.getvalue()))
+    assert _parquet_bounded(pf, Limits(max_rows=250), batch_rows=50) is None
+    assert _parquet_bounded(pf, Limits(max_rows=1000), batch_rows=50).num_rows == 1000
+
+
+_READ_PATH_CHILD = """
+import resource, sys
+n = 1 << 30
+resource.setrlimit(resource.RLIMIT_AS, (n, n))
+from ketapain_core.io import read_path
+trial, report = read_path(sys.argv[1])
+print(trial is None, report.errors[0].file, report.errors[0].text, sep="|")
+"""
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_read_path_refuses_what_is_not_a_regular_file(special, tmp_path):
+    """In a child process with 1 GiB of address space and a timeout: reading /dev/zero until memory runs out,
+    or waiting for a FIFO's writer, must not take the test run down with it."""
+    import os
+    import subprocess
+    import sys
+
+    if special == "fifo":
+        special = tmp_path / "diary.csv"
+        os.mkfifo(special)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _READ_PATH_CHILD, str(special)], capture_output=True, text=True,
+                          timeout=20, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    refused, file, text = proc.stdout.strip().split("|")
+    assert refused == "True" and file == str(special) and "not a regular file" in text
+    assert ("character device" if special == "/dev/zero" else "named pipe") in text
+
+
+def test_read_path_bounds_reads_by_bytes_read(tmp_path):
+    from ketapain_core.io import read_file_bounded
+
+    path = tmp_path / "diary.csv"
+    path.write_bytes(_hostile_diary())
+    trial, report = read_path(path, limits=Limits(max_file_bytes=100))
+    assert trial is None and "the file is too large" in report.errors[0].text
+    with pytest.raises(ValueError, match="more than 10 bytes"):
+        read_file_bounded(path, 10)
+    assert read_file_bounded(path, 10_000) == path.read_bytes()
+
+
+def test_read_path_folder_lists_special_files_it_ignores(tmp_path):
+    import os
+
+    (tmp_path / "diary.csv").write_bytes(_hostile_diary())
+    os.mkfifo(tmp_path / "patients.csv")
+    trial, report = read_path(tmp_path)
+    assert trial is not None
+    assert any("patients.csv (not a regular file)" in m.text for m in report.messages)
+
+
+def test_a_long_file_name_is_cut_in_messages():
+    name = "d" * 5_000 + ".csv"
+    trial, report = read_trial({name: b""})
+    assert trial is None and report.errors[0].file.endswith("... (5,004 characters)")
+    assert len(report.errors[0].file) < 400

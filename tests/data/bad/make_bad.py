@@ -65,6 +65,12 @@ def small_cases() -> dict[str, bytes]:
         "exact_duplicate.csv": _diary(good + [good[0]]),
         "two_arms_one_period.csv": _diary(_replace(good, 1, treatment="B")),
         "one_period_only.csv": _diary(good + [("05", 1, "A", d, 3) for d in (1, 2, 3)]),
+        # hostile labels (issue [9]): look-alike arms, terminal escapes, bidi controls, over-long identifiers
+        "zero_width_arm.csv": _diary([r if not (r[0] == "04" and r[2] == "B") else (*r[:2], "B\u200b", *r[3:])
+                                      for r in good]),
+        "escape_arm.csv": _diary([(*r[:2], "Drug\x1b[2J" if r[2] == "A" else r[2], *r[3:]) for r in good]),
+        "bidi_patient.csv": _diary([("\u202e" + r[0] if r[0] == "03" else r[0], *r[1:]) for r in good]),
+        "long_patient_id.csv": _diary(_replace(good, 3, patient="P" + "0" * 300)),
     }
 
 
@@ -139,8 +145,57 @@ def billion_laughs() -> bytes:
     return _minimal_xlsx(sheet)
 
 
+def _parquet(columns: dict) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table(columns), buf)
+    return buf.getvalue()
+
+
+def nul_label() -> bytes:
+    """A Parquet diary whose arm 'A' is written 'A\\x00x' (a NUL byte), which CSV cannot carry."""
+    rows = _good_rows()
+    cols = list(zip(*rows))
+    return _parquet({"patient": list(cols[0]), "period": list(cols[1]),
+                     "treatment": ["A\x00x" if t == "A" else t for t in cols[2]], "day": list(cols[3]),
+                     "pain_average": list(cols[4])})
+
+
+def _varint(n: int, width: int = 0) -> bytes:
+    out = []
+    while True:
+        b, n = n & 0x7F, n >> 7
+        more = bool(n) or len(out) < width - 1
+        out.append(b | 0x80 if more else b)
+        if not more:
+            return bytes(out)
+
+
+def lying_footer(n: int = 2_100_000) -> bytes:
+    """A Parquet diary of ``n`` identical rows (about 40 KB: they compress to almost nothing) whose footer is
+    patched to say 1,000 rows: the total (FileMetaData.num_rows, thrift field 3) lies, the row groups do not."""
+    import struct
+
+    data = _parquet({"patient": ["01"] * n, "period": [1] * n, "treatment": ["A"] * n, "day": [1] * n,
+                     "pain_average": [5] * n})
+    flen = struct.unpack("<i", data[-8:-4])[0]
+    start = len(data) - 8 - flen
+    old = b"\x16" + _varint(2 * n)                       # field 3, type i64, zigzag varint
+    new = b"\x16" + _varint(2 * 1000, width=len(old) - 1)  # same length, non-minimal varint
+    footer = data[start:-8].replace(old, new, 1)        # the first is FileMetaData.num_rows
+    return data[:start] + footer + data[-8:]
+
+
+def huge_id(n: int = 2_000_000) -> bytes:
+    """A diary whose first patient identifier is ``n`` characters long."""
+    return _diary(_replace(_good_rows(), 0, patient="P" * n))
+
+
 LARGE = {"many_rows.csv": many_rows, "many_columns.csv": many_columns, "zip_bomb.xlsx": zip_bomb,
-         "ratio_bomb.xlsx": small_ratio_bomb, "billion_laughs.xlsx": billion_laughs}
+         "ratio_bomb.xlsx": small_ratio_bomb, "billion_laughs.xlsx": billion_laughs, "nul_label.parquet": nul_label,
+         "lying_footer.parquet": lying_footer, "huge_id.csv": huge_id}
 
 
 def build(name: str) -> bytes:
