@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .schema import DEFAULT_PERIOD_DAYS, order_arms
+from .schema import DEFAULT_PERIOD_DAYS, FLAG_LETTERS, NO_WORDS, YES_WORDS, order_arms
 from .tables import auto_digits, describe, mean_sd_text, median_iqr_text, n_pct_text, percent
 
 ALL_GROUP = "All"
@@ -60,8 +60,8 @@ CONCOMITANT_ORDER: dict[str, str] = {
     "antipsychotics": "antipsychotics",
 }
 # single letters other than y/n are left out on purpose: a column of "F" (all female) is not a no
-_YES = frozenset({"yes", "y", "true", "1", "oui"})
-_NO = frozenset({"no", "n", "false", "0", "non"})
+_YES = YES_WORDS - FLAG_LETTERS
+_NO = NO_WORDS - FLAG_LETTERS
 _MALE = re.compile(r"^(m|male|males|man|men|h|homme|hommes|masculin)$", re.IGNORECASE)
 _FEMALE = re.compile(r"^(f|female|females|woman|women|femme|femmes|feminin|féminin)$", re.IGNORECASE)
 SUMMARIES = ("mean", "median", "n_pct")

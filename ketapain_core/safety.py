@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .schema import arm_pairs, default_reference, order_arms, sequence_column
+from .schema import NO_WORDS, YES_WORDS, arm_pairs, default_reference, order_arms, sequence_column
 from .multicomp import sidak
 from .tables import n_pct_text, percent
 
@@ -83,8 +83,8 @@ def _flag(s: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("boolean")
     low = s.astype("string").str.strip().str.lower()
-    yes = low.isin(["yes", "y", "1", "true", "t", "1.0"])
-    no = low.isin(["no", "n", "0", "false", "f", "0.0"])
+    yes = low.isin(YES_WORDS)
+    no = low.isin(NO_WORDS)
     return pd.Series(pd.array([True if a else False if b else pd.NA for a, b in zip(yes.fillna(False), no.fillna(False))],
                               dtype="boolean"), index=s.index)
 

@@ -14,6 +14,13 @@ import numpy as np
 import pandas as pd
 
 #: Required diary columns, in canonical order.
+#: Words read as yes / no in a flag column (lower case, stripped), the one vocabulary of the readers, the safety
+#: tables and Table 1. ``t`` / ``f`` are yes / no only where a column is known to be a flag (related, serious):
+#: :data:`FLAG_LETTERS` lists them so that Table 1 can leave them out (a column of "F" there means female).
+YES_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "oui"})
+NO_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "non"})
+FLAG_LETTERS = frozenset({"t", "f"})
+
 #: The bundled simulated KETAPAIN trial (the repository's ``data/simulated``), the one place its path is written.
 BUNDLED_DATA: Path = Path(__file__).resolve().parents[1] / "data" / "simulated"
 #: The upload templates (``data/templates``).

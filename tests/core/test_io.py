@@ -751,8 +751,15 @@ def test_templates_are_deterministic(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ misc
 def test_docstring_examples():
-    result = doctest.testmod(kio, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 4 and result.failed == 0
+    import importlib
+    import pkgutil
+    attempted = 0
+    for info in pkgutil.iter_modules(kio.__path__):
+        result = doctest.testmod(importlib.import_module(f"{kio.__name__}.{info.name}"),
+                                 optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, info.name
+        attempted += result.attempted
+    assert attempted >= 4
 
 
 def test_bad_arguments_are_programmer_errors():
