@@ -80,6 +80,23 @@ def test_websocket_is_upgraded(proxied):
     assert head.startswith("HTTP/1.1 101"), head[:300]
 
 
+def test_app_works_under_the_csp(proxied, browser, idle):
+    """Through nginx, in Chromium: the page renders with its plotly figures and no CSP violation is logged."""
+    url, _, _ = proxied
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.goto(url + "/")
+    idle(page, timeout=90_000)
+    assert page.locator(".js-plotly-plot .main-svg").count() > 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    csp = [m for m in console if "Content Security Policy" in m or "Content-Security-Policy" in m]
+    context.close()
+    assert csp == []
+
+
 def test_sigterm_stops_nginx_and_the_app(proxied):
     """SIGTERM to run.sh alone (as a service manager sends it): its trap stops nginx and the app process."""
     url, base, proc = proxied
