@@ -38,15 +38,18 @@ def safe_file_name(name: str, max_length: int = MAX_FILE_NAME) -> str:
     names that contain data (a patient id, an arm): anything else becomes ``_``; the extension is kept.
 
     >>> safe_file_name("auc_patient_**x**.csv"), safe_file_name("auc_patient_$x^2$.csv")
-    ('auc_patient__x.csv', 'auc_patient__x_2.csv')
+    ('auc_patient_x.csv', 'auc_patient_x_2.csv')
     >>> safe_file_name("../../etc/passwd"), len(safe_file_name("a" * 500 + ".csv"))
     ('etc_passwd', 84)
     """
     stem, dot, ext = str(name).rpartition(".")
     if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,8}", ext):
         stem, ext = str(name), ""
-    clean = _FILE_UNSAFE.sub("_", stem).strip("._-")
-    clean = re.sub(r"\.{2,}", ".", clean)[:max_length].rstrip("._-") or "table"
+    clean = _FILE_UNSAFE.sub("_", stem)
+    # runs of separators collapse to one ("." wins over "_" and "-"), so "_" and "-" only ever sit between letters
+    # or digits: the name is also free of Markdown when shown in a label
+    clean = re.sub(r"[_-]*_[_-]*", "_", re.sub(r"[._-]*\.[._-]*", ".", clean)).strip("._-")
+    clean = clean[:max_length].rstrip("._-") or "table"
     return f"{clean}.{ext.lower()}" if ext else clean
 
 

@@ -34,7 +34,7 @@ CARRYOVER_WORDS = {"exclude": "no carry-over term", "include": "carry-over inclu
 
 
 # ---- formatting ------------------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$&:=])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$&])")
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 # Streamlit's markdown (remark-gfm) turns bare http://, https://, www. and e-mail addresses into links, on the
 # parsed text (a backslash does not stop it): a word joiner (U+2060, invisible) breaks each pattern.
@@ -46,7 +46,7 @@ MAX_SHOWN = 200
 
 def esc(text: Any, limit: Optional[int] = None) -> str:
     """Escape text that comes from the data or a URL (labels, file names, messages) for Streamlit markdown:
-    Markdown, ``$`` LaTeX, ``:emoji:`` / ``:color[...]`` directives, HTML, autolinks; line breaks become spaces.
+    Markdown, ``$`` LaTeX, HTML, autolinks; line breaks become spaces.
     With ``limit``, text longer than that is cut (with an ellipsis) before escaping.
 
     >>> esc("Drug [A]*_x_ $5")
@@ -174,7 +174,8 @@ def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key:
     ``file_name`` may contain data (a patient id): it is reduced to safe characters and bounded
     (:func:`ketapain_core.export.safe_file_name`), and a ``label`` is escaped like any data-derived text."""
     name = _export.safe_file_name(file_name)
-    st.download_button(esc(label, limit=MAX_SHOWN) if label else f"Download {esc(name)}", lambda: csv_bytes(df),
+    # a safe name has no Markdown in it (every "_" sits between letters or digits: never emphasis)
+    st.download_button(esc(label, limit=MAX_SHOWN) if label else f"Download {name}", lambda: csv_bytes(df),
                        file_name=name, mime="text/csv", key=key or f"dl-{name}", on_click="ignore",
                        icon=":material/download:")
 
