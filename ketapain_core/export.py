@@ -19,6 +19,9 @@ _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 #: Characters openpyxl refuses in a cell (XML 1.0 cannot hold them): C0 controls except tab, LF and CR.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longest file name an export gets (before the extension is added back).
+MAX_FILE_NAME = 80
 
 
 def sha256_of(files: Iterable[tuple[str, bytes]]) -> str:
@@ -32,6 +35,26 @@ def sha256_of(files: Iterable[tuple[str, bytes]]) -> str:
     for name, data in sorted(files, key=lambda f: f[0]):
         h.update(name.encode("utf-8", "replace") + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
+
+
+def safe_file_name(name: str, max_length: int = MAX_FILE_NAME) -> str:
+    """A file name made of safe characters only (letters, digits, ``.``, ``_``, ``-``), bounded in length, for
+    names that contain data (a patient id, an arm): anything else becomes ``_``; the extension is kept.
+
+    >>> safe_file_name("auc_patient_**x**.csv"), safe_file_name("auc_patient_$x^2$.csv")
+    ('auc_patient_x.csv', 'auc_patient_x_2.csv')
+    >>> safe_file_name("../../etc/passwd"), len(safe_file_name("a" * 500 + ".csv"))
+    ('etc_passwd', 84)
+    """
+    stem, dot, ext = str(name).rpartition(".")
+    if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,8}", ext):
+        stem, ext = str(name), ""
+    clean = _FILE_UNSAFE.sub("_", stem)
+    # runs of separators collapse to one ("." wins over "_" and "-"), so "_" and "-" only ever sit between letters
+    # or digits: the name is also free of Markdown when shown in a label
+    clean = re.sub(r"[_-]*_[_-]*", "_", re.sub(r"[._-]*\.[._-]*", ".", clean)).strip("._-")
+    clean = clean[:max_length].rstrip("._-") or "table"
+    return f"{clean}.{ext.lower()}" if ext else clean
 
 
 def neutralise_cell(value: object) -> object:

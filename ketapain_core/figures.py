@@ -26,7 +26,7 @@ __all__ = [
     "ARM_COLOURS", "ARM_SYMBOLS", "MEDIAN_COLOUR", "STATUS_COLOURS", "GROUP_STYLES", "arm_colours",
     "arm_symbols", "spaghetti", "auc_by_patient", "waterfall", "forest", "policy_comparison", "qq_plot",
     "daily_mean_table", "mean_daily", "missingness_counts", "missingness_heatmap", "patient_diary",
-    "design_table", "scale_by_patient",
+    "design_table", "scale_by_patient", "plot_text",
 ]
 
 #: Okabe-Ito colours, given to the arms in their stable order (cycled beyond seven arms).
@@ -50,6 +50,25 @@ _PANEL_LEGEND = dict(legend=dict(orientation="h", yanchor="bottom", y=1.08, xanc
 # about 35 ms (plotly deep-copies it).
 _LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50), hoverlabel=dict(namelength=-1),
                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+
+
+def plot_text(value: object) -> str:
+    """Data-derived text (an id, an arm, a label) made safe for plotly, which reads ``<b>``, ``<a href>``,
+    ``<br>``, ``<span>`` ... in titles, names, tick labels, hover text and annotations as markup, and ``%{...}``
+    in hover templates as a placeholder. ``&``, ``<``, ``>`` become entities and ``%{`` becomes ``&#37;{``;
+    plotly decodes entities, so the text reads the same. Every data-derived string that reaches a figure
+    (category values included) goes through this function, once.
+
+    >>> plot_text('<a href="x">P&1</a> %{y}')
+    '&lt;a href="x"&gt;P&amp;1&lt;/a&gt; &#37;{y}'
+    """
+    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("%{", "&#37;{"))
+
+
+def _texts(values: Iterable[object]) -> list[str]:
+    """:func:`plot_text` of each value (category values of an axis, customdata)."""
+    return [plot_text(v) for v in values]
 
 
 def _arms(frame_arms: Iterable[object], arms: Optional[Sequence[str]]) -> list[str]:
@@ -97,13 +116,13 @@ def _figure(data: list[dict], layout: dict, title: Optional[str]) -> go.Figure:
     """Build the figure in one call from plain dicts (about five times faster than add_trace/update_*)."""
     lay = {**_LAYOUT, **layout}
     if title:
-        lay["title"] = dict(text=title, x=0, xanchor="left", y=0.98, yanchor="top")
+        lay["title"] = dict(text=plot_text(title), x=0, xanchor="left", y=0.98, yanchor="top")
         lay["margin"] = {**lay["margin"], "t": lay["margin"]["t"] + 30}
     return go.Figure(data=data, layout=lay)
 
 
 def _axis_title(text: str) -> dict:
-    return dict(text=text)
+    return dict(text=plot_text(text))
 
 
 def _panels(n: int, gap: float = 0.03) -> list[tuple[str, str, list[float]]]:
@@ -120,7 +139,7 @@ def _panels(n: int, gap: float = 0.03) -> list[tuple[str, str, list[float]]]:
 
 
 def _panel_title(text: str, domain: Sequence[float]) -> dict:
-    return dict(text=f"<b>{text}</b>", xref="paper", yref="paper", x=(domain[0] + domain[1]) / 2, y=1.0,
+    return dict(text=f"<b>{plot_text(text)}</b>", xref="paper", yref="paper", x=(domain[0] + domain[1]) / 2, y=1.0,
                 xanchor="center", yanchor="bottom", showarrow=False)
 
 
@@ -139,7 +158,7 @@ def _patient_lines(columns: list[Any], values: np.ndarray, colour: str) -> dict:
     ys: list[Any] = []
     for row in values:
         ys.extend(_none(row) + [None])
-    return dict(type="scatter", x=(columns + [None]) * len(values), y=ys, mode="lines", name="patients",
+    return dict(type="scatter", x=(_texts(columns) + [None]) * len(values), y=ys, mode="lines", name="patients",
                 showlegend=False, line=dict(color=colour, width=1), hoverinfo="skip", connectgaps=False)
 
 
@@ -196,22 +215,24 @@ def spaghetti(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, respon
     for j, a in enumerate(arms):
         ok = ~np.isnan(values[:, j])
         data.append(dict(
-            type="scatter", x=[a] * int(ok.sum()), y=values[ok, j].tolist(), mode="markers", name=a,
+            type="scatter", x=[plot_text(a)] * int(ok.sum()), y=values[ok, j].tolist(), mode="markers",
+            name=plot_text(a),
             marker=dict(color=colours[a], symbol=symbols[a], size=8, line=dict(color="white", width=0.5)),
-            customdata=[str(p) for p in wide.index[ok]],
-            hovertemplate="patient %{customdata}<br>" + a + ": %{y:.1f}<extra></extra>"))
+            customdata=_texts(wide.index[ok]),
+            hovertemplate="patient %{customdata}<br>" + plot_text(a) + ": %{y:.1f}<extra></extra>"))
     for p in [p for p in highlight if p in wide.index]:
         data.append(dict(
-            type="scatter", x=list(arms), y=_none(wide.loc[p].to_numpy()), mode="lines+markers",
-            name=f"highlighted: {p}", line=dict(color="#000000", width=3), marker=dict(color="#000000", size=9),
-            hovertemplate=f"patient {p}<br>%{{x}}: %{{y:.1f}}<extra></extra>"))
+            type="scatter", x=_texts(arms), y=_none(wide.loc[p].to_numpy()), mode="lines+markers",
+            name=f"highlighted: {plot_text(p)}", line=dict(color="#000000", width=3),
+            marker=dict(color="#000000", size=9),
+            hovertemplate=f"patient {plot_text(p)}<br>%{{x}}: %{{y:.1f}}<extra></extra>"))
     med = np.array([np.median(c[~np.isnan(c)]) if (~np.isnan(c)).any() else np.nan for c in values.T])
     data.append(dict(
-        type="scatter", x=list(arms), y=_none(med), mode="markers", name="median",
+        type="scatter", x=_texts(arms), y=_none(med), mode="markers", name="median",
         marker=dict(symbol="diamond", size=14, color=MEDIAN_COLOUR, line=dict(color="white", width=1)),
         hovertemplate="median %{x}: %{y:.1f}<extra></extra>"))
     layout = dict(height=460,
-                  xaxis=dict(type="category", categoryorder="array", categoryarray=list(arms),
+                  xaxis=dict(type="category", categoryorder="array", categoryarray=_texts(arms),
                              title=_axis_title("Arm")),
                   yaxis=dict(title=_axis_title(y_title), rangemode="tozero"))
     return _figure(data, layout, title)
@@ -247,10 +268,10 @@ def auc_by_patient(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, r
     arms = _arms(auc["treatment"].unique(), arms)
     wide = _wide(auc, arms, response)
     colours, symbols = arm_colours(arms), arm_symbols(arms)
-    patients = [str(p) for p in wide.index]
-    data = [dict(type="scatter", x=patients, y=_none(wide[a].to_numpy()), mode="markers", name=a,
+    patients = _texts(wide.index)
+    data = [dict(type="scatter", x=patients, y=_none(wide[a].to_numpy()), mode="markers", name=plot_text(a),
                  marker=dict(color=colours[a], symbol=symbols[a], size=9, line=dict(color="white", width=0.5)),
-                 hovertemplate="patient %{x}<br>" + a + ": %{y:.1f}<extra></extra>") for a in arms]
+                 hovertemplate="patient %{x}<br>" + plot_text(a) + ": %{y:.1f}<extra></extra>") for a in arms]
     layout = dict(height=380,
                   xaxis=dict(type="category", categoryorder="array", categoryarray=patients,
                              title=_axis_title("Patient")),
@@ -313,18 +334,18 @@ def waterfall(per_patient: pd.DataFrame, arms: Optional[Sequence[str]] = None, *
     for a, (xref, key, domain) in zip(panels, axes):
         g = per_patient[(per_patient["arm"] == a) & per_patient["pct_change"].notna()]
         g = g.sort_values("pct_change", ascending=False, kind="stable")
-        order = [str(p) for p in g["patient"]]
+        order = _texts(g["patient"])
         flags = g[flag].astype(bool).to_numpy()
         for resp, name, opacity in ((True, "responder", 1.0), (False, "not responder", 0.35)):
             sel = g[flags == resp]
             data.append(dict(
-                type="bar", x=[str(p) for p in sel["patient"]], y=sel["pct_change"].astype(float).tolist(),
-                xaxis=xref, yaxis="y", name=f"{a}: {name}",
+                type="bar", x=_texts(sel["patient"]), y=sel["pct_change"].astype(float).tolist(),
+                xaxis=xref, yaxis="y", name=f"{plot_text(a)}: {name}",
                 marker=dict(color=colours[a], opacity=opacity, line=dict(color=colours[a], width=1),
                             pattern=dict(shape="" if resp else "/", fgcolor=colours[a])),
                 customdata=np.column_stack([sel["auc"].to_numpy(dtype=float),
                                             sel["auc_reference"].to_numpy(dtype=float)]).tolist(),
-                hovertemplate=("patient %{x}<br>% change %{y:.1f}<br>AUC " + a
+                hovertemplate=("patient %{x}<br>% change %{y:.1f}<br>AUC " + plot_text(a)
                                + " %{customdata[0]:.1f} vs %{customdata[1]:.1f}<extra>" + name + "</extra>")))
         layout[key] = dict(domain=domain, anchor="y", type="category", categoryorder="array", categoryarray=order,
                            showticklabels=len(order) <= 40, title=_axis_title("Patient (sorted)"))
@@ -391,18 +412,18 @@ def forest(table: pd.DataFrame, *, estimate: str = "estimate", low: str = "ci_lo
         hi = sel[high].to_numpy(dtype=float)
         y = np.array([row_of[x] for x in lab], dtype=float) + (gi * step - 0.3 if k > 1 else 0.0)
         colour, symbol = GROUP_STYLES[gi % len(GROUP_STYLES)] if g is not None else ("#000000", "square")
-        name = "estimate" if g is None else str((group_labels or {}).get(g, g))
+        name = "estimate" if g is None else plot_text((group_labels or {}).get(g, g))
         data.append(dict(
             type="scatter", x=_none(est), y=y.tolist(), mode="markers", name=name,
             marker=dict(color=colour, symbol=symbol, size=10),
             error_x=dict(type="data", symmetric=False, array=_none(hi - est), arrayminus=_none(est - lo),
                          color=colour, thickness=1.5, width=4),
-            customdata=[[str(a), float(b), float(c)] for a, b, c in zip(lab, lo, hi)],
+            customdata=[[plot_text(a), float(b), float(c)] for a, b, c in zip(lab, lo, hi)],
             hovertemplate=("%{customdata[0]}<br>%{x:.3g} [%{customdata[1]:.3g}; %{customdata[2]:.3g}]"
                            + ("<extra>" + name + "</extra>" if g is not None else "<extra></extra>"))))
     layout = dict(
         height=max(220, 90 + 70 * len(row_names)), showlegend=k > 1,
-        yaxis=dict(tickvals=list(range(len(row_names))), ticktext=row_names,
+        yaxis=dict(tickvals=list(range(len(row_names))), ticktext=_texts(row_names),
                    range=[len(row_names) - 0.5, -0.5], showgrid=False, zeroline=False),
         xaxis=dict(title=_axis_title(x_title), zeroline=False),
         shapes=[dict(type="line", xref="x", x0=null, x1=null, yref="y domain", y0=0, y1=1,
@@ -505,11 +526,11 @@ def qq_plot(data: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, residua
     for a in arms:
         m = trt == a
         traces.append(dict(
-            type="scatter", x=theo[m].tolist(), y=z[m].tolist(), mode="markers", name=a,
+            type="scatter", x=theo[m].tolist(), y=z[m].tolist(), mode="markers", name=plot_text(a),
             marker=dict(color=colours[a], symbol=symbols[a], size=8),
-            customdata=[[str(p), int(q), float(v)] for p, q, v in zip(pat[m], per[m], r[m])],
+            customdata=[[plot_text(p), int(q), float(v)] for p, q, v in zip(pat[m], per[m], r[m])],
             hovertemplate=("patient %{customdata[0]}, period %{customdata[1]}<br>residual %{customdata[2]:.2f}"
-                           "<extra>" + a + "</extra>")))
+                           "<extra>" + plot_text(a) + "</extra>")))
     lim = float(np.nanmax(np.abs(np.concatenate([theo, z, [2.5]])))) if len(z) else 3.0
     traces.append(dict(type="scatter", x=[-lim, lim], y=[-lim, lim], mode="lines", name="y = x",
                        line=dict(color="#000000", width=1, dash="dash"), hoverinfo="skip"))
@@ -596,14 +617,15 @@ def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, lev
         keep = np.isfinite(band_y)
         data.append(dict(type="scatter", x=band_x[keep].tolist(), y=band_y[keep].tolist(), fill="toself",
                          mode="lines", line=dict(width=0, color=colours[a]), fillcolor=_rgba(colours[a], 0.18),
-                         name=f"{a} {pct} CI", legendgroup=a, showlegend=False, hoverinfo="skip"))
+                         name=f"{plot_text(a)} {pct} CI", legendgroup=plot_text(a), showlegend=False, hoverinfo="skip"))
         data.append(dict(
-            type="scatter", x=x.tolist(), y=g["mean"].astype(float).tolist(), mode="lines+markers", name=a,
-            legendgroup=a, line=dict(color=colours[a], width=2),
+            type="scatter", x=x.tolist(), y=g["mean"].astype(float).tolist(), mode="lines+markers",
+            name=plot_text(a),
+            legendgroup=plot_text(a), line=dict(color=colours[a], width=2),
             marker=dict(color=colours[a], symbol=symbols[a], size=5),
             customdata=[[float(l_), float(h_), int(n_)] for l_, h_, n_ in zip(lo, hi, g["n"])],
             hovertemplate=("day %{x}<br>mean %{y:.2f} [%{customdata[0]:.2f}; %{customdata[1]:.2f}]"
-                           "<br>n = %{customdata[2]}<extra>" + a + "</extra>")))
+                           "<br>n = %{customdata[2]}<extra>" + plot_text(a) + "</extra>")))
     layout = dict(height=440, hovermode="closest",
                   xaxis=dict(title=_axis_title("Day after infusion"), dtick=7, tick0=0),
                   yaxis=dict(title=_axis_title(y_title)))
@@ -675,11 +697,11 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
     c = STATUS_COLOURS
     scale = [[0.0, c["observed"]], [1 / 3, c["observed"]], [1 / 3, c["imputed"]], [2 / 3, c["imputed"]],
              [2 / 3, c["missing"]], [1.0, c["missing"]]]
-    labels = np.array(["observed", f"imputed ({policy_label})", "missing"], dtype=object)
+    labels = np.array(["observed", f"imputed ({plot_text(policy_label)})", "missing"], dtype=object)
     pat_all = daily["patient"].astype(str).to_numpy()
     day_all = daily["day"].to_numpy(dtype=int)
     per_all = daily["period"].to_numpy(dtype=int)
-    trt_all = daily["treatment"].astype(str).to_numpy().astype(object)
+    trt_all = np.array(_texts(daily["treatment"].astype(str)), dtype=object)
     val_all = daily["value"].to_numpy(dtype=float)
     axes = _panels(len(periods), gap=0.02)
     data: list[dict] = []
@@ -687,7 +709,8 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
                                   annotations=[],
                                   yaxis=dict(anchor="x", type="category", autorange="reversed",
                                              title=_axis_title("Patient"),
-                                             **(dict(tickmode="array", tickvals=patients, ticktext=patients)
+                                             **(dict(tickmode="array", tickvals=_texts(patients),
+                                                     ticktext=_texts(patients))
                                                 if len(patients) <= 60 else {})))
     for j, (p, (xref, key, domain)) in enumerate(zip(periods, axes)):
         m = per_all == p
@@ -700,7 +723,7 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
         val_txt = np.where(np.isnan(val), "-", np.char.mod("%.1f", np.nan_to_num(val))).astype(object)
         text[r, col] = trt_all[m] + ": " + labels[status[m]] + ", value " + val_txt
         data.append(dict(
-            type="heatmap", z=[_none(row) for row in z], x=days, y=patients, zmin=0, zmax=2, colorscale=scale,
+            type="heatmap", z=[_none(row) for row in z], x=days, y=_texts(patients), zmin=0, zmax=2, colorscale=scale,
             text=text.tolist(), name=f"Period {p}", xaxis=xref, yaxis="y", showscale=(j == 0), xgap=1, ygap=1,
             hoverongaps=False,
             colorbar=dict(tickvals=[1 / 3, 1, 5 / 3], ticktext=list(labels), title=dict(text="Diary day"), len=0.6,
@@ -767,18 +790,19 @@ def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str
         imp = g["imputed"].to_numpy(dtype=bool)
         common = dict(type="scatter", xaxis=xref, yaxis="y")
         data.append(dict(common, x=x.tolist(), y=_none(np.where(obs | imp, y, np.nan)), mode="lines",
-                         line=dict(color=colour, width=1.5, dash="dot"), name=f"Period {p}: {a} (line)",
+                         line=dict(color=colour, width=1.5, dash="dot"), name=f"Period {p}: {plot_text(a)} (line)",
                          showlegend=False, hoverinfo="skip", connectgaps=False))
-        data.append(dict(common, x=x[obs].tolist(), y=y[obs].tolist(), mode="markers", name=f"Period {p}: {a}",
+        data.append(dict(common, x=x[obs].tolist(), y=y[obs].tolist(), mode="markers",
+                         name=f"Period {p}: {plot_text(a)}",
                          marker=dict(color=colour, symbol=symbols.get(a, "circle"), size=7),
-                         hovertemplate="day %{x}: %{y:.1f} (observed)<extra>" + a + "</extra>"))
+                         hovertemplate="day %{x}: %{y:.1f} (observed)<extra>" + plot_text(a) + "</extra>"))
         if imp.any():
-            name = f"imputed ({policy_label})"
+            name = f"imputed ({plot_text(policy_label)})"
             data.append(dict(common, x=x[imp].tolist(), y=y[imp].tolist(), mode="markers", name=name,
                              legendgroup="imputed", showlegend=name not in shown,
                              marker=dict(color="white", symbol="circle-open", size=8,
                                          line=dict(color=colour, width=2)),
-                             hovertemplate="day %{x}: %{y:.1f} (imputed)<extra>" + a + "</extra>"))
+                             hovertemplate="day %{x}: %{y:.1f} (imputed)<extra>" + plot_text(a) + "</extra>"))
             shown.add(name)
         miss = ~obs & ~imp
         if miss.any():
@@ -786,7 +810,7 @@ def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str
                              name="missing", legendgroup="missing", showlegend="missing" not in shown,
                              marker=dict(color="#6E6E6E", symbol="x-thin", size=8,
                                          line=dict(color="#6E6E6E", width=1.5)),
-                             hovertemplate="day %{x}: missing<extra>" + a + "</extra>"))
+                             hovertemplate="day %{x}: missing<extra>" + plot_text(a) + "</extra>"))
             shown.add("missing")
         layout[key] = dict(domain=domain, anchor="y", title=_axis_title("Day"), dtick=7, tick0=0)
         layout["annotations"].append(_panel_title(f"Period {p}: {a}", domain))
@@ -943,15 +967,17 @@ def scale_by_patient(values: pd.DataFrame, arms: Optional[Sequence[str]] = None,
         colour = BASELINE_COLOUR if c == baseline_label and has_base else colours.get(c, "#000000")
         symbol = "circle-open" if c == baseline_label and has_base else symbols.get(c, "circle")
         data.append(dict(
-            type="scatter", x=[c] * int(ok.sum()), y=vals[ok, j].tolist(), mode="markers", name=c,
+            type="scatter", x=[plot_text(c)] * int(ok.sum()), y=vals[ok, j].tolist(), mode="markers",
+            name=plot_text(c),
             marker=dict(color=colour, symbol=symbol, size=8, line=dict(color=colour, width=1)),
-            customdata=[str(p) for p in wide.index[ok]],
-            hovertemplate="patient %{customdata}<br>" + c + ": %{y:.1f}<extra></extra>"))
+            customdata=_texts(wide.index[ok]),
+            hovertemplate="patient %{customdata}<br>" + plot_text(c) + ": %{y:.1f}<extra></extra>"))
     mean = [float(np.mean(col[~np.isnan(col)])) if (~np.isnan(col)).any() else None for col in vals.T]
-    data.append(dict(type="scatter", x=cols, y=mean, mode="markers", name="mean",
+    data.append(dict(type="scatter", x=_texts(cols), y=mean, mode="markers", name="mean",
                      marker=dict(symbol="diamond", size=14, color=MEDIAN_COLOUR, line=dict(color="white", width=1)),
                      hovertemplate="mean %{x}: %{y:.1f}<extra></extra>"))
     layout = dict(height=440,
-                  xaxis=dict(type="category", categoryorder="array", categoryarray=cols, title=_axis_title("")),
+                  xaxis=dict(type="category", categoryorder="array", categoryarray=_texts(cols),
+                             title=_axis_title("")),
                   yaxis=dict(title=_axis_title(y_title)))
     return _figure(data, layout, title)

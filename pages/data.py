@@ -15,9 +15,9 @@ render.page_header("Data and design", ctx, show_settings=False)
 st.subheader("Dataset")
 if ctx.dataset == state.BUNDLED:
     st.markdown("In use: **the bundled simulated KETAPAIN trial** (20 patients, 3 periods, placebo / ketamine / "
-                "ketamine + magnesium, 35-day diaries). Files: " + ", ".join(f"`{n.replace('`', '')}`" for n in ctx.file_names))
+                "ketamine + magnesium, 35-day diaries). Files: " + ", ".join(render.esc(n, limit=render.MAX_SHOWN) for n in ctx.file_names))
 else:
-    st.markdown("In use: **your upload**" + (": " + ", ".join(f"`{n.replace('`', '')}`" for n in ctx.file_names)
+    st.markdown("In use: **your upload**" + (": " + ", ".join(render.esc(n, limit=render.MAX_SHOWN) for n in ctx.file_names)
                                              if ctx.file_names else " (no files yet)"))
 
 left, right = st.columns([3, 1])
@@ -71,9 +71,9 @@ else:
             cols = box.columns(min(len(report.mappings), 3))
             for i, (tbl, mapping) in enumerate(report.mappings.items()):
                 with cols[i % len(cols)]:
-                    st.caption(tbl)
-                    st.dataframe(pd.DataFrame({"your column": list(mapping.keys()),
-                                               "read as": list(mapping.values())}), hide_index=True)
+                    st.caption(render.esc(tbl))
+                    render.dataframe(pd.DataFrame({"your column": list(mapping.keys()),
+                                                   "read as": list(mapping.values())}))
 
 trial = ctx.trial
 if trial is None:

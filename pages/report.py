@@ -53,6 +53,7 @@ if events:
     shown = pd.DataFrame([{"utc": e["utc"], "event": e["event"],
                            "details": ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("utc", "event"))[:300]}
                           for e in events[-50:]])
-    st.dataframe(shown, hide_index=True)
-st.download_button("Download the audit log (JSON)", audit.as_json, file_name="ketapain_audit_log.json",
+    render.dataframe(shown)
+# the bytes are made now, in this script run: a callable would run later, outside the session, and see no log
+st.download_button("Download the audit log (JSON)", audit.as_json(), file_name="ketapain_audit_log.json",
                    mime="application/json", icon=":material/download:", on_click="ignore", key="dl_audit")

@@ -56,7 +56,7 @@ if st.session_state.get(MI_ON):
         st.caption(f"MI done: m = {mi.m}, seed {mi.seed}, {mi.imputed_days} diary days 1-{s.horizon} drawn per "
                    f"imputation; {mi.n_used} patient-periods analysed.")
         if mi.warnings:
-            st.warning("Some completed-data fits warned: " + "; ".join(mi.warnings[:5]))
+            st.warning("Some completed-data fits warned: " + "; ".join(render.esc(w) for w in mi.warnings[:5]))
         render.show_code(ctx, python=snippets.mi_snippet(mi_settings, m, seed, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))
 else:
@@ -85,7 +85,7 @@ if st.session_state.get(DAILY_ON):
                    f"{daily.var_residual:.3g}. The df of the contrasts is the within-patient df of the AUC model "
                    "(containment).")
         if daily.warnings:
-            st.warning("; ".join(daily.warnings))
+            st.warning("; ".join(render.esc(w) for w in daily.warnings))
         render.show_code(ctx, python=snippets.daily_model_snippet(
             dataclasses.replace(mi_settings, log=False), spline_df, ctx.file_names,
             bundled=ctx.dataset == state.BUNDLED), r=False)

@@ -37,7 +37,7 @@ with render.guard("Table 2"):
     analyses = {h: cache.analysis(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary,
                                   interaction_test=(h == s.horizon)) for h in horizons}
     shown, raw = render.horizon_table(analyses, arms)
-    st.dataframe(shown, hide_index=True)
+    render.dataframe(shown)
     render.download(raw, "table2_by_horizon.csv")
     render.show_code(ctx, python=snippets.table2_snippet(s, horizons, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))

@@ -34,16 +34,33 @@ CARRYOVER_WORDS = {"exclude": "no carry-over term", "include": "carry-over inclu
 
 
 # ---- formatting ------------------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$&])")
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
+# Streamlit's markdown (remark-gfm) turns bare http://, https://, www. and e-mail addresses into links, on the
+# parsed text (a backslash does not stop it): a word joiner (U+2060, invisible) breaks each pattern.
+_AUTOLINK = re.compile(r"(?i)(://|www(?=\.)|@)")
+_WJ = "\u2060"
+#: Longest data-derived text shown in one place (labels, ids, file names in messages).
+MAX_SHOWN = 200
 
 
-def esc(text: Any) -> str:
-    """Escape Markdown (and ``$`` LaTeX) in text that comes from the data: labels, file names, messages.
+def esc(text: Any, limit: Optional[int] = None) -> str:
+    """Escape text that comes from the data or a URL (labels, file names, messages) for Streamlit markdown:
+    Markdown, ``$`` LaTeX, HTML, autolinks; line breaks become spaces.
+    With ``limit``, text longer than that is cut (with an ellipsis) before escaping.
 
     >>> esc("Drug [A]*_x_ $5")
     'Drug \\\\[A\\\\]\\\\*\\\\_x\\\\_ \\\\$5'
+    >>> "://" in esc("see http://x.org") or "www." in esc("www.x.org")
+    False
+    >>> esc("a" * 10, limit=4)
+    'aaa…'
     """
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    t = _SPACES.sub(" ", str(text))
+    if limit is not None and len(t) > limit:
+        t = t[: max(limit - 1, 0)] + "…"
+    t = _MD_SPECIAL.sub(r"\\\1", t)
+    return _AUTOLINK.sub(lambda m: m.group(1)[0] + _WJ + m.group(1)[1:], t)
 
 
 def fmt(x: Any, digits: int = 1) -> str:
@@ -111,7 +128,7 @@ def page_header(title: str, ctx: Context, *, show_settings: bool = True) -> None
     st.title(title)
     simulated_banner(ctx)
     for note in _state.notices():
-        st.info(esc(note), icon=":material/info:")
+        st.info(esc(note, limit=600), icon=":material/info:")
     _state.clear_notices()
     if show_settings and ctx.settings is not None:
         st.caption(settings_line(ctx))
@@ -152,9 +169,15 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 
 
 def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key: Optional[str] = None) -> None:
-    """A CSV download button for a results table: the CSV is written only when clicked (no rerun either)."""
-    st.download_button(label or f"Download {file_name}", lambda: csv_bytes(df), file_name=file_name,
-                       mime="text/csv", key=key or f"dl-{file_name}", on_click="ignore", icon=":material/download:")
+    """A CSV download button for a results table: the CSV is written only when clicked (no rerun either).
+
+    ``file_name`` may contain data (a patient id): it is reduced to safe characters and bounded
+    (:func:`ketapain_core.export.safe_file_name`), and a ``label`` is escaped like any data-derived text."""
+    name = _export.safe_file_name(file_name)
+    # a safe name has no Markdown in it (every "_" sits between letters or digits: never emphasis)
+    st.download_button(esc(label, limit=MAX_SHOWN) if label else f"Download {name}", lambda: csv_bytes(df),
+                       file_name=name, mime="text/csv", key=key or f"dl-{name}", on_click="ignore",
+                       icon=":material/download:")
 
 
 def number_config(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
@@ -175,11 +198,21 @@ def number_config(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
     return cfg
 
 
+def dataframe(df: pd.DataFrame, *, column_config: Optional[Mapping[str, Any]] = None, height: Any = "auto",
+              hide_index: bool = True) -> None:
+    """The one way a page shows a table (a test checks no page calls ``st.dataframe`` itself).
+
+    Streamlit's own table toolbar would write a CSV with formula cells unescaped: ``client.disableDataExport``
+    in ``.streamlit/config.toml`` hides it, so a table leaves the app only through :func:`download`
+    (formula-safe, :func:`ketapain_core.export.csv_bytes`)."""
+    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height)
+
+
 def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,
           download_df: Optional[pd.DataFrame] = None, height: Any = "auto", label: Optional[str] = None,
           key: Optional[str] = None) -> None:
     """A results table (numbers formatted on screen only) with its CSV download (raw numbers)."""
-    st.dataframe(df, hide_index=True, column_config=number_config(df, digits), height=height)
+    dataframe(df, column_config=number_config(df, digits), height=height)
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 

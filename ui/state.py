@@ -78,6 +78,12 @@ DATASETS = (BUNDLED, UPLOAD)
 THRESHOLDS = ("any", "30%", "50%")
 MAX_PERIOD_DAYS = 366
 MAX_COUNT = 1_000_000
+#: Longest URL value read (characters); a longer one is ignored, with a notice, before any other work.
+MAX_URL_VALUE = 200
+#: Most values read for a repeatable parameter (``highlight``).
+MAX_URL_VALUES = 100
+#: Most characters of a rejected URL value echoed in a notice.
+URL_ECHO = 60
 #: Separator of instrument and scale in the ``scale`` setting (and its URL value).
 SCALE_SEP = " / "
 
@@ -180,16 +186,34 @@ def parse_query(query: dict[str, list[str]]) -> tuple[dict[str, Any], list[str]]
         raw = query.get(s.param)
         if not raw:
             continue
+        raw = [str(r) for r in raw] if s.multi else [str(raw[-1])]
+        too_long = next((r for r in raw if len(r) > MAX_URL_VALUE), None)
+        if too_long is not None or len(raw) > MAX_URL_VALUES:
+            if too_long is not None:
+                notes.append(f"URL parameter {s.param} ignored: its value is too long ({len(too_long):,} characters; "
+                             f"at most {MAX_URL_VALUE}). It began {_echo(too_long)}")
+            else:
+                notes.append(f"URL parameter {s.param} ignored: {len(raw):,} values given (at most {MAX_URL_VALUES}).")
+            continue
         try:
             if s.multi:
-                items = [x for r in raw for x in str(r).split(",") if x.strip()]
+                items = [x for r in raw for x in r.split(",") if x.strip()]
                 values[s.key] = list(dict.fromkeys(s.parse(x) for x in items))
             else:
-                values[s.key] = s.parse(str(raw[-1]))
+                values[s.key] = s.parse(raw[-1])
         except ValueError as exc:
             shown = raw if s.multi else raw[-1]
             notes.append(f"URL parameter {s.param}={shown!r} ignored: {exc}")
     return values, notes
+
+
+def _echo(text: str) -> str:
+    """A rejected value, quoted, cut to :data:`URL_ECHO` characters (the page escapes it when shown).
+
+    >>> _echo("x" * 100)[-4:], len(_echo("x" * 100))
+    ("xx'…", 63)
+    """
+    return repr(text[:URL_ECHO]) + ("…" if len(text) > URL_ECHO else "")
 
 
 def _query_dict() -> dict[str, list[str]]:
