@@ -4,7 +4,7 @@
 """
 import streamlit as st
 
-from ui import sidebar, state
+from ui import context, sidebar, state
 
 st.set_page_config(**sidebar.PAGE_CONFIG)
 state.init()
@@ -21,5 +21,5 @@ page = st.navigation([
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
 ])
 sidebar.render()
-with state.routed():
+with context.routed():
     page.run()

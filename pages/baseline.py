@@ -4,9 +4,9 @@ import streamlit as st
 from ketapain_core import snippets
 from ketapain_core.baseline import NOT_IN_DATA
 from ketapain_core.schema import OUTCOME_LABELS
-from ui import cache, render, state
+from ui import cache, render, sidebar, state
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Baseline", ctx, show_settings=False)
 render.require_data(ctx)
 trial, s = ctx.trial, ctx.settings

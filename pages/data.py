@@ -6,9 +6,9 @@ from ketapain_core import figures, snippets
 from ketapain_core.io import DATA_EXTENSIONS
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
-from ui import cache, render, state
+from ui import cache, render, sidebar, state
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Data and design", ctx, show_settings=False)
 
 # ---- dataset ---------------------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.missing import POLICIES
 from ketapain_core.sensitivity import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE
-from ui import render, state
+from ui import render, sidebar
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Methods", ctx)
 s = ctx.settings
 arms = ctx.trial.arms if ctx.trial is not None else ["Placebo", "Ketamine", "Ketamine/Mg"]

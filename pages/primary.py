@@ -3,9 +3,9 @@ import streamlit as st
 
 from ketapain_core import figures
 from ketapain_core.schema import OUTCOME_LABELS
-from ui import audit, cache, render, state
+from ui import audit, cache, render, sidebar, state
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Primary endpoint", ctx)
 render.require_data(ctx)
 trial, s = ctx.trial, ctx.settings

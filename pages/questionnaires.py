@@ -3,9 +3,9 @@ chosen scale, and the secondary diary outcomes (Table 2 rows)."""
 import streamlit as st
 
 from ketapain_core import figures, snippets
-from ui import cache, render, state
+from ui import cache, render, sidebar, state
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 trial = ctx.trial
 options = state.scale_options(trial, ctx.data_key) if ctx.ready else []   # checked by the sidebar already
 render.page_header("Questionnaires", ctx, show_settings=False)

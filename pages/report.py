@@ -3,9 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import export
-from ui import audit, cache, render, state
+from ui import audit, cache, render, sidebar
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Report and exports", ctx)
 render.require_data(ctx)
 s = ctx.settings

@@ -4,9 +4,9 @@ import streamlit as st
 from ketapain_core import figures
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
-from ui import cache, render, state
+from ui import cache, render, sidebar, state
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Responders", ctx)
 render.require_data(ctx)
 trial, s = ctx.trial, ctx.settings

@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import snippets
-from ui import cache, render, state
+from ui import cache, render, sidebar, state
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Safety", ctx, show_settings=False)
 render.require_data(ctx)
 trial, s = ctx.trial, ctx.settings

@@ -12,11 +12,11 @@ import streamlit as st
 from ketapain_core import figures, snippets
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import BOCF_SOURCES, POLICIES
-from ui import cache, render, state
+from ui import cache, render, sidebar, state
 
 MI_ON, TP_ON, DAILY_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on"
 
-ctx = state.get_context()
+ctx = sidebar.page_context()
 render.page_header("Sensitivity to missing data", ctx)
 render.require_data(ctx)
 trial, s = ctx.trial, ctx.settings

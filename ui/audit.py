@@ -13,6 +13,7 @@ from typing import Any, Optional
 import streamlit as st
 
 from . import state
+from .context import Context
 
 LOG = "_audit_log"
 _LAST = "_audit_last"
@@ -32,7 +33,7 @@ def record(event: str, **details: Any) -> None:
         log[0] = {**log[0], "note": f"older events dropped; the log keeps the last {MAX_EVENTS}"}
 
 
-def track(ctx: state.Context) -> None:
+def track(ctx: Context) -> None:
     """Log what changed since the previous run: the data (by hash), the settings, and the analysis' exclusions.
 
     Called once per run by the router; cheap when nothing changed.
@@ -55,7 +56,7 @@ def track(ctx: state.Context) -> None:
         last["settings"] = settings
 
 
-def record_analysis(ctx: state.Context, analysis: Any) -> None:
+def record_analysis(ctx: Context, analysis: Any) -> None:
     """Log the exclusions, model status and warnings of an analysis the user was shown (once per setting)."""
     key = (ctx.data_key, repr(ctx.settings))
     seen = st.session_state.setdefault("_audit_seen", set())

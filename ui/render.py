@@ -22,7 +22,7 @@ from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, default_reference
 
 from . import state as _state
-from .state import Context
+from .context import Context
 
 log = logging.getLogger("ketapain.ui")
 

@@ -1,7 +1,7 @@
 """The shared sidebar: dataset, outcome, horizon, missing-data policy, reference arm, carry-over, log scale.
 
 :func:`render` loads the chosen dataset (through the cache), checks the settings against it, draws the
-widgets and returns the :class:`ui.state.Context` every page reads.
+widgets and returns the :class:`ui.context.Context` every page reads.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from ketapain_core.crossover import CARRYOVER_MODES
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, ValidationReport
 
-from . import audit, cache, state
+from . import audit, cache, context, state
+from .context import Context
 
 log = logging.getLogger("ketapain.ui")
 
@@ -70,7 +71,7 @@ def _safe_load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationRep
             "The data could not be read; the Data and design page says why.")
 
 
-def render() -> state.Context:
+def render() -> Context:
     """Draw the sidebar, mirror the settings into the URL and return the context of this run (also stored for
     the pages).
 
@@ -109,19 +110,32 @@ def render() -> state.Context:
         st.toggle("Analyse log(AUC + 1)", key=state.LOG)
         st.caption("These settings are kept in the page address: copy the URL to share this exact view.")
     settings = state.settings_from_session(trial) if trial is not None else None
-    ctx = state.Context(
+    ctx = Context(
         dataset=ss[state.DATASET], data_key=key, trial=trial, report=report, file_names=names,
         simulated=bool(trial is not None and trial.simulated), settings=settings,
         threshold=ss[state.THRESHOLD], patient=ss[state.PATIENT], highlight=tuple(ss[state.HIGHLIGHT]),
         problem=problem)
-    state.set_context(ctx)
+    context.set_context(ctx)
     state.write_url(trial)
     audit.track(ctx)
     return ctx
 
 
-def bootstrap() -> state.Context:
+def bootstrap() -> Context:
     """Everything the router does before running a page (for a page that Streamlit runs on its own)."""
     st.set_page_config(**PAGE_CONFIG)
     state.init()
     return render()
+
+
+def page_context() -> Context:
+    """The context of this run, as built by the sidebar; what every page reads first.
+
+    When Streamlit runs a page script without the router (it does so when a ``pages/`` folder exists and
+    ``st.navigation`` has not been called yet in the process: Streamlit's older multipage mode, which
+    ``AppTest`` also uses for every rerun), the page sets up the page config, settings and sidebar itself
+    (:func:`bootstrap`), so it behaves the same either way.
+    """
+    if not context.is_routed():
+        return bootstrap()
+    return context.current()

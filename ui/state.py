@@ -34,9 +34,8 @@ Uploaded files live here too, as bytes in ``st.session_state`` (never on disk).
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import streamlit as st
 
@@ -44,6 +43,8 @@ from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.crossover import CARRYOVER_MODES
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import DEFAULT_PERIOD_DAYS, OUTCOMES, Trial, ValidationReport, default_reference
+
+from . import cache, context
 
 # ---- session keys: settings (widgets use these keys) -------------------------------------------------------
 DATASET = "dataset"
@@ -68,10 +69,8 @@ UPLOADER = "upload_widget"          # prefix of the st.file_uploader widget's ke
 _UPLOADER_N = "_uploader_n"         # bumped to give the uploader a new key, which empties it
 UPLOAD_FILES = "upload_files"       # tuple of (name, bytes) of the current upload
 UPLOAD_DIGEST = "upload_digest"     # sha256 of the upload's names and bytes
-CONTEXT = "_context"                # the Context of the current run, set by the sidebar
 _URL_READ = "_url_read"             # the URL has been read into the session
 _NOTICES = "_notices"               # messages about URL values that were not used
-_ROUTED = "_routed"                 # True while app.py is running the page
 
 BUNDLED, UPLOAD = "bundled", "upload"
 DATASETS = (BUNDLED, UPLOAD)
@@ -343,10 +342,8 @@ def scale_options(trial: Trial, data_key: Optional[str] = None) -> list[str]:
     q = trial.questionnaires
     if q is None or len(q) == 0:
         return []
-    from . import cache  # local import: cache is a sibling that pages import
-
     if data_key is None:
-        ctx = st.session_state.get(CONTEXT)
+        ctx = context.current()
         data_key = getattr(ctx, "data_key", None) if getattr(ctx, "trial", None) is trial else None
     pairs = cache.scales(data_key, q) if data_key else cache.scale_pairs(q)
     return [scale_label(i, sc) for i, sc in pairs]
@@ -429,61 +426,6 @@ def clear_upload(reset_widget: bool = True) -> None:
 
 def upload_files() -> tuple[tuple[str, bytes], ...]:
     return tuple(st.session_state.get(UPLOAD_FILES) or ())
-
-
-# ---- the context every page reads ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Context:
-    """What a page needs: the data (or why there is none) and the current settings.
-
-    ``data_key`` identifies the trial by content (hash of the files' bytes, plus the period length); every
-    cached core call is keyed on it and the settings.
-    """
-
-    dataset: str
-    data_key: Optional[str]
-    trial: Optional[Trial]
-    report: Optional[ValidationReport]
-    file_names: tuple[str, ...]
-    simulated: bool
-    settings: Optional[AnalysisSettings]
-    threshold: str = "any"
-    patient: Optional[str] = None
-    highlight: tuple[str, ...] = ()
-    problem: Optional[str] = None
-
-    @property
-    def ready(self) -> bool:
-        return self.trial is not None and self.settings is not None and self.problem is None
-
-
-def set_context(ctx: Context) -> None:
-    st.session_state[CONTEXT] = ctx
-
-
-@contextlib.contextmanager
-def routed() -> Iterator[None]:
-    """Mark the page run as started by the router (app.py) for the duration of the run."""
-    st.session_state[_ROUTED] = True
-    try:
-        yield
-    finally:
-        st.session_state[_ROUTED] = False
-
-
-def get_context() -> Context:
-    """The context of this run, as built by the sidebar.
-
-    When Streamlit runs a page script without the router (it does so when a ``pages/`` folder exists and
-    ``st.navigation`` has not been called yet in the process: Streamlit's older multipage mode, which
-    ``AppTest`` also uses for every rerun), the page sets up the page config, settings and sidebar itself,
-    so it behaves the same either way.
-    """
-    if not st.session_state.get(_ROUTED):
-        from .sidebar import bootstrap  # local import: sidebar imports this module
-
-        return bootstrap()
-    return st.session_state[CONTEXT]
 
 
 def settings_from_session(trial: Trial) -> AnalysisSettings:

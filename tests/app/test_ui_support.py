@@ -85,3 +85,21 @@ def test_a_reader_crash_is_reported_not_raised(monkeypatch):
     at.switch_page("pages/primary.py").run()
     assert_clean(at)
     assert any("could not be read" in w.value for w in at.warning)
+
+
+def test_ui_is_a_stack_without_import_circles():
+    """[10]: ui/ modules import only modules below them; context imports nothing from ui/."""
+    import ast
+    from pathlib import Path
+    ui = Path(__file__).resolve().parents[2] / "ui"
+    graph = {}
+    for p in ui.glob("*.py"):
+        deps = set()
+        for n in ast.walk(ast.parse(p.read_text())):
+            if isinstance(n, ast.ImportFrom) and n.level == 1:
+                deps |= {n.module.split(".")[0]} if n.module else {a.name for a in n.names}
+        graph[p.stem] = deps
+    assert graph["context"] == set()
+    order = ["context", "cache", "state", "audit", "render", "sidebar"]
+    for i, m in enumerate(order):
+        assert graph[m] <= set(order[:i]), (m, graph[m])
