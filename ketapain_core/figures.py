@@ -861,7 +861,8 @@ def tipping_curve(table: pd.DataFrame, *, flip_delta: Optional[float] = None, al
     table : DataFrame
         ``TippingPoint.table`` (delta, estimate, ci_low, ci_high, p).
     flip_delta : float, optional
-        The delta at which the conclusion changes; marked with a vertical line on both panels.
+        The delta at which the pooled P crosses alpha (the tipping point); marked with a vertical line on both
+        panels.
     alpha : float
         Significance level, drawn as a horizontal line on the P panel.
 
@@ -901,7 +902,7 @@ def tipping_curve(table: pd.DataFrame, *, flip_delta: Optional[float] = None, al
             shapes.append(dict(type="line", xref="x", x0=flip_delta, x1=flip_delta, yref=f"{yref} domain",
                                y0=0, y1=1, line=dict(color="#D55E00", width=2)))
         annotations.append(dict(x=flip_delta, y=1.0, xref="x", yref="y domain", yanchor="bottom",
-                                text=f"conclusion changes at delta = {flip_delta:.2f}", showarrow=False,
+                                text=f"P crosses {alpha:g} at delta = {flip_delta:.2f}", showarrow=False,
                                 font=dict(color="#D55E00")))
     layout = dict(
         height=520, showlegend=True,
