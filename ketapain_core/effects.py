@@ -12,22 +12,19 @@ from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from .schema import arm_pairs, order_arms
+from .summaries import wide_by_arm
 
 RESPONDER_THRESHOLDS = {"any": 0.0, "30%": 30.0, "50%": 50.0}
 
 
 def _wide(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
-    """Patients x arms table of the response (NaN where missing); the first row wins for duplicates."""
-    pcode, patients = pd.factorize(auc["patient"].to_numpy(), sort=True)
-    arms = order_arms(auc["treatment"].unique())
-    acode = pd.Index(arms).get_indexer(auc["treatment"].to_numpy())
-    y = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)
-    out = np.full((len(patients), len(arms)), np.nan)
-    out[pcode[::-1], acode[::-1]] = y[::-1]
-    return pd.DataFrame(out, index=pd.Index(patients, name="patient"), columns=arms)
+    """Patients x arms table of the response (NaN where missing; the first row wins for duplicates), every arm in
+    the stable order (:func:`ketapain_core.summaries.wide_by_arm`, the one pivot)."""
+    values = auc.assign(**{response: pd.to_numeric(auc[response], errors="coerce")})
+    return wide_by_arm(values, order_arms(auc["treatment"].unique()), response)
 
 
 def hedges_correction(df: float) -> float:

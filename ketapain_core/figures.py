@@ -6,9 +6,9 @@ in greyscale. Vermillion (:data:`MEDIAN_COLOUR`) is used only for the median dia
 
 Builders take the tidy frames the core produces (``AucResult.table``, ``Responders.per_patient``,
 ``CrossoverResult.contrasts`` / ``.data``, ``EffectSizes.table``, :func:`ketapain_core.missing.daily_values`)
-and never change them. A few small helpers (:func:`daily_mean_table`, :func:`missingness_counts`,
-:func:`design_table`, :func:`policy_comparison`) return the frame a figure draws, so a page can show and
-download exactly what is plotted.
+and never change them; they compute nothing. The frames a figure draws and a page shows or downloads (daily means
+with their CIs, missingness counts, the design table, the policy comparison) come from
+:mod:`ketapain_core.summaries`.
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from .schema import order_arms
+from .summaries import daily_mean_table, day_status, wide_by_arm
 
 __all__ = [
     "ARM_COLOURS", "ARM_SYMBOLS", "MEDIAN_COLOUR", "STATUS_COLOURS", "GROUP_STYLES", "arm_colours",
-    "arm_symbols", "spaghetti", "auc_by_patient", "waterfall", "forest", "policy_comparison", "qq_plot",
-    "daily_mean_table", "mean_daily", "missingness_counts", "missingness_heatmap", "patient_diary",
-    "design_table", "scale_by_patient", "plot_text",
+    "arm_symbols", "spaghetti", "auc_by_patient", "waterfall", "forest", "qq_plot",
+    "mean_daily", "missingness_heatmap", "patient_diary", "scale_by_patient", "plot_text",
 ]
 
 #: Okabe-Ito colours, given to the arms in their stable order (cycled beyond seven arms).
@@ -162,14 +162,6 @@ def _patient_lines(columns: list[Any], values: np.ndarray, colour: str) -> dict:
                 showlegend=False, line=dict(color=colour, width=1), hoverinfo="skip", connectgaps=False)
 
 
-def _wide(auc: pd.DataFrame, arms: Sequence[str], response: str) -> pd.DataFrame:
-    """Patients x arms table of the response (first row wins), patients sorted, NaN where missing."""
-    t = auc[auc["treatment"].isin(arms)]
-    w = (t.drop_duplicates(["patient", "treatment"])
-         .pivot(index="patient", columns="treatment", values=response))
-    return w.reindex(columns=list(arms)).astype(float).sort_index()
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Figs. 2-3: spaghetti plot
 # --------------------------------------------------------------------------------------------------------------
@@ -208,7 +200,7 @@ def spaghetti(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, respon
     ['patients', 'P', 'K', 'highlighted: a', 'median']
     """
     arms = _arms(auc["treatment"].unique(), arms)
-    wide = _wide(auc, arms, response)
+    wide = wide_by_arm(auc, arms, response)
     colours, symbols = arm_colours(arms), arm_symbols(arms)
     values = wide.to_numpy(dtype=float)
     data: list[dict] = [_patient_lines(list(arms), values, "#9E9E9E")]
@@ -266,7 +258,7 @@ def auc_by_patient(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, r
     ['P', 'K']
     """
     arms = _arms(auc["treatment"].unique(), arms)
-    wide = _wide(auc, arms, response)
+    wide = wide_by_arm(auc, arms, response)
     colours, symbols = arm_colours(arms), arm_symbols(arms)
     patients = _texts(wide.index)
     data = [dict(type="scatter", x=patients, y=_none(wide[a].to_numpy()), mode="markers", name=plot_text(a),
@@ -430,47 +422,6 @@ def forest(table: pd.DataFrame, *, estimate: str = "estimate", low: str = "ci_lo
                      line=dict(color="#000000", width=1, dash="dot"))])
     return _figure(data, layout, title)
 
-def policy_comparison(analyses: Mapping[str, Any], *, what: str = "contrasts") -> pd.DataFrame:
-    """Stack one table from several analyses (one per missing-data policy) with a ``policy`` column.
-
-    Parameters
-    ----------
-    analyses : mapping
-        ``{policy name: Analysis}`` (from :func:`ketapain_core.analysis.analyze`), in display order.
-    what : {"contrasts", "effect_sizes"}
-        The model's pairwise contrasts (``CrossoverResult.contrasts``, skipped when the model is not
-        estimable) or the paired effect sizes (``EffectSizes.table``).
-
-    Returns
-    -------
-    DataFrame
-        ``policy`` then the table's columns; feed it to :func:`forest` with ``group="policy"``.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace as NS
-    >>> es = pd.DataFrame({"a": ["K"], "b": ["P"], "d": [0.1], "ci_low": [-0.3], "ci_high": [0.5]})
-    >>> a = NS(model=None, effect_sizes=NS(table=es))
-    >>> policy_comparison({"locf": a, "complete": a}, what="effect_sizes")["policy"].tolist()
-    ['locf', 'complete']
-    """
-    frames = []
-    for policy, a in analyses.items():
-        if what == "contrasts":
-            if a is None or a.model is None:
-                continue
-            t = a.model.contrasts
-        elif what == "effect_sizes":
-            if a is None:
-                continue
-            t = a.effect_sizes.table
-        else:
-            raise ValueError("what must be 'contrasts' or 'effect_sizes'")
-        frames.append(t.assign(policy=policy)[["policy", *t.columns]])
-    if not frames:
-        return pd.DataFrame(columns=["policy", "a", "b", "estimate", "ci_low", "ci_high"])
-    return pd.concat(frames, ignore_index=True)
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Residual QQ plot
@@ -541,40 +492,6 @@ def qq_plot(data: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, residua
 # --------------------------------------------------------------------------------------------------------------
 # Time course: mean daily pain per arm with a 95% band
 # --------------------------------------------------------------------------------------------------------------
-def daily_mean_table(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *,
-                     level: float = 0.95) -> pd.DataFrame:
-    """Mean daily value per arm and day, with a t-based confidence interval over the patients.
-
-    Parameters
-    ----------
-    daily : DataFrame
-        :func:`ketapain_core.missing.daily_values` output (treatment, day, value; NaN = still missing, left out).
-    arms : sequence of str, optional
-    level : float
-        Confidence level.
-
-    Returns
-    -------
-    DataFrame
-        treatment, day, n, mean, sd, ci_low, ci_high (CI missing when n < 2).
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"treatment": ["A"] * 4, "day": [1, 1, 2, 2], "value": [2.0, 4.0, 3.0, np.nan]})
-    >>> daily_mean_table(d)[["day", "n", "mean"]].values.tolist()
-    [[1.0, 2.0, 3.0], [2.0, 1.0, 3.0]]
-    """
-    arms = _arms(daily["treatment"].unique(), arms)
-    v = daily[daily["treatment"].isin(arms)].dropna(subset=["value"])
-    g = v.groupby(["treatment", "day"], sort=False)["value"]
-    out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    q = stats.t.ppf(0.5 + level / 2.0, np.maximum(out["n"].to_numpy() - 1, 1))
-    half = np.where(out["n"] >= 2, q * out["sd"].to_numpy() / np.sqrt(out["n"].to_numpy()), np.nan)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    out["_arm"] = pd.Categorical(out["treatment"], categories=list(arms), ordered=True)
-    out = out.sort_values(["_arm", "day"], kind="stable").drop(columns="_arm").reset_index(drop=True)
-    return out[["treatment", "day", "n", "mean", "sd", "ci_low", "ci_high"]]
 
 
 def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, level: float = 0.95,
@@ -637,31 +554,6 @@ def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, lev
 _STATUS = ("observed", "imputed", "missing")
 
 
-def _status(daily: pd.DataFrame) -> np.ndarray:
-    obs = daily["observed"].to_numpy(dtype=bool)
-    imp = daily["imputed"].to_numpy(dtype=bool)
-    return np.where(obs, 0, np.where(imp, 1, 2))
-
-
-def missingness_counts(daily: pd.DataFrame) -> pd.DataFrame:
-    """Number of observed, imputed (by the current policy) and still-missing diary days per period and in total.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"period": [1, 1, 1], "observed": [True, False, False], "imputed": [False, True, False]})
-    >>> missingness_counts(d).values.tolist()
-    [['1', 1, 1, 1, 3], ['all', 1, 1, 1, 3]]
-    """
-    s = _status(daily)
-    per = daily["period"].to_numpy()
-    rows = []
-    for p in sorted(pd.unique(per)):
-        m = s[per == p]
-        rows.append([str(int(p)), int((m == 0).sum()), int((m == 1).sum()), int((m == 2).sum()), int(len(m))])
-    rows.append(["all", int((s == 0).sum()), int((s == 1).sum()), int((s == 2).sum()), int(len(s))])
-    return pd.DataFrame(rows, columns=["period", "observed", "imputed", "missing", "days"])
-
-
 def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current policy",
                         title: Optional[str] = None) -> go.Figure:
     """Patients x days heatmap per period: observed, imputed under the current policy, or still missing.
@@ -693,7 +585,7 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
     days = sorted(int(d) for d in pd.unique(daily["day"]))
     pidx = {p: i for i, p in enumerate(patients)}
     didx = {d: j for j, d in enumerate(days)}
-    status = _status(daily)
+    status = day_status(daily)
     c = STATUS_COLOURS
     scale = [[0.0, c["observed"]], [1 / 3, c["observed"]], [1 / 3, c["imputed"]], [2 / 3, c["imputed"]],
              [2 / 3, c["missing"]], [1.0, c["missing"]]]
@@ -819,33 +711,6 @@ def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str
 # --------------------------------------------------------------------------------------------------------------
 # Design summary
 # --------------------------------------------------------------------------------------------------------------
-def design_table(design: pd.DataFrame) -> pd.DataFrame:
-    """Sequences x periods: the arm given in each period of each sequence, and the patients per sequence.
-
-    Parameters
-    ----------
-    design : DataFrame
-        ``Trial.design()``: one row per patient-period with patient, period, treatment, sequence.
-
-    Returns
-    -------
-    DataFrame
-        sequence, ``Period 1`` ... ``Period k`` (arm), patients (count).
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"patient": list("aabb"), "period": [1, 2, 1, 2], "treatment": list("PKKP"),
-    ...                   "sequence": ["P-K", "P-K", "K-P", "K-P"]})
-    >>> design_table(d).values.tolist()
-    [['K-P', 'K', 'P', 1], ['P-K', 'P', 'K', 1]]
-    """
-    periods = sorted(int(p) for p in pd.unique(design["period"]))
-    first = design.drop_duplicates(["sequence", "period"])
-    wide = first.pivot(index="sequence", columns="period", values="treatment").reindex(columns=periods)
-    wide.columns = [f"Period {p}" for p in periods]
-    n = design.groupby("sequence")["patient"].nunique().rename("patients")
-    out = wide.join(n).reset_index()
-    return out.sort_values("sequence", kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from . import __version__, figures
+from . import __version__, figures, summaries
 from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
@@ -262,7 +262,7 @@ def _sensitivity_section(trial: Trial, a: Analysis) -> str:
         rows.append({"policy": POLICIES[p].label, "patient-periods used": m.n_used if m else 0,
                      "P (F)": m.omnibus.p_f if m else np.nan, "P (Wald)": m.omnibus.p_chi2 if m else np.nan,
                      "status": m.status if m else f"not estimable: {r.model_error}"})
-    comp = figures.policy_comparison(analyses, what="contrasts")
+    comp = summaries.policy_comparison(analyses, what="contrasts")
     labels = {p: POLICIES[p].label for p in POLICIES}
     parts = ["<h2 id='sensitivity'>Sensitivity to missing data</h2>",
              html_table(pd.DataFrame(rows), digits={"patient-periods used": 0})]

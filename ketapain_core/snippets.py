@@ -241,7 +241,7 @@ def stata_snippet(settings: AnalysisSettings, reference: str, arms: Sequence[str
 #: Data-page blocks: name -> (what, lines after loading that leave the table in ``result``)
 DATA_BLOCKS: dict[str, tuple[str, str]] = {
     "validation": ("the validation report", "result = report.to_frame()"),
-    "design": ("sequences x periods", "from ketapain_core.figures import design_table\n"
+    "design": ("sequences x periods", "from ketapain_core.summaries import design_table\n"
                                       "result = design_table(trial.design())"),
 }
 
@@ -255,7 +255,7 @@ def data_snippet(block: str, file_names: Sequence[str], period_days: int = 35, *
     """
     if block == "days":
         s = settings or AnalysisSettings(period_days=period_days)
-        body = ("from ketapain_core.figures import missingness_counts\n"
+        body = ("from ketapain_core.summaries import missingness_counts\n"
                 "from ketapain_core.missing import daily_values\n"
                 f"result = missingness_counts(daily_values(trial.diary, {s.outcome!r}, {s.policy!r}, "
                 f"{period_days}))   # diary days observed / imputed / missing")

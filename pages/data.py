@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures, snippets
+from ketapain_core import figures, snippets, summaries
 from ketapain_core.io import DATA_EXTENSIONS
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
@@ -91,7 +91,7 @@ with render.guard("The design summary"):
     c[4].metric("Period length (days)", trial.period_days)
     st.markdown("Arms, in the order used by every table and figure: "
                 + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
-    render.table(figures.design_table(design), "design_sequences.csv")
+    render.table(summaries.design_table(design), "design_sequences.csv")
     render.show_code(ctx, python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
     present = [name for name in ("patients", "questionnaires", "adverse_events", "analgesics")
@@ -107,7 +107,7 @@ st.caption(f"{OUTCOME_LABELS.get(s.outcome, s.outcome)}, days 1-{trial.period_da
            f"filled by the current policy ({policy.label}: {policy.description})")
 with render.guard("The missingness heatmap"):
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
-    counts = figures.missingness_counts(daily)
+    counts = summaries.missingness_counts(daily)
     render.table(counts, "diary_days_by_period.csv")
     render.show_code(ctx, python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)

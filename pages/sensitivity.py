@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures, snippets
+from ketapain_core import figures, snippets, summaries
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import BOCF_SOURCES, POLICIES
 from ui import cache, render, sidebar, state
@@ -179,7 +179,7 @@ else:
 
 st.subheader("Effect sizes under each policy")
 with render.guard("The effect sizes by policy"):
-    es = figures.policy_comparison(analyses, what="effect_sizes")
+    es = summaries.policy_comparison(analyses, what="effect_sizes")
     st.plotly_chart(figures.forest(es, estimate="d", group="policy", group_labels=labels,
                                    x_title="d_z (95% CI)", title="Within-patient effect sizes by policy"),
                     key="sens_effects")

@@ -3,7 +3,7 @@ import dataclasses
 
 import streamlit as st
 
-from ketapain_core import figures, snippets
+from ketapain_core import figures, snippets, summaries
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import DEFAULT_HORIZONS, OUTCOME_LABELS
 from ui import cache, render, sidebar, state
@@ -25,7 +25,7 @@ with render.guard("The time course"):
     st.caption(f"Mean over patients of each day's value after the missing-data policy ({policy.label}; "
                f"{n_imp} imputed day(s) included); band = mean ± t(0.975, n-1) SD / sqrt(n), n = patients with a "
                "value that day (hover to see it).")
-    render.download(figures.daily_mean_table(daily, arms), "daily_means.csv",
+    render.download(summaries.daily_mean_table(daily, arms), "daily_means.csv",
                     "Download the daily means (CSV)")
 
 horizons = [h for h in DEFAULT_HORIZONS if h <= trial.period_days]

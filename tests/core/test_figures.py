@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import pytest
 
 from ketapain_core import figures as F
+from ketapain_core import summaries as S
 from ketapain_core.analysis import AnalysisSettings, analyze
 from ketapain_core.missing import daily_values
 
@@ -115,12 +116,12 @@ def test_forest_rows_and_groups():
 def test_policy_comparison_stacks_contrasts_and_effect_sizes(diary):
     analyses = {p: analyze(diary, AnalysisSettings(policy=p, horizon=10, period_days=10))
                 for p in ("locf", "complete")}
-    comp = F.policy_comparison(analyses)
+    comp = S.policy_comparison(analyses)
     assert list(comp["policy"].unique()) == ["locf", "complete"] and len(comp) == 6
-    es = F.policy_comparison(analyses, what="effect_sizes")
+    es = S.policy_comparison(analyses, what="effect_sizes")
     assert {"d", "ci_low", "ci_high"} <= set(es.columns)
     with pytest.raises(ValueError):
-        F.policy_comparison(analyses, what="nonsense")
+        S.policy_comparison(analyses, what="nonsense")
 
 
 def test_qq_plot_standardised_residuals(diary):
@@ -137,7 +138,7 @@ def test_qq_plot_standardised_residuals(diary):
 
 def test_daily_mean_table_and_time_course(diary):
     d = daily_values(diary, policy="complete", period_days=10)
-    t = F.daily_mean_table(d, ARMS)
+    t = S.daily_mean_table(d, ARMS)
     assert list(t["treatment"].unique()) == ARMS and len(t) == 30
     one = t[(t["treatment"] == "Placebo") & (t["day"] == 1)].iloc[0]
     vals = d[(d["treatment"] == "Placebo") & (d["day"] == 1)]["value"].dropna()
@@ -153,7 +154,7 @@ def test_daily_mean_table_and_time_course(diary):
 
 def test_missingness_heatmap_and_counts(diary):
     d = daily_values(diary, policy="locf", period_days=10)
-    counts = F.missingness_counts(d)
+    counts = S.missingness_counts(d)
     assert list(counts["period"]) == ["1", "2", "3", "all"]
     assert counts.iloc[-1][["observed", "imputed", "missing"]].tolist() == [236, 4, 0]
     fig = F.missingness_heatmap(d, policy_label="LOCF")
@@ -162,7 +163,7 @@ def test_missingness_heatmap_and_counts(diary):
     assert z.shape == (8, 10)
     assert z[0, 2] == 1 and z[0, 3] == 1 and z[0, 0] == 0       # s0 period 1 days 3-4 imputed
     assert "imputed (LOCF)" in fig.data[0].colorbar.ticktext
-    cc = F.missingness_counts(daily_values(diary, policy="complete", period_days=10))
+    cc = S.missingness_counts(daily_values(diary, policy="complete", period_days=10))
     assert cc.iloc[-1][["imputed", "missing"]].tolist() == [0, 4]
 
 
@@ -184,7 +185,7 @@ def test_patient_diary_marks_imputed_days(diary):
 def test_design_table(diary):
     from ketapain_core.schema import patient_periods
 
-    t = F.design_table(patient_periods(diary))
+    t = S.design_table(patient_periods(diary))
     assert list(t.columns) == ["sequence", "Period 1", "Period 2", "Period 3", "patients"]
     assert t["patients"].sum() == 8 and len(t) == 4
     row = t[t["sequence"] == "Placebo-Ketamine-Ketamine/Mg"].iloc[0]
