@@ -15,7 +15,8 @@ from .auc import AucResult, compute_auc
 from .crossover import CARRYOVER_MODES, CrossoverResult, NotEstimable, fit_crossover
 from .effects import EffectSizes, Responders, effect_sizes, responders
 from .missing import POLICIES
-from .schema import DEFAULT_PERIOD_DAYS, default_reference, order_arms
+from .schema import (DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, default_reference,
+                     order_arms)
 from .tables import describe
 
 
@@ -23,9 +24,9 @@ from .tables import describe
 class AnalysisSettings:
     """What the user chose: outcome, missing-data policy, horizon, period length, reference, carry-over, log."""
 
-    outcome: str = "pain_average"
-    policy: str = "locf"
-    horizon: int = 35
+    outcome: str = DEFAULT_OUTCOME
+    policy: str = DEFAULT_POLICY
+    horizon: int = DEFAULT_HORIZON
     period_days: int = DEFAULT_PERIOD_DAYS
     reference: Optional[str] = None
     carryover: str = "exclude"

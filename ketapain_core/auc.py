@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .missing import DiaryGrid, diary_grid, get_policy, impute_grid
-from .schema import DEFAULT_HORIZONS, DEFAULT_PERIOD_DAYS
+from .schema import DEFAULT_HORIZON, DEFAULT_HORIZONS, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY
 
 AUC_COLUMNS = ["patient", "period", "treatment", "sequence", "auc", "n_days", "n_observed", "n_imputed",
                "n_missing", "excluded", "reason"]
@@ -98,8 +98,8 @@ def _auc_from_grid(grid: DiaryGrid, filled: np.ndarray, policy: str, horizon: in
     return out[AUC_COLUMNS]
 
 
-def compute_auc(diary: pd.DataFrame, outcome: str = "pain_average", policy: str = "locf",
-                horizon: int = 35, period_days: int = DEFAULT_PERIOD_DAYS) -> AucResult:
+def compute_auc(diary: pd.DataFrame, outcome: str = DEFAULT_OUTCOME, policy: str = DEFAULT_POLICY,
+                horizon: int = DEFAULT_HORIZON, period_days: int = DEFAULT_PERIOD_DAYS) -> AucResult:
     """AUC of one daily outcome per patient-period, under a missing-data policy, at one horizon.
 
     Parameters

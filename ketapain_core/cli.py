@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
 from .missing import POLICIES
-from .schema import BUNDLED_DATA, DEFAULT_PERIOD_DAYS, Trial
+from .schema import BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial
 from .textsafe import escape_controls
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_ESTIMABLE = 0, 2, 3
@@ -63,9 +63,10 @@ class SafeText:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="diary file (CSV, XLSX, Parquet) or a folder of table files")
-    p.add_argument("--outcome", default="pain_average", help="daily outcome column (default pain_average)")
-    p.add_argument("--missing", default="locf", choices=sorted(POLICIES), help="missing-data policy")
-    p.add_argument("--horizon", type=int, default=35, help="last day of the AUC (default 35)")
+    p.add_argument("--outcome", default=DEFAULT_OUTCOME, help=f"daily outcome column (default {DEFAULT_OUTCOME})")
+    p.add_argument("--missing", default=DEFAULT_POLICY, choices=sorted(POLICIES), help="missing-data policy")
+    p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
+                   help=f"last day of the AUC (default {DEFAULT_HORIZON})")
     p.add_argument("--period-days", type=int, default=DEFAULT_PERIOD_DAYS, help="period length D (default 35)")
 
 

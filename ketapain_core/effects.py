@@ -17,7 +17,10 @@ from scipy import optimize, special
 from .schema import arm_pairs, order_arms
 from .summaries import wide_by_arm
 
+#: Responder definitions, the one owner: name -> the least decrease vs the reference, in % ("any": any decrease).
 RESPONDER_THRESHOLDS = {"any": 0.0, "30%": 30.0, "50%": 50.0}
+#: The per-patient column that flags each definition (``Responders.per_patient``).
+RESPONDER_COLUMNS = {"any": "responder_any", "30%": "responder_30", "50%": "responder_50"}
 
 
 def _wide(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
@@ -187,7 +190,7 @@ def responders(auc: pd.DataFrame, *, reference: Optional[str] = None, response: 
         change = y[both] - ref[both]
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(ref[both] > 0, 100.0 * change / ref[both], np.nan)
-        f = np.column_stack([change < 0, pct <= -30.0, pct <= -50.0])
+        f = np.column_stack([change < 0] + [pct <= -RESPONDER_THRESHOLDS[k] for k in ("30%", "50%")])
         flags[both, k] = f
         for c, v in zip(cols, [patients[both], np.full(both.sum(), a, dtype=object), y[both], ref[both], change,
                                pct, f[:, 0], f[:, 1], f[:, 2]]):

@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
+from .effects import RESPONDER_COLUMNS, RESPONDER_THRESHOLDS
 from .schema import order_arms
 from .summaries import daily_mean_table, day_status, wide_by_arm
 
@@ -273,7 +274,7 @@ def auc_by_patient(auc: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, r
 # --------------------------------------------------------------------------------------------------------------
 # Waterfall of % change vs the reference
 # --------------------------------------------------------------------------------------------------------------
-_THRESHOLDS = {"any": ("responder_any", 0.0), "30%": ("responder_30", -30.0), "50%": ("responder_50", -50.0)}
+_THRESHOLDS = {k: (RESPONDER_COLUMNS[k], -v) for k, v in RESPONDER_THRESHOLDS.items()}
 
 
 def waterfall(per_patient: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, threshold: str = "any",

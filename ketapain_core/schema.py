@@ -14,6 +14,11 @@ import numpy as np
 import pandas as pd
 
 #: Required diary columns, in canonical order.
+#: The analysis defaults (the paper's primary endpoint): the one place the app, the CLI and the core take them from.
+DEFAULT_OUTCOME = "pain_average"
+DEFAULT_POLICY = "locf"
+DEFAULT_HORIZON = 35
+
 #: Words read as yes / no in a flag column (lower case, stripped), the one vocabulary of the readers, the safety
 #: tables and Table 1. ``t`` / ``f`` are yes / no only where a column is known to be a flag (related, serious):
 #: :data:`FLAG_LETTERS` lists them so that Table 1 can leave them out (a column of "F" there means female).

@@ -41,8 +41,10 @@ import streamlit as st
 
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.crossover import CARRYOVER_MODES
+from ketapain_core.effects import RESPONDER_THRESHOLDS
 from ketapain_core.missing import POLICIES
-from ketapain_core.schema import DEFAULT_PERIOD_DAYS, OUTCOMES, Trial, ValidationReport, default_reference
+from ketapain_core.schema import (DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, OUTCOMES,
+                                  Trial, default_reference)
 
 from . import cache, context
 
@@ -74,7 +76,7 @@ _NOTICES = "_notices"               # messages about URL values that were not us
 
 BUNDLED, UPLOAD = "bundled", "upload"
 DATASETS = (BUNDLED, UPLOAD)
-THRESHOLDS = ("any", "30%", "50%")
+THRESHOLDS = tuple(RESPONDER_THRESHOLDS)
 MAX_PERIOD_DAYS = 366
 MAX_COUNT = 1_000_000
 #: Longest URL value read (characters); a longer one is ignored, with a notice, before any other work.
@@ -146,9 +148,9 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(DATASET, "data", BUNDLED, _choice(DATASETS)),
-    Setting(OUTCOME, "outcome", "pain_average", _choice(OUTCOMES)),
-    Setting(HORIZON, "horizon", 35, _int_between(2, MAX_PERIOD_DAYS)),
-    Setting(POLICY, "missing", "locf", _choice(tuple(POLICIES))),
+    Setting(OUTCOME, "outcome", DEFAULT_OUTCOME, _choice(OUTCOMES)),
+    Setting(HORIZON, "horizon", DEFAULT_HORIZON, _int_between(2, MAX_PERIOD_DAYS)),
+    Setting(POLICY, "missing", DEFAULT_POLICY, _choice(tuple(POLICIES))),
     Setting(REFERENCE, "ref", None, _text),
     Setting(CARRYOVER, "carryover", "exclude", _choice(CARRYOVER_MODES)),
     Setting(LOG, "log", False, _bool, lambda v: "1" if v else "0"),
@@ -330,7 +332,7 @@ def _defaults(trial: Optional[Trial]) -> dict[str, Any]:
         out[REFERENCE] = default_reference(trial.arms)
         patients = patient_list(trial)
         out[PATIENT] = patients[0] if patients else None
-        out[HORIZON] = min(35, trial.period_days)
+        out[HORIZON] = min(DEFAULT_HORIZON, trial.period_days)
         out[SCALE] = next(iter(scale_options(trial)), None)
     return out
 
