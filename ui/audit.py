@@ -12,7 +12,6 @@ from typing import Any, Optional
 
 import streamlit as st
 
-from . import state
 from .context import Context
 
 LOG = "_audit_log"

@@ -9,7 +9,6 @@ a large diary on every call would cost more than the call, and ``data_key`` alre
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Optional
 
 import pandas as pd

@@ -3,7 +3,6 @@ tables and parameters, the yes/no and missing-code words.
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence, Union

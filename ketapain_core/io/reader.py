@@ -3,7 +3,6 @@ with bounded reads.
 """
 from __future__ import annotations
 
-import csv
 import os
 import stat
 from pathlib import Path, PurePath
