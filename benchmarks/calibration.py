@@ -5,7 +5,7 @@ Prints every calibration figure beside the paper's, with its tolerance and pass/
     python benchmarks/calibration.py            # the bundled data/simulated (read as the app reads it)
     python benchmarks/calibration.py --seed N   # the preset with another seed (not written anywhere)
 
-The figures and targets are :func:`ketapain_core.simulate.calibration_figures`; ``tests/core/test_simulate.py``
+The figures and targets are :func:`ketapain_core.calibration.calibration_figures`; ``tests/core/test_simulate.py``
 asserts every one of them on the bundle.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ketapain_core.io import read_path  # noqa: E402
-from ketapain_core.simulate import DEFAULT_OUT, calibration_figures, ketapain_preset, simulate_trial  # noqa: E402
+from ketapain_core.calibration import calibration_figures  # noqa: E402
+from ketapain_core.simulate import DEFAULT_OUT, ketapain_preset, simulate_trial  # noqa: E402
 
 
 def main(argv=None) -> int:

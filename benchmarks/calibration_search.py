@@ -2,7 +2,7 @@
 
 For one seed, the preset's continuous parameters (common course, variances, period shifts, each arm's peak,
 decay, sustained part, ``knots`` course and maximal/night pain shifts) are fitted to the calibration figures
-of :func:`ketapain_core.simulate.calibration_figures` by a damped Gauss-Newton search with large
+of :func:`ketapain_core.calibration.calibration_figures` by a damped Gauss-Newton search with large
 finite-difference steps (the figures are step functions of the parameters, because diary values are rounded to
 whole points). Each figure is scored as its distance from the paper in units of its tolerance. The bundle
 uses seed 38 (the best of seeds 0-399 under the earlier model) and this search's result rounded to two
@@ -25,8 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ketapain_core.calibration import calibration_figures  # noqa: E402
 from ketapain_core.simulate import (  # noqa: E402
-    ArmEffect, SimulationParams, _simulate_diary, _streams, calibration_figures, ketapain_preset)
+    ArmEffect, SimulationParams, _simulate_diary, _streams, ketapain_preset)
 
 KNOT_DAYS = (4, 11, 18, 25, 32)
 ARM_KEYS = (("p", "Placebo"), ("k", "Ketamine"), ("m", "Ketamine/Mg"))

@@ -162,7 +162,7 @@ def test_week1_dip_in_a_large_trial():
 def calibration(bundled_trial, trial):
     """The calibration figures of the bundle read as the app reads it (data/simulated through ketapain_core.io),
     which equal those of the regenerated preset (the bundle is byte-identical to it, checked above)."""
-    from ketapain_core.simulate import calibration_figures
+    from ketapain_core.calibration import calibration_figures
     rows = calibration_figures(bundled_trial.diary)
     again = calibration_figures(trial.diary)
     assert [(r["figure"], r["ours"]) for r in rows] == [(r["figure"], r["ours"]) for r in again]
@@ -176,7 +176,7 @@ def test_calibration_covers_every_target(calibration):
 
 @pytest.mark.parametrize("key", list(TABLE2), ids=[f"{o}-{p}-{h}" for o, p, h in TABLE2])
 def test_calibration_table2_means_within_3pct_sds_within_20pct(calibration, key):
-    from ketapain_core.simulate import PAPER_TABLE2
+    from ketapain_core.calibration import PAPER_TABLE2
     label = next(lab for lab, o, h, p, _ in PAPER_TABLE2 if (o, p, h) == key)
     for arm, (m, s) in zip(ARMS, TABLE2[key]):
         mean = calibration[f"{label}, {arm}: mean"]["ours"]
