@@ -1,5 +1,5 @@
 # Shared fitting helpers for the R reference scripts: the tight nloptwrap control with the derivative-root polish
-# of a single theta, warning/message capture, and the Wald test. Sourced by crossover.R and random_designs.R.
+# of a single theta, warning/message capture, and the Wald test. Sourced by crossover.R, secondary.R and random_designs.R.
 
 OPT_TIGHT <- list(xtol_abs = 1e-12, ftol_abs = 1e-14, xtol_rel = 1e-12, maxeval = 1e5)
 polish_root <- function(fn, theta) {

@@ -67,27 +67,8 @@ sidak <- function(p, m) pmin(pmax(1 - (1 - p)^m, p), 1)
 # ---------------------------------------------------------------------------------------------------------------
 # 1. Questionnaire models: value ~ treatment + period + sequence [+ baseline] + (1 | patient), REML
 # ---------------------------------------------------------------------------------------------------------------
-# Tight optimizer + derivative-root polish of the single theta, as in crossover.R (see the README there).
-OPT_TIGHT <- list(xtol_abs = 1e-12, ftol_abs = 1e-14, xtol_rel = 1e-12, maxeval = 1e5)
-polish_root <- function(fn, theta) {
-  if (length(theta) != 1L || !(theta > 0)) return(NA_real_)
-  g <- function(th) numDeriv::grad(fn, th, method = "Richardson",
-                                   method.args = list(eps = 1e-4 * th, d = 1e-3, r = 6))
-  lo <- theta * (1 - 1e-5); hi <- theta * (1 + 1e-5)
-  glo <- g(lo); ghi <- g(hi)
-  if (!is.finite(glo) || !is.finite(ghi) || sign(glo) == sign(ghi)) return(NA_real_)
-  uniroot(g, c(lo, hi), f.lower = glo, f.upper = ghi, tol = 1e-15 * theta, maxiter = 200)$root
-}
-nloptwrap_polished <- function(par, fn, lower, upper, control = list(), ...) {
-  r <- lme4::nloptwrap(par = par, fn = fn, lower = lower, upper = upper, control = control, ...)
-  root <- polish_root(fn, r$par)
-  if (!is.na(root)) {
-    f_root <- fn(root)
-    if (f_root <= r$fval + 64 * .Machine$double.eps * abs(r$fval)) { r$par <- root; r$fval <- f_root }
-  }
-  r
-}
-CTRL_TIGHT <- lmerControl(optimizer = nloptwrap_polished, optCtrl = OPT_TIGHT)
+# Tight optimizer + derivative-root polish of the single theta, shared with crossover.R (see the README there).
+source(file.path(HERE, "lmm_helpers.R"))   # OPT_TIGHT, polish_root, CTRL_TIGHT
 
 describe <- function(x) {
   x <- x[!is.na(x)]
