@@ -182,7 +182,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(format_summary(a))
     if a.model is None:
-        print(f"error: the model cannot be estimated: {a.model_error}", file=err)
+        print(f"error: the model cannot be estimated: {a.reason}", file=err)
         return EXIT_NOT_ESTIMABLE
     for w in a.model.warnings:
         print(f"warning: model: {w}", file=err)
@@ -199,10 +199,10 @@ def format_summary(a) -> str:
         lines.append(f"{r.arm:<22} {r.n:>3} {r.mean:>9.1f} {r.sd:>9.1f}    {r.median:.1f} [{r.q1:.1f}; {r.q3:.1f}]")
     m = a.model
     if m is None:
-        lines += ["", f"model: not estimable: {a.model_error}"]
+        lines += ["", f"model: not estimable: {a.reason}"]
         return "\n".join(lines) + "\n"
     o = m.omnibus
-    lines += ["", f"model: {m.status} ({m.status_reason}); {m.n_used} patient-periods used, "
+    lines += ["", f"model: {m.status} ({m.reason}); {m.n_used} patient-periods used, "
                   f"{len(m.excluded)} left out; ICC = {m.icc:.3f}",
               (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {o.p_f:.4g}; "
                f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {o.p_chi2:.4g}" if o.estimable else f"treatment: {o.reason}"),

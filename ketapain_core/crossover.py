@@ -26,6 +26,7 @@ from scipy import optimize, special, stats
 from .design import Design, NotEstimable, build_design, check_estimable, contrast_vector
 from .schema import arm_pairs
 from .multicomp import sidak
+from .status import NOT_ESTIMABLE, OK, from_cautions
 
 CARRYOVER_MODES = ("exclude", "include", "auto")
 _SINGULAR_TOL = 1e-4      # as lme4's isSingular(): theta below this is a boundary fit
@@ -281,6 +282,11 @@ class JointTest:
     estimable: bool = True
     reason: str = ""
 
+    @property
+    def status(self) -> str:
+        """"ok" or "not estimable" (ketapain_core.status); ``reason`` says why not."""
+        return OK if self.estimable else NOT_ESTIMABLE
+
     def to_dict(self) -> dict[str, Any]:
         return {"chi2": self.chi2, "df": self.df, "p_chi2": self.p_chi2, "f": self.f, "num_df": self.num_df,
                 "den_df": self.den_df, "p_f": self.p_f, "estimable": self.estimable, "reason": self.reason}
@@ -338,8 +344,8 @@ class CrossoverResult:
     (the rows used, with fitted values and residuals).
     """
 
-    status: str                    # "ok" | "caution"
-    status_reason: str
+    status: str                    # "ok" | "caution" (ketapain_core.status); refused designs raise NotEstimable
+    reason: str
     reference: str
     arms: tuple[str, ...]
     carryover_mode: str
@@ -653,13 +659,12 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
     per_seq = design.data.groupby("sequence")["patient"].nunique()
     if (per_seq < 2).any():
         cautions.append(f"{int((per_seq < 2).sum())} sequence(s) have a single patient")
-    status = "caution" if cautions else "ok"
-    reason = "; ".join(cautions) if cautions else "the model converged with a positive between-patient variance"
+    status, reason = from_cautions(cautions, "the model converged with a positive between-patient variance")
     excluded = _exclusions(auc, response, design.covariates)
     if design.left_out is not None and len(design.left_out):
         excluded = pd.concat([excluded, design.left_out], ignore_index=True)
     return CrossoverResult(
-        status=status, status_reason=reason, reference=design.reference, arms=design.arms,
+        status=status, reason=reason, reference=design.reference, arms=design.arms,
         carryover_mode=carryover_mode, carryover_included=included, carryover_decision=decision, log=log,
         n_patients=int(auc["patient"].nunique()), n_used=len(design.data), excluded=excluded, data=data,
         fixed_effects=fixed, var_subject=var_subject, var_residual=var_residual, icc=icc, theta=fit.theta,

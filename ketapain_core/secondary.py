@@ -226,7 +226,7 @@ def _fit_scale(design: pd.DataFrame, post: pd.DataFrame, base: pd.DataFrame, *, 
         return model, {**row, "status": "not estimable",
                        "reason": "the treatment test could not be computed (no residual information left)"}
     if model.status != "ok":
-        cautions.append(model.status_reason)
+        cautions.append(model.reason)
     k = vals.nunique()
     if k <= FEW_LEVELS:
         cautions.append(f"the score takes only {k} distinct values: a linear model for it is an approximation")
@@ -235,7 +235,7 @@ def _fit_scale(design: pd.DataFrame, post: pd.DataFrame, base: pd.DataFrame, *, 
         cautions.append(f"{n_excl} of {len(table)} patient-periods have no value")
     if cautions:
         return model, {**row, "status": "caution", "reason": "; ".join(cautions)}
-    return model, {**row, "status": "ok", "reason": model.status_reason}
+    return model, {**row, "status": "ok", "reason": model.reason}
 
 
 def questionnaire_table(questionnaires: Optional[pd.DataFrame], design: pd.DataFrame, *,

@@ -27,7 +27,9 @@ from .analysis import AnalysisSettings
 from .auc import trapezoid_auc
 from .crossover import fit_crossover
 from .missing import DiaryGrid, diary_grid
+from .methods import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE  # noqa: F401
 from .multicomp import sidak_all
+from .status import from_cautions
 from .schema import PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
 
 Progress = Optional[Callable[[float, str], None]]
@@ -35,19 +37,26 @@ Progress = Optional[Callable[[float, str], None]]
 #: Default number of imputations and seed.
 DEFAULT_M = 20
 DEFAULT_SEED = 20200701
+
+
+def delta_grid(largest: float = 3.0, step: float = 0.5) -> tuple[float, ...]:
+    """The tipping point's grid of deltas: 0, the multiples of ``step`` up to ``largest`` on both sides, and
+    +/- ``largest`` itself, sorted (symmetric about 0).
+
+    >>> delta_grid(1.0, 0.5)
+    (-1.0, -0.5, 0.0, 0.5, 1.0)
+    >>> delta_grid(1.0, 0.75)
+    (-1.0, -0.75, 0.0, 0.75, 1.0)
+    """
+    if not (largest >= 0 and step > 0):
+        raise ValueError("the delta grid needs largest >= 0 and step > 0")
+    k = np.arange(1, int(np.floor(largest / step + 1e-9)) + 1)
+    side = {float(x) for x in np.round(k * step, 6)} | ({float(round(largest, 6))} if largest > 0 else set())
+    return tuple(sorted({0.0} | side | {-x for x in side}))
+
+
 #: Default delta grid of the tipping point (pain points added to each imputed day of the active arms).
-DEFAULT_DELTAS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 10))
-
-MI_ASSUMPTION = ("Missing days are missing at random: given the recorded days around them, the patient-period's "
-                 "level and the arm, they behave like the recorded days.")
-TIPPING_ASSUMPTION = ("Missing days in the active arms are delta points worse (delta > 0) or better than MAR "
-                      "predicts; the flip point says how far from MAR the conclusion holds.")
-#: The tipping-point rule in one sentence (Methods page, report).
-TIPPING_RULE = ("Tipping point: delta is added to every imputed day of the active arms after the MAR draws and the "
-                "result clipped to the 0-10 scale; the tipping point is the delta where the pooled P of the "
-                "contrast crosses 0.05, and a change of sign of the estimate is reported apart, since on its own "
-                "it does not change the conclusion.")
-
+DEFAULT_DELTAS: tuple[float, ...] = delta_grid(3.0, 0.5)
 
 # --------------------------------------------------------------------------------------------------------------
 # Rubin's rules
@@ -239,6 +248,15 @@ class MIResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.contrasts.copy()
+
+    @property
+    def status(self) -> str:
+        """"caution" when a completed-data fit warned, else "ok" (:mod:`ketapain_core.status`)."""
+        return from_cautions(self.warnings, "")[0]
+
+    @property
+    def reason(self) -> str:
+        return from_cautions(self.warnings, f"{self.m} completed diaries pooled by Rubin's rules")[1]
 
 
 def _completed_contrasts(grid: DiaryGrid, completed: np.ndarray, settings: AnalysisSettings, reference: str,
@@ -566,7 +584,7 @@ def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "MI_ASSUMPTION", "TIPPING_ASSUMPTION",
+__all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "delta_grid", "MI_ASSUMPTION", "TIPPING_ASSUMPTION",
            "barnard_rubin_df", "rubin_pool", "impute_diary", "MIResult", "multiple_imputation", "TippingPoint",
            "tipping_point", "tipping_summary", "pooled_row", "method_comparison", "DAILY_ASSUMPTION",
            "spline_knots", "spline_basis", "DailyModelResult", "daily_model"]
@@ -575,9 +593,6 @@ __all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "MI_ASSUMPTION", "TIPP
 # --------------------------------------------------------------------------------------------------------------
 # Daily-data mixed model (no imputation; valid under MAR)
 # --------------------------------------------------------------------------------------------------------------
-DAILY_ASSUMPTION = ("Missing days are missing at random given the recorded days of the same patient; the mean "
-                    "pain curve of each arm is smooth in day (a cubic spline).")
-
 
 def spline_knots(period_days: int, df: int = 5) -> np.ndarray:
     """Interior knots of the cubic B-spline in day: quantiles of days 1..D at 1/(df-2), ..., (df-3)/(df-2) (as R
@@ -714,6 +729,19 @@ class DailyModelResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.contrasts.copy()
+
+    def _status(self) -> tuple[str, str]:
+        cautions = ([] if self.converged else ["the REML fit did not converge"]) + list(self.warnings)
+        return from_cautions(cautions, "the REML fit converged")
+
+    @property
+    def status(self) -> str:
+        """"caution" when the fit did not converge or warned, else "ok" (:mod:`ketapain_core.status`)."""
+        return self._status()[0]
+
+    @property
+    def reason(self) -> str:
+        return self._status()[1]
 
 
 def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings(), *, spline_df: int = 5,
