@@ -11,7 +11,7 @@ import datetime as _dt
 import html
 import importlib.metadata
 import platform
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -28,7 +28,8 @@ from .schema import OUTCOME_LABELS, Trial, ValidationReport
 from .status import CAUTION, OK, HasStatus, headline
 from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
-from .tables import fmt_p as _fmt_p
+from .format import fmt_num as _fmt_number
+from .format import fmt_p as _fmt_p
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
 
@@ -78,7 +79,7 @@ def _fmt_num(x: object, digits: int) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     if isinstance(x, (float, np.floating)):
-        return f"{float(x):.{digits}f}"
+        return _fmt_number(x, digits, missing="")
     return str(x)
 
 

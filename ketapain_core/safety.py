@@ -49,7 +49,8 @@ from scipy import special, stats
 
 from .schema import NO_WORDS, YES_WORDS, arm_pairs, default_reference, order_arms, sequence_column
 from .multicomp import sidak
-from .tables import n_pct_text, percent
+from .format import n_pct_text
+from .tables import percent
 
 #: Working-correlation model and its options, as written into every result.
 METHOD = ("GEE marginal logistic model: logit P(event) = treatment + period; patients as clusters; "

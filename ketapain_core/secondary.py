@@ -23,7 +23,8 @@ import pandas as pd
 from .analysis import AnalysisSettings, table2
 from .crossover import NotEstimable, CrossoverResult, fit_crossover
 from .schema import DEFAULT_PERIOD_DAYS, default_reference, order_arms
-from .tables import auto_digits, describe, fmt_num, mean_sd_text
+from .format import fmt_num, mean_sd_text
+from .tables import auto_digits, describe
 
 BASELINE = "baseline"
 #: Scale label used when a questionnaire row has no scale (a single whole-instrument score).

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import re
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
@@ -16,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import export as _export
-from ketapain_core import tables as _tables
+from ketapain_core import format as _format
 from ketapain_core.tables import estimability_view
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, default_reference
@@ -65,29 +64,21 @@ def esc(text: Any, limit: Optional[int] = None) -> str:
 
 
 def fmt(x: Any, digits: int = 1) -> str:
-    """A number with fixed decimals; a dash for missing.
+    """A number with fixed decimals; a dash for missing (:func:`ketapain_core.format.fmt_num`).
 
     >>> fmt(3.14159, 2), fmt(float("nan")), fmt(None)
     ('3.14', '-', '-')
     """
-    if x is None:
-        return "-"
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "-"
-    return f"{v:.{digits}f}"
+    return _format.fmt_num(x, digits, _format.MISSING_APP)
 
 
 def fmt_p(p: Any) -> str:
-    """A P value: three decimals, ``<0.001`` below that, a dash when missing (the core's convention).
+    """A P value: three decimals, ``<0.001`` below that, a dash when missing (:func:`ketapain_core.format.fmt_p`).
 
     >>> fmt_p(0.04812), fmt_p(0.00001), fmt_p(float("nan"))
     ('0.048', '<0.001', '-')
     """
-    return _tables.fmt_p(p)
+    return _format.fmt_p(p, _format.MISSING_APP)
 
 
 def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
@@ -96,16 +87,16 @@ def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
     >>> mean_sd(187.4, 90.2)
     '187 ± 90'
     """
-    return f"{fmt(mean, digits)} ± {fmt(sd, digits)}"
+    return _format.mean_sd_text(mean, sd, digits, missing=_format.MISSING_APP)
 
 
 def median_iqr(median: Any, q1: Any, q3: Any, digits: int = 0) -> str:
-    """``median [Q1; Q3]``.
+    """``median [Q1; Q3]`` (:func:`ketapain_core.format.median_iqr_text`).
 
     >>> median_iqr(180.0, 120.5, 250.25)
     '180 [120; 250]'
     """
-    return f"{fmt(median, digits)} [{fmt(q1, digits)}; {fmt(q3, digits)}]"
+    return _format.median_iqr_text(median, q1, q3, digits, missing=_format.MISSING_APP)
 
 
 def settings_line(ctx: Context) -> str:
