@@ -431,22 +431,27 @@ def _optimise_nd(model: Reml) -> tuple[np.ndarray, bool]:
     res = optimize.minimize(objective, start ** 2, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * model.r,
                             options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
     theta = np.sqrt(np.maximum(res.x, 0.0))
-    for _ in range(20):                  # Newton in theta on the components off the boundary
+    # Newton in theta on the components off the boundary, to the root of the analytic gradient (as the 1-factor
+    # case): near the optimum the criterion's own differences are rounding noise (~1e-11), its gradient is not;
+    # a step must shrink the gradient and may not raise the criterion beyond that noise
+    g1, g2 = model.profiled_gradient(theta)
+    for _ in range(20):
         free = theta > 0
-        if not free.any():
+        if not free.any() or not np.all(np.isfinite(g1)):
             break
-        g1, g2 = model.profiled_gradient(theta)
         Hf = g2[np.ix_(free, free)]
-        if np.any(np.linalg.eigvalsh(Hf) <= 0) or not np.all(np.isfinite(g1)):
+        if np.any(np.linalg.eigvalsh(Hf) <= 0):
             break
         new = theta.copy()
         new[free] = theta[free] - np.linalg.solve(Hf, g1[free])
-        if np.any(new[free] <= 0) or deviance(new) > deviance(theta):
+        if np.any(new[free] <= 0):
             break
-        done = np.max(np.abs(new - theta)) <= 1e-13 * max(1.0, float(np.max(theta)))
-        theta = new
-        if done:
+        f0 = deviance(theta)
+        n1, n2 = model.profiled_gradient(new)
+        if (np.linalg.norm(n1[free]) >= np.linalg.norm(g1[free])
+                or deviance(new) > f0 + 1e-9 * max(1.0, abs(f0))):
             break
+        theta, g1, g2 = new, n1, n2
     for j in range(model.r):        # the boundary: a component at 0 when that is no worse
         t0 = theta.copy(); t0[j] = 0.0
         if deviance(t0) <= deviance(theta) + 1e-10:
