@@ -64,26 +64,32 @@ class _Layout:
         g = len(self.ztz)
         self.count = np.bincount(self.kind, minlength=g).astype(float)
         self.aggregated = (g * q * p <= m) if aggregate is None else bool(aggregate)
+        self.p = p
         if self.aggregated:
             # einsum, not BLAS: a threaded GEMM on a tall thin matrix is slower here than a plain loop
-            self.T = np.stack([np.einsum("mki,mlj->klij", ztx[self.kind == k], ztx[self.kind == k])
-                               for k in range(g)])
-            self.U = np.stack([np.einsum("mki,ml->kli", ztx[self.kind == k], zty[self.kind == k])
-                               for k in range(g)])
-            self.V = np.stack([np.einsum("mk,ml->kl", zty[self.kind == k], zty[self.kind == k])
-                               for k in range(g)])
+            T = np.stack([np.einsum("mki,mlj->klij", ztx[self.kind == k], ztx[self.kind == k]) for k in range(g)])
+            U = np.stack([np.einsum("mki,ml->kli", ztx[self.kind == k], zty[self.kind == k]) for k in range(g)])
+            V = np.stack([np.einsum("mk,ml->kl", zty[self.kind == k], zty[self.kind == k]) for k in range(g)])
+            # flattened over (kind, k, l), so that a contraction with C is one matrix product
+            self.Tf, self.Uf, self.Vf = T.reshape(g * q * q, p * p), U.reshape(g * q * q, p), V.reshape(g * q * q)
         else:
             self.ztx, self.zty = ztx, zty
 
     def contract(self, Cg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """sum over blocks of Z'X' C Z'X, Z'X' C Z'y and Z'y' C Z'y for C given per kind (..., g, q, q)."""
+        lead = Cg.shape[:-3]
+        p = self.p
         if self.aggregated:
-            return (np.einsum("...gkl,gklij->...ij", Cg, self.T), np.einsum("...gkl,gkli->...i", Cg, self.U),
-                    np.einsum("...gkl,gkl->...", Cg, self.V))
-        Cm = Cg[..., self.kind, :, :]
-        return (np.einsum("mki,...mkl,mlj->...ij", self.ztx, Cm, self.ztx),
-                np.einsum("mki,...mkl,ml->...i", self.ztx, Cm, self.zty),
-                np.einsum("mk,...mkl,ml->...", self.zty, Cm, self.zty))
+            Cf = Cg.reshape(-1, self.Tf.shape[0])
+            return ((Cf @ self.Tf).reshape(lead + (p, p)), (Cf @ self.Uf).reshape(lead + (p,)),
+                    (Cf @ self.Vf).reshape(lead))
+        m, q = self.cols.shape
+        Cm = Cg[..., self.kind, :, :]                                         # (..., m, q, q)
+        W = (Cm @ self.ztx).reshape(-1, m * q, p)                              # C Z'X per block
+        w = (Cm @ self.zty[:, :, None]).reshape(-1, m * q)                     # C Z'y per block
+        A = self.ztx.reshape(m * q, p)
+        return ((A.T @ W).reshape(lead + (p, p)), (w @ A).reshape(lead + (p,)),
+                (w @ self.zty.reshape(m * q)).reshape(lead))
 
     def derivative_terms(self, C: np.ndarray, r: int, second: bool = True) -> tuple[Any, Any, Any, Any]:
         """Per kind: F_j = C E_j C' (= dB / d gam_j, gam = theta^2), tr(C E_j Z'Z), tr(C E_i Z'Z C E_j Z'Z) and
@@ -265,7 +271,9 @@ class Reml:
         NotEstimable
             When the fit is exact (no residual variance), kind ``exact_fit``.
         """
-        s = self.solve(theta)
+        return self._criterion(self.solve(theta))
+
+    def _criterion(self, s: dict[str, Any]) -> float:
         dfr = self.N - self.p
         if not s["Q"] > 1e-10 * self.yty:  # an exact fit: log(0) below, and no residual variance to test against
             raise NotEstimable("the model fits the values exactly (no residual variation, e.g. every "
@@ -331,8 +339,18 @@ class Reml:
 
     def profiled_slope(self, theta: Any, in_gamma: bool = False) -> np.ndarray:
         """Gradient of :meth:`profiled` in theta (or in gamma = theta^2), first derivatives only."""
+        return self.profiled_and_slope(theta, in_gamma)[1]
+
+    def profiled_and_slope(self, theta: Any, in_gamma: bool = False) -> tuple[float, np.ndarray]:
+        """:meth:`profiled` and its gradient from one evaluation (the gradient alone does not check for an
+        exact fit)."""
         d = self.derivatives(theta, order=1, in_gamma=in_gamma)
-        return d["ld1"] + (self.N - self.p) * d["Q1"] / d["Q"]
+        slope = d["ld1"] + (self.N - self.p) * d["Q1"] / d["Q"]
+        try:
+            value = self._criterion(d)
+        except NotEstimable:
+            value = math.nan
+        return value, slope
 
     def ranef(self, theta: Any, beta: np.ndarray) -> tuple[np.ndarray, ...]:
         """BLUP of every random intercept (in the response's units), one array per factor by level code:
@@ -419,10 +437,8 @@ def _optimise_nd(model: Reml) -> tuple[np.ndarray, bool]:
 
     def objective(gam: np.ndarray) -> tuple[float, np.ndarray]:
         theta = np.sqrt(np.maximum(gam, 0.0))
-        try:
-            return model.profiled(theta), model.profiled_slope(theta, in_gamma=True)
-        except NotEstimable:
-            return math.inf, np.zeros(model.r)
+        value, slope = model.profiled_and_slope(theta, in_gamma=True)
+        return (value, slope) if np.isfinite(value) else (math.inf, np.zeros(model.r))
 
     grid = [np.array(t) for t in itertools.product((0.0, 0.3, 1.0, 3.0), repeat=model.r)]
     start = min(grid, key=deviance)
