@@ -95,7 +95,7 @@ class _Layout:
         """Per kind: F_j = C E_j C' (= dB / d gam_j, gam = theta^2), tr(C E_j Z'Z), tr(C E_i Z'Z C E_j Z'Z) and
         S_ij = d2B / d gam_i d gam_j = -(C E_i Z'Z F_j + its transpose)."""
         Z = self.ztz
-        if Z.shape[1] == 1:                      # one column (r = 1): scalars per kind
+        if Z.shape[1] == 1:                      # one-column blocks (only when r = 1): scalars per kind
             F = (C * C)[None]
             cz = (C * Z)[:, 0, 0]
             return F, cz[None], (cz * cz)[None, None], (-2.0 * Z * C * C * C)[None, None] if second else None
@@ -111,7 +111,7 @@ class _Layout:
         return F, tr_p, trpp, -(X + np.swapaxes(X, -1, -2))
 
     def matrices(self, theta: np.ndarray) -> dict[str, np.ndarray]:
-        """C = (I + G Z'Z)^-1, B = C G, F_j = C E_j C' and log|I + G Z'Z| per kind."""
+        """C = (I + G Z'Z)^-1, B = C G and log|I + G Z'Z| per kind."""
         gam = (theta * theta)[self.comp]                     # (q,)
         Z = self.ztz
         q = Z.shape[1]
