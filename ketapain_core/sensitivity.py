@@ -560,11 +560,13 @@ def tipping_point(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSett
 # --------------------------------------------------------------------------------------------------------------
 def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None,
                       labels: Optional[Mapping[str, str]] = None,
-                      daily: Optional["DailyModelResult"] = None) -> pd.DataFrame:
+                      daily: Optional["DailyModelResult"] = None,
+                      extra: Optional[Mapping[str, MIResult]] = None) -> pd.DataFrame:
     """One row per method x contrast: method, Method (label), a, b, estimate, se, df, p, p_sidak, ci_low,
     ci_high, n_used (patient-periods). ``analyses`` maps a policy name to its
     :class:`ketapain_core.analysis.Analysis`; the MI result, when given, is added as method ``"mi"`` and the
-    daily-data mixed model as ``"daily"``."""
+    daily-data mixed model as ``"daily"``; ``extra`` adds further multiple-imputation results by method key (the
+    reference-based ``"j2r"``, ``"cr"``, ``"cir"`` of :mod:`ketapain_core.refbased`)."""
     cols = ["method", "Method", "a", "b", "estimate", "se", "df", "p", "p_sidak", "ci_low", "ci_high", "n_used"]
     labels = dict(labels or {})
     frames = []
@@ -576,6 +578,8 @@ def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None
     if mi is not None:
         frames.append(mi.contrasts.assign(method="mi", Method=labels.get("mi", f"MI (m = {mi.m})"),
                                           n_used=mi.n_used)[cols])
+    for key, r in (extra or {}).items():
+        frames.append(r.contrasts.assign(method=key, Method=labels.get(key, key), n_used=r.n_used)[cols])
     if daily is not None:
         frames.append(daily.contrasts.assign(method="daily", Method=labels.get("daily", "Daily-data mixed model"),
                                              n_used=daily.n_patient_periods)[cols])
