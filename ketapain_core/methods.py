@@ -166,6 +166,9 @@ _EXTRA = (
         "mu_own(t) + mu_ref(d) - mu_ref(t), and to the own arm's up to t."),
 )
 
+#: The multiple-imputation methods the command line's ``--missing`` takes besides the single-imputation policies.
+MI_METHODS: tuple[str, ...] = ("mi", "j2r", "cr", "cir")
+
 #: Every method in the order the pages show them: the single-imputation policies, then MI, the daily-data
 #: model and the tipping point.
 METHODS: dict[str, MethodText] = {
@@ -181,14 +184,14 @@ def estimand_table(horizon: int, outcome_label: str = "average pain",
 
     >>> t = estimand_table(35)
     >>> t.columns.tolist()[:4], t.set_index("method").loc["j2r", "Strategy"].split(" (")[0]
-    (['method', 'Method', 'Population', 'Variable'], 'treatment policy')
+    (['method', 'Missing-data method', 'Population', 'Variable'], 'treatment policy')
     """
     rows = []
     for key in (keys if keys is not None else METHODS):
         e, t = ESTIMANDS[key], METHODS[key]
         population = ("patient-periods with a complete diary to the horizon" if key == "complete" else
                       "randomized patients, every period with at least one recorded day")
-        rows.append({"method": key, "Method": t.label, "Population": population,
+        rows.append({"method": key, "Missing-data method": t.label, "Population": population,
                      "Variable": f"AUC of daily {outcome_label}, days 1-{horizon}",
                      "Diary stops": e.stopped, "Day missed in between": e.missed, "Strategy": e.strategy,
                      "Question answered": e.question[:1].upper() + e.question[1:] + "."})
@@ -278,5 +281,5 @@ def method_table(analyses: Mapping[str, Any], mi: Any = None, daily: Any = None,
 
 
 __all__ = ["MI_ASSUMPTION", "TIPPING_ASSUMPTION", "TIPPING_RULE", "DAILY_ASSUMPTION", "J2R_ASSUMPTION",
-           "CR_ASSUMPTION", "CIR_ASSUMPTION", "Estimand", "ESTIMANDS", "estimand_table", "MethodText", "METHODS",
+           "CR_ASSUMPTION", "CIR_ASSUMPTION", "Estimand", "ESTIMANDS", "estimand_table", "MI_METHODS", "MethodText", "METHODS",
            "method_label", "method_line", "markdown", "METHOD_TABLE_COLUMNS", "method_table"]

@@ -355,5 +355,52 @@ def reference_based_mi(diary: pd.DataFrame, settings: AnalysisSettings = Analysi
                     extra={"strategy": strategy, "imputation_reference": imp_ref, "model": fit})
 
 
+def run_mi_method(diary: pd.DataFrame, settings: AnalysisSettings, method: str, *, m: int = DEFAULT_M,
+                  seed: int = DEFAULT_SEED, reference: Optional[str] = None, progress: Progress = None) -> MIResult:
+    """One of :data:`ketapain_core.methods.MI_METHODS` by name: ``mi`` (today's MAR multiple imputation,
+    :func:`ketapain_core.sensitivity.multiple_imputation`) or a reference-based strategy (``j2r``, ``cr``,
+    ``cir``), so that the command line and the app call every imputation method the same way."""
+    from .sensitivity import multiple_imputation
+
+    if method == "mi":
+        return multiple_imputation(diary, settings, m=m, seed=seed, progress=progress)
+    if method not in REFERENCE_BASED:
+        raise ValueError(f"unknown imputation method {method!r}; choose mi, {', '.join(REFERENCE_BASED)}")
+    return reference_based_mi(diary, settings, strategy=method, reference=reference, m=m, seed=seed,
+                              progress=progress)
+
+
+def mi_json_dict(result: MIResult, method: str, n_patients: int) -> dict:
+    """The ``analyze --json`` document of a multiple-imputation method (``--missing mi|j2r|cr|cir``).
+
+    The keys of the single-imputation document, with the pooled contrasts (Rubin's rules, Barnard-Rubin df) in
+    ``contrasts``; what Rubin's rules do not pool is null or empty (``model``, ``omnibus``, ``carryover``,
+    ``normality``, ``auc``, ``effect_sizes``, ``responders``), and ``multiple_imputation`` says how it was done.
+    """
+    from dataclasses import asdict
+
+    from .analysis import _clean, _records
+
+    c = result.contrasts
+    doc = {
+        "settings": {**asdict(result.settings), "policy": method, "reference": result.reference,
+                     "imputations": result.m, "seed": result.seed},
+        "n_patients": int(n_patients), "n_used": result.n_used,
+        "excluded": _records(result.excluded, ["patient", "period", "treatment", "reason"]),
+        "auc": [], "summary": [], "status": result.status, "status_reason": result.reason,
+        "model": None, "omnibus": None, "carryover": None, "normality": None, "emmeans": [],
+        "sequence_period": None, "effect_sizes": [], "responders": [], "responder_counts": [],
+        "contrasts": _records(c.assign(estimable=True, reason=""),
+                              ["a", "b", "estimate", "se", "df", "t", "p", "p_sidak", "ci_low", "ci_high",
+                               "estimable", "reason", "fmi"]),
+        "multiple_imputation": {"method": method, "m": result.m, "seed": result.seed,
+                                "imputed_days": result.imputed_days,
+                                "imputation_reference": result.extra.get("imputation_reference"),
+                                "pooling": "Rubin's rules, Barnard-Rubin df", "warnings": list(result.warnings)},
+    }
+    return _clean(doc)
+
+
 __all__ = ["STRATEGIES", "REFERENCE_BASED", "ImputationModel", "covariance", "conditional_normal",
-           "strategy_means", "fit_imputation_model", "impute_reference_based", "reference_based_mi"]
+           "strategy_means", "fit_imputation_model", "impute_reference_based", "reference_based_mi",
+           "run_mi_method", "mi_json_dict"]

@@ -30,13 +30,13 @@ from .missing import DiaryGrid, diary_grid
 from .methods import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE  # noqa: F401
 from .multicomp import sidak_all
 from .status import from_cautions
-from .schema import PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
+from .schema import DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
 
 Progress = Optional[Callable[[float, str], None]]
 
 #: Default number of imputations and seed.
-DEFAULT_M = 20
-DEFAULT_SEED = 20200701
+DEFAULT_M = DEFAULT_IMPUTATIONS
+DEFAULT_SEED = DEFAULT_MI_SEED
 
 
 def delta_grid(largest: float = 3.0, step: float = 0.5) -> tuple[float, ...]:

@@ -166,3 +166,25 @@ def test_seeded_and_reported():
     assert a.status in ("ok", "caution") and a.reason
     with pytest.raises(ValueError):
         rb.reference_based_mi(d, s, strategy="cir", reference="Nope", m=4)
+
+
+def test_cli_analyze_with_a_reference_based_method(tmp_path):
+    import io
+
+    from ketapain_core.cli import main
+
+    d = _ab_ba(6, 10, 4, dropout=True)
+    path = tmp_path / "diary.csv"
+    d.to_csv(path, index=False)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["analyze", str(path), "--missing", "j2r", "--imputations", "4", "--seed", "3", "--horizon", "10",
+                 "--period-days", "10", "--json", "-"], out=out, err=err)
+    assert code == 0, err.getvalue()
+    doc = json.loads(out.getvalue())
+    want = rb.reference_based_mi(d, AnalysisSettings(horizon=10, period_days=10), strategy="j2r", m=4, seed=3)
+    assert doc["settings"]["policy"] == "j2r" and doc["settings"]["imputations"] == 4
+    assert doc["multiple_imputation"]["method"] == "j2r" and doc["model"] is None
+    assert [c["estimate"] for c in doc["contrasts"]] == pytest.approx(want.contrasts["estimate"].tolist())
+    code = main(["analyze", str(path), "--missing", "cir", "--imputations", "1", "--horizon", "10",
+                 "--period-days", "10"], out=io.StringIO(), err=(e := io.StringIO()))
+    assert code == 2 and "--imputations must be at least 2" in e.getvalue()
