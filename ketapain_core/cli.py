@@ -18,7 +18,8 @@ from typing import Optional, Sequence, TextIO
 
 from .format import ci_text, fmt_num, fmt_p, median_iqr_text
 from .missing import POLICIES
-from .schema import BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial
+from .schema import (BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, DEFAULT_OUTCOME,
+                     DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial)
 from .textsafe import escape_controls
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_ESTIMABLE = 0, 2, 3
@@ -62,10 +63,17 @@ class SafeText:
         return getattr(self._stream, name)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+#: ``--missing`` of analyze: the single-imputation policies and the multiple-imputation methods.
+MI_CHOICES = ("mi", "j2r", "cr", "cir")
+
+
+def _add_common(p: argparse.ArgumentParser, mi: bool = False) -> None:
     p.add_argument("path", help="diary file (CSV, XLSX, Parquet) or a folder of table files")
     p.add_argument("--outcome", default=DEFAULT_OUTCOME, help=f"daily outcome column (default {DEFAULT_OUTCOME})")
-    p.add_argument("--missing", default=DEFAULT_POLICY, choices=sorted(POLICIES), help="missing-data policy")
+    choices = sorted(POLICIES) + (list(MI_CHOICES) if mi else [])
+    p.add_argument("--missing", default=DEFAULT_POLICY, choices=choices,
+                   help="missing-data policy" + ("; mi, j2r, cr, cir: multiple imputation (MAR, jump to "
+                                                 "reference, copy reference, copy increments)" if mi else ""))
     p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
                    help=f"last day of the AUC (default {DEFAULT_HORIZON})")
     p.add_argument("--period-days", type=int, default=DEFAULT_PERIOD_DAYS, help="period length D (default 35)")
@@ -78,12 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_auc = sub.add_parser("auc", help="print the AUC table as CSV")
     _add_common(p_auc)
     p_an = sub.add_parser("analyze", help="fit the crossover model; print a summary or write JSON")
-    _add_common(p_an)
+    _add_common(p_an, mi=True)
     p_an.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
     p_an.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
     p_an.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
     p_an.add_argument("--json", dest="json_out", default=None, metavar="OUT|-",
                       help="write the results as JSON to OUT (- for standard output)")
+    p_an.add_argument("--imputations", type=int, default=DEFAULT_IMPUTATIONS, metavar="M",
+                      help=f"imputations of --missing mi|j2r|cr|cir (default {DEFAULT_IMPUTATIONS})")
+    p_an.add_argument("--seed", type=int, default=DEFAULT_MI_SEED,
+                      help=f"seed of --missing mi|j2r|cr|cir (default {DEFAULT_MI_SEED})")
     p_rep = sub.add_parser("report", help="write a self-contained HTML report")
     _add_common(p_rep)
     p_rep.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
@@ -161,6 +173,8 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.reference is not None and args.reference not in trial.arms:
         raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
                         f"arms: {', '.join(trial.arms)}"])
+    if args.missing in MI_CHOICES:
+        return _analyze_mi(trial, args, out, err)
     settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
                                 period_days=args.period_days, reference=args.reference,
                                 carryover=args.carryover, log=args.log)
@@ -187,6 +201,58 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_NOT_ESTIMABLE
     for w in a.model.warnings:
         print(f"warning: model: {w}", file=err)
+    return EXIT_OK
+
+
+def _write_json(doc: dict, args: argparse.Namespace, out: TextIO) -> None:
+    import json
+
+    text = json.dumps(doc, indent=2, allow_nan=False)
+    if args.json_out == "-":
+        out.write(text + "\n")
+        return
+    try:
+        with open(args.json_out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as exc:
+        raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
+
+
+def _analyze_mi(trial: Trial, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """analyze --missing mi|j2r|cr|cir: multiple imputation, pooled by Rubin's rules."""
+    from .analysis import AnalysisSettings
+    from .design import NotEstimable
+    from .refbased import mi_json_dict, run_mi_method
+
+    if args.imputations < 2:
+        raise CliError([f"error: --imputations must be at least 2; got {args.imputations}"])
+    settings = AnalysisSettings(outcome=args.outcome, policy=DEFAULT_POLICY, horizon=args.horizon,
+                                period_days=args.period_days, reference=args.reference,
+                                carryover=args.carryover, log=args.log)
+    try:
+        r = run_mi_method(trial.diary, settings, args.missing, m=args.imputations, seed=args.seed)
+    except NotEstimable as exc:
+        print(f"error: the model cannot be estimated: {exc}", file=err)
+        return EXIT_NOT_ESTIMABLE
+    for row in r.excluded.itertuples():
+        print(f"note: patient {row.patient} period {row.period} ({row.treatment}) left out: {row.reason}",
+              file=err)
+    if args.json_out:
+        doc = mi_json_dict(r, args.missing, trial.diary["patient"].nunique())
+        doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source}
+        _write_json(doc, args, out)
+    else:
+        lines = [f"KETAPAIN Explorer: {args.outcome}, AUC days 1-{args.horizon}, missing = {args.missing} "
+                 f"(multiple imputation, m = {r.m}, seed {r.seed}), reference = {r.reference}", "",
+                 f"{r.n_used} patient-periods analysed, {r.imputed_days} diary days imputed per imputation; "
+                 f"status: {r.status} ({r.reason})", "",
+                 "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
+        for c in r.contrasts.itertuples():
+            lines.append(f"{c.a + ' - ' + c.b:<32} {c.estimate:>9.2f} {c.se:>8.2f} {c.df:>7.1f} {fmt_p(c.p):>8} "
+                         f"{fmt_p(c.p_sidak):>9}   {ci_text(c.ci_low, c.ci_high, 2, '-')}")
+        out.write("\n".join(lines) + "\n")
+    for w in r.warnings:
+        print(f"warning: {w}", file=err)
     return EXIT_OK
 
 

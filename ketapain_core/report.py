@@ -23,7 +23,8 @@ from . import __version__, figures, summaries
 from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
-from .methods import METHODS, method_table
+from .methods import METHODS, estimand_table, method_label, method_table
+from .sensitivity import method_comparison as sens_method_comparison
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
 from .status import CAUTION, OK, HasStatus, headline
 from .snippets import r_snippet, stata_snippet
@@ -259,7 +260,7 @@ def _responders_section(trial: Trial, a: Analysis) -> str:
     return "\n".join(parts)
 
 
-def _sensitivity_section(trial: Trial, a: Analysis) -> str:
+def _sensitivity_section(trial: Trial, a: Analysis, multiple_imputation: bool = True) -> str:
     s = a.settings
     analyses = {p: (a if p == s.policy else analyze(trial.diary, replace(s, policy=p), interaction_test=False))
                 for p in POLICIES}
@@ -273,9 +274,34 @@ def _sensitivity_section(trial: Trial, a: Analysis) -> str:
         parts.append(_fig(figures.forest(comp, group="policy", group_labels=labels,
                                          title="Model-based contrasts (a - b) by missing-data policy")))
         parts.append(html_table(comp))
+    mi_keys = ["mi", "j2r", "cr", "cir"]
+    if multiple_imputation:
+        from .design import NotEstimable
+        from .refbased import run_mi_method
+
+        try:
+            results = {k: run_mi_method(trial.diary, replace(s, policy="locf"), k) for k in mi_keys}
+        except (NotEstimable, ValueError) as exc:
+            parts.append(_p(f"Multiple imputation could not be run on these data: {exc}"))
+        else:
+            first = results["mi"]
+            mic = sens_method_comparison({}, results["mi"], {k: method_label(k, r.m) for k, r in results.items()},
+                                         extra={k: r for k, r in results.items() if k != "mi"})
+            parts.append(f"<h3>Multiple imputation: MAR and reference-based (m = {first.m}, seed {first.seed})</h3>")
+            parts.append(_fig(figures.forest(mic, group="method",
+                                             group_labels={k: method_label(k, r.m) for k, r in results.items()},
+                                             title="Pooled contrasts (a - b): MAR, J2R, CR, CIR")))
+            parts.append(html_table(mic.drop(columns=["method"])))
+            parts.append(html_table(method_table({}, extra=results)[["Policy", "used", "left out", "imputed days",
+                                                                     "status", "reason"]],
+                                    digits={"used": 0, "left out": 0, "imputed days": 0}))
+    parts.append("<h3>Estimands</h3>" + html_table(estimand_table(
+        s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower(),
+        keys=[*analyses, *(mi_keys if multiple_imputation else []), "tipping"]).drop(columns=["method"])))
     parts.append("<ul>" + "".join(f"<li><b>{html.escape(t.label)}</b>: {html.escape(t.rule)} "
                                   f"<i>Assumes:</i> {html.escape(t.assumption)}</li>"
-                                  for t in (METHODS[k] for k in [*analyses, "tipping"]))
+                                  for t in (METHODS[k] for k in [*analyses, *(mi_keys if multiple_imputation
+                                                                              else []), "tipping"]))
                  + "</ul>")
     return "\n".join(parts)
 
@@ -313,7 +339,8 @@ def _provenance_section(now: _dt.datetime, inp: ReportInput, a: Analysis) -> str
 
 
 def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
-                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = ()) -> str:
+                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = (),
+                 multiple_imputation: bool = True) -> str:
     """The whole report as one HTML document (UTF-8 text).
 
     Parameters
@@ -326,6 +353,9 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         The time stamp (UTC); default now.
     extra_sections : sequence of (title, html)
         Further sections (e.g. secondary endpoints, safety) appended before the methods.
+    multiple_imputation : bool
+        Run multiple imputation under MAR and the reference-based strategies (J2R, CR, CIR; m = 20, the default
+        seed) for the sensitivity section.
 
     Examples
     --------
@@ -347,7 +377,7 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         f"{html.escape(POLICIES[settings.policy].label)}</p>",
         f"<nav class='toc'>{toc}</nav>",
         _data_section(inp), _settings_section(a), _primary_section(a), _time_course_section(trial, a),
-        _responders_section(trial, a), _sensitivity_section(trial, a),
+        _responders_section(trial, a), _sensitivity_section(trial, a, multiple_imputation),
     ]
     for title, section in extra_sections:
         body.append(f"<h2 id='{title.lower().replace(' ', '-')}'>{html.escape(title)}</h2>{section}")

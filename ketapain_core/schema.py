@@ -18,6 +18,9 @@ import pandas as pd
 DEFAULT_OUTCOME = "pain_average"
 DEFAULT_POLICY = "locf"
 DEFAULT_HORIZON = 35
+#: Multiple imputation: number of imputations and seed (the app, the command line, the core).
+DEFAULT_IMPUTATIONS = 20
+DEFAULT_MI_SEED = 20200701
 
 #: Words read as yes / no in a flag column (lower case, stripped), the one vocabulary of the readers, the safety
 #: tables and Table 1. ``t`` / ``f`` are yes / no only where a column is known to be a flag (related, serious):

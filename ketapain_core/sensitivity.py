@@ -30,14 +30,14 @@ from .missing import DiaryGrid, diary_grid
 from .methods import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE  # noqa: F401
 from .multicomp import sidak_all
 from .reml import fit_reml
-from .schema import PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
+from .schema import DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
 from .status import from_cautions
 
 Progress = Optional[Callable[[float, str], None]]
 
 #: Default number of imputations and seed.
-DEFAULT_M = 20
-DEFAULT_SEED = 20200701
+DEFAULT_M = DEFAULT_IMPUTATIONS
+DEFAULT_SEED = DEFAULT_MI_SEED
 
 
 def delta_grid(largest: float = 3.0, step: float = 0.5) -> tuple[float, ...]:
@@ -561,11 +561,13 @@ def tipping_point(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSett
 # --------------------------------------------------------------------------------------------------------------
 def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None,
                       labels: Optional[Mapping[str, str]] = None,
-                      daily: Optional["DailyModelResult"] = None) -> pd.DataFrame:
+                      daily: Optional["DailyModelResult"] = None,
+                      extra: Optional[Mapping[str, MIResult]] = None) -> pd.DataFrame:
     """One row per method x contrast: method, Method (label), a, b, estimate, se, df, p, p_sidak, ci_low,
     ci_high, n_used (patient-periods). ``analyses`` maps a policy name to its
     :class:`ketapain_core.analysis.Analysis`; the MI result, when given, is added as method ``"mi"`` and the
-    daily-data mixed model as ``"daily"``."""
+    daily-data mixed model as ``"daily"``; ``extra`` adds further multiple-imputation results by method key (the
+    reference-based ``"j2r"``, ``"cr"``, ``"cir"`` of :mod:`ketapain_core.refbased`)."""
     cols = ["method", "Method", "a", "b", "estimate", "se", "df", "p", "p_sidak", "ci_low", "ci_high", "n_used"]
     labels = dict(labels or {})
     frames = []
@@ -577,6 +579,8 @@ def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None
     if mi is not None:
         frames.append(mi.contrasts.assign(method="mi", Method=labels.get("mi", f"MI (m = {mi.m})"),
                                           n_used=mi.n_used)[cols])
+    for key, r in (extra or {}).items():
+        frames.append(r.contrasts.assign(method=key, Method=labels.get(key, key), n_used=r.n_used)[cols])
     if daily is not None:
         frames.append(daily.contrasts.assign(method="daily", Method=labels.get("daily", "Daily-data mixed model"),
                                              n_used=daily.n_patient_periods)[cols])

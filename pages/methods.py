@@ -4,7 +4,7 @@ import streamlit as st
 from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.missing import POLICIES
-from ketapain_core.methods import DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION
+from ketapain_core.methods import DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION, estimand_table
 from ui import render, sidebar
 
 ctx = sidebar.page_context()
@@ -69,6 +69,25 @@ st.latex(r"\widehat{\mathrm{AUC}}_a = \sum_{d=1}^{H} w_d\, \bar x_{a,d}'\hat\bet
          r"\mathrm{SE} = \sqrt{L' \widehat V L}")
 st.markdown("#### Tipping point (delta-adjusted MI)")
 st.markdown(f"**Rule.** {METHODS['tipping'].details} **Assumption.** {TIPPING_ASSUMPTION}")
+
+st.markdown("#### Reference-based multiple imputation (J2R, CR, CIR)")
+st.markdown(f"**Rule.** {METHODS['j2r'].details}")
+st.latex(r"y_{id} = \mu_{a}(d) + \pi_p + u_i + e_{id},\quad u_i \sim N(0, \tau^2),\quad "
+         r"\operatorname{cov}(e_{id}, e_{id'}) = \sigma^2 \rho^{|d - d'|}")
+st.markdown("With t the patient-period's last recorded day, a its arm and r the reference arm, the joint mean "
+            "of the days is:")
+st.latex(r"\text{MAR: } \mu_a(d);\quad \text{J2R: } \mu_a(d)\,[d \le t],\ \mu_r(d)\,[d > t];\quad "
+         r"\text{CR: } \mu_r(d);\quad \text{CIR: } \mu_a(d)\,[d \le t],\ "
+         r"\mu_a(t) + \mu_r(d) - \mu_r(t)\,[d > t]")
+st.markdown(render.bullet_list([f"**{METHODS[k].label}**: {METHODS[k].rule} *Assumes:* {METHODS[k].assumption}"
+                                for k in ("j2r", "cr", "cir")]))
+st.markdown("Each missing day is drawn from its conditional normal distribution given the patient-period's "
+            "recorded days; each completed diary is analysed by the primary model and pooled by Rubin's rules "
+            "(Barnard-Rubin df), which is conservative for reference-based imputation. The imputation model is "
+            "validated against R `nlme::lme` (random intercept + `corAR1`, ML).")
+st.markdown("#### Estimands")
+st.markdown("Which question each method answers (ICH E9(R1)); the Sensitivity page opens with this table.")
+render.table(estimand_table(H).drop(columns=["method", "Population", "Variable"]))
 
 st.subheader("The crossover mixed model")
 st.markdown("For one outcome, horizon and policy, the AUC of patient i in period j is modelled as")

@@ -10,9 +10,11 @@ import streamlit as st
 from ketapain_core import figures, methods, snippets, summaries
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import BOCF_SOURCES, POLICIES
+from ketapain_core.refbased import REFERENCE_BASED
+from ketapain_core.schema import OUTCOME_LABELS
 from ui import cache, render, sidebar, state
 
-MI_ON, TP_ON, DAILY_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on"
+MI_ON, TP_ON, DAILY_ON, REF_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on", "sens_ref_on"
 
 ctx = sidebar.page_context()
 render.page_header("Sensitivity to missing data", ctx)
@@ -27,6 +29,12 @@ with render.guard("The analyses under each policy"):
     analyses = {p: cache.analysis(ctx.data_key, dataclasses.replace(s, policy=p), trial.diary) for p in order}
 if not analyses:
     st.stop()
+
+st.subheader("Estimands: the question each method answers")
+st.caption("ICH E9(R1): the population, the variable, what each method does with a diary that stops (an "
+           "intercurrent event) and with a day missed in between, and the strategy that implies.")
+render.table(methods.estimand_table(s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower()).drop(
+    columns=["method"]), "estimands.csv")
 
 st.subheader("What changed")
 with render.guard("The comparison"):
@@ -58,6 +66,39 @@ else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients; the result is kept for these data "
                "and settings).")
 
+# ---- reference-based multiple imputation: on request ----------------------------------------------------------
+st.subheader("Reference-based multiple imputation (on request)")
+st.markdown(render.bullet_list([f"**{methods.METHODS[k].label}**: {methods.METHODS[k].rule} *Assumes:* "
+                                f"{methods.METHODS[k].assumption}" for k in REFERENCE_BASED]))
+arms_all = list(trial.arms)
+default_ref = next((a.reference for a in analyses.values() if a is not None), arms_all[0])
+r1, r2, r3 = st.columns([2, 1, 1])
+chosen = r1.multiselect("Strategies", list(REFERENCE_BASED), default=list(REFERENCE_BASED), key="ref_strategies",
+                        format_func=lambda k: methods.METHODS[k].label)
+ref_arm_imp = r2.selectbox("Reference arm of the imputation", arms_all, key="ref_arm",
+                           index=arms_all.index(default_ref) if default_ref in arms_all else 0)
+if r3.button(f"Run (m = {m} each)", key="ref_run", icon=":material/play_arrow:", disabled=not chosen):
+    st.session_state[REF_ON] = True
+refmi = {}
+if st.session_state.get(REF_ON) and chosen:
+    with render.guard("Reference-based multiple imputation"):
+        with st.spinner("Reference-based multiple imputation: " + ", ".join(chosen) + "..."):
+            refmi = {k: cache.reference_based(ctx.data_key, mi_settings, k, ref_arm_imp, m, seed, trial.diary)
+                     for k in chosen}
+        first = next(iter(refmi.values()))
+        st.caption(f"m = {first.m} imputations each, seed {first.seed}, {first.imputed_days} diary days drawn per "
+                   f"imputation; the imputation model's reference arm: {render.esc(ref_arm_imp)}; "
+                   f"{first.n_used} patient-periods analysed. Rows J2R, CR and CIR join the comparison below.")
+        for k, r in refmi.items():
+            if r.status != "ok":
+                render.status(r, methods.METHODS[k].label)
+        render.show_code(ctx, python=snippets.reference_based_snippet(
+            mi_settings, chosen[0], m, seed, ctx.file_names, reference=ref_arm_imp,
+            bundled=ctx.dataset == state.BUNDLED), r=False)
+else:
+    st.caption("Not run yet: press the button (a few seconds per strategy at 20 patients; the results are kept for "
+               "these data and settings).")
+
 # ---- daily-data mixed model: on request --------------------------------------------------------------------------
 st.subheader("Daily-data mixed model (on request)")
 st.markdown(f"{methods.METHODS['daily'].rule} *Assumes:* {methods.DAILY_ASSUMPTION}")
@@ -87,10 +128,11 @@ else:
 
 # ---- every method side by side --------------------------------------------------------------------------------
 method_labels = {**labels, "mi": methods.method_label("mi", mi.m if mi is not None else None),
-                 "daily": methods.method_label("daily")}
+                 "daily": methods.method_label("daily"),
+                 **{k: methods.method_label(k, r.m) for k, r in refmi.items()}}
 st.subheader("Pairwise contrasts across methods")
 with render.guard("The contrasts by method"):
-    comp = sens.method_comparison(analyses, mi, method_labels, daily=daily)
+    comp = sens.method_comparison(analyses, mi, method_labels, daily=daily, extra=refmi)
     st.plotly_chart(figures.forest(comp, group="method", group_labels=method_labels,
                                    x_title=f"Difference in {scale} (95% CI)",
                                    title="Model-based contrasts (a - b) by method for missing days"),
@@ -100,7 +142,7 @@ with render.guard("The contrasts by method"):
 
 st.subheader("Patient-periods used and the assumption of each method")
 with render.guard("The method table"):
-    pt = methods.method_table(analyses, mi, daily)
+    pt = methods.method_table(analyses, mi, daily, extra=refmi)
     render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt, digits={"ICC": 2})
     st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
                "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")

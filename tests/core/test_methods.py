@@ -65,3 +65,12 @@ def test_labels():
     assert methods.method_label("daily") == "Daily-data mixed model"
     with pytest.raises(KeyError):
         methods.method_label("nonsense")
+
+
+def test_estimand_table_has_every_method_once():
+    from ketapain_core.methods import ESTIMANDS, estimand_table
+    t = estimand_table(21, "night pain")
+    assert list(t["method"]) == list(methods.METHODS) and set(ESTIMANDS) == set(methods.METHODS)
+    assert (t["Variable"] == "AUC of daily night pain, days 1-21").all()
+    assert t.set_index("method").loc["cr", "Strategy"].startswith("treatment policy")
+    assert t.set_index("method").loc["mi", "Strategy"].startswith("hypothetical")
