@@ -62,7 +62,8 @@ class SafeText:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", help="diary file (CSV, XLSX, Parquet) or a folder of table files")
+    p.add_argument("path", help="diary file (CSV, XLSX, Parquet, SAS .xpt/.sas7bdat, Stata .dta, SPSS .sav, "
+                                "CDISC Dataset-JSON .json/.ndjson; long, wide or ADaM BDS) or a folder of table files")
     p.add_argument("--outcome", default=DEFAULT_OUTCOME, help=f"daily outcome column (default {DEFAULT_OUTCOME})")
     p.add_argument("--missing", default=DEFAULT_POLICY, choices=sorted(POLICIES), help="missing-data policy")
     p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
@@ -114,7 +115,36 @@ def read_input(path: str, period_days: int, err: TextIO):
         raise CliError([str(m) for m in report.errors] or [f"{path}: could not be read"])
     for m in report.warnings:
         print(str(m), file=err)
+    for line in mapping_notes(report):
+        print(line, file=err)
     return trial, report
+
+
+def mapping_notes(report) -> list[str]:
+    """The column mapping found, as ``note:`` lines for stderr: each table whose columns were read under
+    another name (ADaM, aliases, a wide or REDCap diary), and the labels and formats of the mapped variables of
+    SAS, Stata, SPSS and Dataset-JSON files.
+
+    >>> from ketapain_core.schema import ValidationReport
+    >>> mapping_notes(ValidationReport(mappings={"diary": {"Subject": "patient", "day": "day"}}))
+    ['note: columns of the diary table read as: Subject -> patient']
+    """
+    lines = []
+    for table, mapping in report.mappings.items():
+        renamed = [f"{k} -> {v}" for k, v in mapping.items() if k != v]
+        if renamed:
+            lines.append(f"note: columns of the {table.replace('_', ' ')} table read as: " + "; ".join(renamed))
+    read_as = {k: v for m in report.mappings.values() for k, v in m.items()}
+    for file, variables in report.variables.items():
+        used = [v for v in variables if v.get("column") in read_as]
+        parts = []
+        for v in used:
+            meta = ", ".join(x for x in (v.get("label") and f"label {v['label']!r}",
+                                         v.get("format") and f"format {v['format']}", v.get("note")) if x)
+            parts.append(f"{v['column']} -> {read_as[v['column']]}" + (f" ({meta})" if meta else ""))
+        if parts:
+            lines.append(f"note: {file}: {len(variables)} variables; used: " + "; ".join(parts))
+    return lines
 
 
 def load_trial(path: str, period_days: int, err: TextIO) -> Trial:
@@ -155,7 +185,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.period_days < 2:
         raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
-    trial = load_trial(args.path, args.period_days, err)
+    trial, report = read_input(args.path, args.period_days, err)
     _check_options(trial, args)
     if args.reference is not None and args.reference not in trial.arms:
         raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
@@ -168,7 +198,9 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"note: patient {row.patient} period {row.period} ({row.treatment}) left out: {row.reason}",
               file=err)
     doc = to_json_dict(a)
-    doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source}
+    doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source,
+                   "mapping": {t: dict(m) for t, m in report.mappings.items()},
+                   "variables": {f: [dict(v) for v in vs] for f, vs in report.variables.items()}}
     if args.json_out:
         text = json.dumps(doc, indent=2, allow_nan=False)
         if args.json_out == "-":

@@ -58,12 +58,8 @@ def _reader(kind: str) -> Callable[..., Any]:
 
 def _damaged(coll: _Collector, file: str, kind: str, exc: BaseException, data: bytes) -> None:
     why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    hint = ""
-    if kind == "xpt" and len(data) % 80:
-        hint = (f"; it is truncated: its length ({len(data):,} bytes) is not a whole number of the 80-byte "
-                "records of a SAS transport file")
     coll.error(file, f"could not be read as {KIND_NAMES[kind]}: the file is truncated or damaged "
-                     f"(ReadStat: {_meta_text(why, 200)}){hint}",
+                     f"(ReadStat: {_meta_text(why, 200)})",
                expected=f"{KIND_NAMES[kind]}, complete, as SAS, R haven, Stata or SPSS writes it")
     coll.file_errors += 1
 
@@ -72,6 +68,13 @@ def _read_stat(coll: _Collector, file: str, data: bytes, limits: Limits, kind: s
     """Read one SAS, Stata or SPSS file into a raw table, within ``limits``."""
     if not magic_ok(kind, data):
         _not_what_named(coll, file, data, f".{kind}", KIND_NAMES[kind])
+        return []
+    if kind == "xpt" and len(data) % 80:
+        coll.error(file, f"the SAS transport file is truncated: its length ({len(data):,} bytes) is not a whole "
+                         "number of the 80-byte records the format is made of (the end of the file is missing)",
+                   value=f"{len(data):,} bytes = {len(data) // 80:,} records + {len(data) % 80} bytes",
+                   expected="a complete .xpt file (a multiple of 80 bytes)")
+        coll.file_errors += 1
         return []
     read = _reader(kind)
     opts: dict[str, Any] = {"user_missing": False} if kind in ("sav", "sas7bdat", "dta") else {}
@@ -95,12 +98,20 @@ def _read_stat(coll: _Collector, file: str, data: bytes, limits: Limits, kind: s
         return []
     widths = getattr(meta, "variable_storage_width", None) or {}
     row_bytes = max(sum(int(w or 8) for w in widths.values()) if widths else 8 * n_cols, 1)
-    cell_rows = max(limits.max_uncompressed_bytes // row_bytes, 1)
-    if declared is not None and declared * row_bytes > limits.max_uncompressed_bytes:
+    # the data a file can hold: its own size when stored uncompressed (Stata; SAS without compression), else
+    # the accepted compression ratio times its size; never more than max_uncompressed_bytes
+    compressed = kind == "sav" or (kind == "sas7bdat" and b"SASYZCR" in data[:1 << 20])
+    can_hold = len(data) if kind in ("dta", "sas7bdat") and not compressed else \
+        int(limits.max_compression_ratio * len(data))
+    budget = max(min(limits.max_uncompressed_bytes, can_hold), row_bytes)
+    cell_rows = max(budget // row_bytes, 1)
+    if declared is not None and declared * row_bytes > budget:
+        why = (f"more than the file's {len(data):,} bytes can hold: the header is damaged or lies"
+               if budget < limits.max_uncompressed_bytes else
+               f"the limit is {limits.max_uncompressed_bytes / 2**20:,.0f} MiB")
         coll.error(file, f"refused: the header declares {declared:,} rows of {row_bytes:,} bytes "
-                         f"({declared * row_bytes / 2**20:,.0f} MiB of data; the limit is "
-                         f"{limits.max_uncompressed_bytes / 2**20:,.0f} MiB)",
-                   value=f"{declared * row_bytes:,} bytes", expected=f"at most {limits.max_uncompressed_bytes:,} bytes")
+                         f"({declared * row_bytes / 2**20:,.1f} MiB of data; {why}); refused before reading its data",
+                   value=f"{declared * row_bytes:,} bytes", expected=f"at most {budget:,} bytes of data")
         coll.file_errors += 1
         return []
     row_limit = min(limits.max_rows, cell_rows) + 1
@@ -127,8 +138,8 @@ def _read_stat(coll: _Collector, file: str, data: bytes, limits: Limits, kind: s
         return []
     if n >= row_limit:
         coll.error(file, f"refused: more than {row_limit - 1:,} rows of {row_bytes:,} bytes (more than "
-                         f"{limits.max_uncompressed_bytes / 2**20:,.0f} MiB of data, the limit)",
-                   expected=f"at most {limits.max_uncompressed_bytes:,} bytes of data")
+                         f"{budget / 2**20:,.1f} MiB of data, the limit for this file)",
+                   expected=f"at most {budget:,} bytes of data")
         coll.file_errors += 1
         return []
     if declared is not None and n != declared and kind in ("sas7bdat", "dta", "sav"):
