@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .limits import Limits
+from .limits import FORMATS_TEXT, Limits
 from .collector import _Collector, _plural, _values_text
 from .raw import _Raw
 from .sniff import _not_what_named
@@ -101,6 +101,13 @@ def _read_dataset_json(coll: _Collector, file: str, data: bytes, limits: Limits,
         return _not_dataset(coll, file, "it is Dataset-JSON version 1.0 (clinicalData / itemGroupData), which is "
                                         "not read: export it as Dataset-JSON 1.1")
     columns, rows = doc.get("columns"), doc.get("rows")
+    if not any(k in doc for k in ("columns", "rows", "datasetJSONVersion", "records", "itemGroupOID")):
+        ext = ".ndjson" if ndjson else ".json"
+        coll.error(file, f"unsupported file type {ext!r}: the file is JSON text but not a CDISC Dataset-JSON (it "
+                         "has no datasetJSONVersion, columns or rows)", value=_meta_text(", ".join(list(doc)[:5]), 80),
+                   expected="a CDISC Dataset-JSON 1.1 file, or " + FORMATS_TEXT)
+        coll.file_errors += 1
+        return []
     if not isinstance(columns, list) or not isinstance(rows, list):
         missing = [k for k, v in (("columns", columns), ("rows", rows)) if not isinstance(v, list)]
         return _not_dataset(coll, file, f"it has no {' and no '.join(repr(k) for k in missing)} array")
