@@ -98,10 +98,11 @@ def _read_stat(coll: _Collector, file: str, data: bytes, limits: Limits, kind: s
         return []
     widths = getattr(meta, "variable_storage_width", None) or {}
     row_bytes = max(sum(int(w or 8) for w in widths.values()) if widths else 8 * n_cols, 1)
-    # the data a file can hold: its own size when stored uncompressed (Stata; SAS without compression), else
-    # the accepted compression ratio times its size; never more than max_uncompressed_bytes
+    # the data a file can hold: about its own size when stored uncompressed (Stata; SAS without compression;
+    # twice, as the declared widths are approximate), else the accepted compression ratio times its size; never
+    # more than max_uncompressed_bytes
     compressed = kind == "sav" or (kind == "sas7bdat" and b"SASYZCR" in data[:1 << 20])
-    can_hold = len(data) if kind in ("dta", "sas7bdat") and not compressed else \
+    can_hold = 2 * len(data) + 65536 if kind in ("dta", "sas7bdat") and not compressed else \
         int(limits.max_compression_ratio * len(data))
     budget = max(min(limits.max_uncompressed_bytes, can_hold), row_bytes)
     cell_rows = max(budget // row_bytes, 1)

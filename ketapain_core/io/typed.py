@@ -49,7 +49,12 @@ def _text_column(values: Any) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return _arrow_text(values)
     if isinstance(values, list):
+        fast = _inferred(values)
+        if fast is not None:
+            return _arrow_text(fast)
         first = next((v for v in values if v is not None), None)
         arr = None
         if isinstance(first, (float, int, np.floating, np.integer)) and not isinstance(first, (bool, np.bool_)):
@@ -65,9 +70,7 @@ def _text_column(values: Any) -> pd.Series:
     if isinstance(arr, pd.Series):
         arr = arr.to_numpy()
     if arr.dtype.kind in "fiu":
-        a = pa.array(arr, from_pandas=True)  # NaN -> null
-        text = pc.fill_null(pc.cast(a, pa.string()), "")
-        return pd.Series(text.to_pandas(types_mapper=pd.ArrowDtype).astype(str), dtype=str).reset_index(drop=True)
+        return _arrow_text(pa.array(arr, from_pandas=True))  # NaN -> null
     if arr.dtype.kind == "b":
         return pd.Series(np.where(arr, "true", "false"), dtype=str)
     if arr.dtype.kind == "M":
@@ -93,6 +96,39 @@ def _text_column(values: Any) -> pd.Series:
         else:
             out.append(str(v))
     return pd.Series(out, dtype=str)
+
+
+def _inferred(values: list) -> Any:
+    """A list of plain numbers or of plain strings (with None) as an Arrow array (C speed), else None."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        return None
+    t = arr.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t) or pa.types.is_null(t):
+        return arr
+    return None
+
+
+def _arrow_text(arr: Any) -> pd.Series:
+    """An Arrow array (numbers, strings, booleans) as text cells; null (and NaN) -> ""."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_floating(arr.type):
+        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
+    if pa.types.is_boolean(arr.type):
+        text = pc.if_else(arr, "true", "false")
+    elif pa.types.is_null(arr.type):
+        text = pa.array([""] * len(arr), type=pa.string())
+    else:
+        text = pc.cast(arr, pa.string())
+    text = pc.fill_null(text, "")
+    return pd.Series(text.to_pandas(types_mapper=pd.ArrowDtype), dtype=str).reset_index(drop=True)
 
 
 def _typed_raw(coll: _Collector, file: str, kind: str, names: Sequence[str], columns: Sequence[Any],
