@@ -382,3 +382,44 @@ def test_sas_written_compressed_sas7bdat_reads_the_same():
 def test_sas_special_missing_values_are_missing():
     raw, _ = _sas_cells("missing_test.sas7bdat")
     assert raw.cells.iloc[0].tolist() == [""] * 8 + ["1"]  # .A .B .C .X .Y .Z ._ and . are all missing
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Fuzzing the new readers with mutated fixtures (as test_fuzz_readers.py does for CSV, XLSX and Parquet)
+# ------------------------------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_OPS = st.lists(st.tuples(st.sampled_from(["flip", "delete", "insert", "truncate"]), st.integers(0, 10**9),
+                          st.integers(0, 255)), min_size=1, max_size=6)
+_SMALL = {"diary.dta": None, "diary.sav": None, "adsl_v5.xpt": None, "adsl_v8.xpt": None, "adsl.json": None,
+          "diary_wide.sav": None, "sas/sample.sas7bdat": None, "sas/sample_bincompressed.sas7bdat": None}
+
+
+def _mutate(base: bytes, ops) -> bytes:
+    b = bytearray(base)
+    for kind, pos, value in ops:
+        if not b:
+            break
+        i = pos % len(b)
+        if kind == "flip":
+            b[i] ^= 1 << (value % 8)
+        elif kind == "delete":
+            del b[i:i + 1 + value % 16]
+        elif kind == "insert":
+            b[i:i] = bytes([value % 256]) * (1 + value % 8)
+        elif kind == "truncate":
+            del b[i:]
+    return bytes(b)
+
+
+@pytest.mark.parametrize("name", sorted(_SMALL))
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, print_blob=False,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(ops=_OPS)
+def test_mutated_files_never_raise(name, ops):
+    data = _mutate((FIX / name).read_bytes(), ops)
+    trial, report = read_trial({Path(name).name: data})
+    assert (trial is None) == bool(report.errors)
+    for m in report.messages:
+        str(m)
