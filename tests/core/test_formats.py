@@ -325,7 +325,9 @@ def test_rows_times_width_bounded(tmp_path):
 @pytest.mark.parametrize("name", ["diary.dta", "diary.sav", "adpain.sas7bdat", "diary_wide.dta"])
 def test_truncated_binary_files_get_a_message(name):
     data = (FIX / name).read_bytes()
-    for cut in (10, 200, len(data) // 2, len(data) - 3):
+    # (a .dta cut in its closing </stata_dta> tag still holds every row and reads whole: a full read of a valid
+    # diary, outside the budget for refused files, so the cuts fall inside the data)
+    for cut in (10, 200, len(data) // 3, len(data) // 2):
         trial, report = _bounded(name, data[:cut])
         assert trial is None or not report.errors
         if trial is None:
