@@ -68,7 +68,8 @@ MI_CHOICES = ("mi", "j2r", "cr", "cir")
 
 
 def _add_common(p: argparse.ArgumentParser, mi: bool = False) -> None:
-    p.add_argument("path", help="diary file (CSV, XLSX, Parquet) or a folder of table files")
+    p.add_argument("path", help="diary file (CSV, XLSX, Parquet, SAS .xpt/.sas7bdat, Stata .dta, SPSS .sav, "
+                                "CDISC Dataset-JSON .json/.ndjson; long, wide or ADaM BDS) or a folder of table files")
     p.add_argument("--outcome", default=DEFAULT_OUTCOME, help=f"daily outcome column (default {DEFAULT_OUTCOME})")
     choices = sorted(POLICIES) + (list(MI_CHOICES) if mi else [])
     p.add_argument("--missing", default=DEFAULT_POLICY, choices=choices,
@@ -127,7 +128,36 @@ def read_input(path: str, period_days: int, err: TextIO):
         raise CliError([str(m) for m in report.errors] or [f"{path}: could not be read"])
     for m in report.warnings:
         print(str(m), file=err)
+    for line in mapping_notes(report):
+        print(line, file=err)
     return trial, report
+
+
+def mapping_notes(report) -> list[str]:
+    """The column mapping found, as ``note:`` lines for stderr: each table whose columns were read under
+    another name (ADaM, aliases, a wide or REDCap diary), and the labels and formats of the mapped variables of
+    SAS, Stata, SPSS and Dataset-JSON files.
+
+    >>> from ketapain_core.schema import ValidationReport
+    >>> mapping_notes(ValidationReport(mappings={"diary": {"Subject": "patient", "day": "day"}}))
+    ['note: columns of the diary table read as: Subject -> patient']
+    """
+    lines = []
+    for table, mapping in report.mappings.items():
+        renamed = [f"{k} -> {v}" for k, v in mapping.items() if k != v]
+        if renamed:
+            lines.append(f"note: columns of the {table.replace('_', ' ')} table read as: " + "; ".join(renamed))
+    read_as = {k: v for m in report.mappings.values() for k, v in m.items()}
+    for file, variables in report.variables.items():
+        used = [v for v in variables if v.get("column") in read_as]
+        parts = []
+        for v in used:
+            meta = ", ".join(x for x in (v.get("label") and f"label {v['label']!r}",
+                                         v.get("format") and f"format {v['format']}", v.get("note")) if x)
+            parts.append(f"{v['column']} -> {read_as[v['column']]}" + (f" ({meta})" if meta else ""))
+        if parts:
+            lines.append(f"note: {file}: {len(variables)} variables; used: " + "; ".join(parts))
+    return lines
 
 
 def load_trial(path: str, period_days: int, err: TextIO) -> Trial:
@@ -168,13 +198,13 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.period_days < 2:
         raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
-    trial = load_trial(args.path, args.period_days, err)
+    trial, report = read_input(args.path, args.period_days, err)
     _check_options(trial, args)
     if args.reference is not None and args.reference not in trial.arms:
         raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
                         f"arms: {', '.join(trial.arms)}"])
     if args.missing in MI_CHOICES:
-        return _analyze_mi(trial, args, out, err)
+        return _analyze_mi(trial, report, args, out, err)
     settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
                                 period_days=args.period_days, reference=args.reference,
                                 carryover=args.carryover, log=args.log)
@@ -183,7 +213,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"note: patient {row.patient} period {row.period} ({row.treatment}) left out: {row.reason}",
               file=err)
     doc = to_json_dict(a)
-    doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source}
+    doc["data"] = _data_block(args, trial, report)
     if args.json_out:
         text = json.dumps(doc, indent=2, allow_nan=False)
         if args.json_out == "-":
@@ -218,7 +248,15 @@ def _write_json(doc: dict, args: argparse.Namespace, out: TextIO) -> None:
         raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
 
 
-def _analyze_mi(trial: Trial, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _data_block(args: argparse.Namespace, trial: Trial, report) -> dict:
+    """The ``data`` key of ``analyze --json``: the file, whether it is the bundled simulated trial, and the column
+    mapping and variable labels found."""
+    return {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source,
+            "mapping": {t: dict(m) for t, m in report.mappings.items()},
+            "variables": {f: [dict(v) for v in vs] for f, vs in report.variables.items()}}
+
+
+def _analyze_mi(trial: Trial, report, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """analyze --missing mi|j2r|cr|cir: multiple imputation, pooled by Rubin's rules."""
     from .analysis import AnalysisSettings
     from .design import NotEstimable
@@ -239,7 +277,7 @@ def _analyze_mi(trial: Trial, args: argparse.Namespace, out: TextIO, err: TextIO
               file=err)
     if args.json_out:
         doc = mi_json_dict(r, args.missing, trial.diary["patient"].nunique())
-        doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source}
+        doc["data"] = _data_block(args, trial, report)
         _write_json(doc, args, out)
     else:
         lines = [f"KETAPAIN Explorer: {args.outcome}, AUC days 1-{args.horizon}, missing = {args.missing} "

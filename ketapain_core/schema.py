@@ -68,8 +68,8 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "patient": ("patient", "subject", "id", "patient_id", "subject_id", "subjid", "usubjid", "pt", "participant"),
         "sex": ("sex", "gender"),
         "age": ("age", "age_years", "age_yr"),
-        "weight": ("weight", "weight_kg", "wt"),
-        "height": ("height", "height_m", "ht"),
+        "weight": ("weight", "weight_kg", "wt", "weightbl"),
+        "height": ("height", "height_m", "ht", "heightbl"),
         "pain_type": ("pain_type", "etiology", "aetiology", "cause"),
         "pain_duration_years": ("pain_duration_years", "pain_duration", "duration_years", "duration"),
         "dn4": ("dn4", "dn4_score"),
@@ -275,6 +275,21 @@ class ValidationReport:
     messages: tuple[Message, ...] = ()
     #: For each table, the mapping from the user's column names to canonical names.
     mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: For each file of a typed format (SAS, Stata, SPSS, Dataset-JSON), its variables' metadata: one dict per
+    #: column with ``column``, ``label``, ``format``, ``type`` and ``note`` (value labels used, dates read).
+    variables: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)
+
+    def variables_frame(self) -> pd.DataFrame:
+        """The variables' metadata as one table (file, column, label, format, type, note, read as).
+
+        >>> ValidationReport().variables_frame().columns.tolist()
+        ['file', 'column', 'read as', 'label', 'format', 'type', 'note']
+        """
+        read_as = {k: v for m in self.mappings.values() for k, v in m.items()}
+        rows = [[f, v.get("column", ""), read_as.get(v.get("column", ""), ""), v.get("label", ""),
+                 v.get("format", ""), v.get("type", ""), v.get("note", "")]
+                for f, vs in self.variables.items() for v in vs]
+        return pd.DataFrame(rows, columns=["file", "column", "read as", "label", "format", "type", "note"])
 
     @property
     def errors(self) -> tuple[Message, ...]:

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import figures, snippets, summaries
-from ketapain_core.io import DATA_EXTENSIONS
+from ketapain_core.io import DATA_EXTENSIONS, FORMAT_NAMES
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
 from ui import cache, render, sidebar, state
@@ -24,12 +24,15 @@ left, right = st.columns([3, 1])
 with left:
     key = state.uploader_key()
     st.file_uploader(
-        "Upload a diary (CSV, XLSX or Parquet): one workbook with a sheet per table, or several files at once",
+        "Upload a diary (CSV, XLSX, Parquet, SAS .xpt / .sas7bdat, Stata .dta, SPSS .sav, CDISC Dataset-JSON): "
+        "one workbook with a sheet per table, or several files at once (e.g. adsl.xpt + adpain.xpt)",
         type=sorted({e.lstrip(".") for e in DATA_EXTENSIONS}), accept_multiple_files=True, key=key,
         on_change=state.on_upload, args=(key,),
-        help="The diary is long format: patient, period, treatment, day, pain_average (+ pain_max, pain_night). "
-             "Optional tables: patients, questionnaires, adverse_events, analgesics. Files stay in this browser "
-             "session's memory; nothing is written to disk.")
+        help="The diary is long format: patient, period, treatment, day, pain_average (+ pain_max, pain_night); "
+             "or an ADaM BDS dataset (USUBJID, APERIOD, TRTA, APERDY, PARAMCD/AVAL); or wide, one row per "
+             "patient-period with columns day1..day35 (a REDCap repeating instrument: the instance is the period). "
+             "Optional tables: patients (or ADSL), questionnaires, adverse_events, analgesics. Files stay in this "
+             "browser session's memory; nothing is written to disk.")
 with right:
     st.number_input("Period length D (days)", min_value=2, max_value=state.MAX_PERIOD_DAYS, step=1,
                     key=state.PERIOD_DAYS, help="Days 1..D of each period are the diary; later days are ignored "
@@ -67,13 +70,18 @@ else:
             renamed = sum(1 for m in report.mappings.values() for k, v in m.items() if k != v)
             label = (f"Column mapping found: {renamed} column(s) read under another name" if renamed
                      else "Column mapping found: every column already has its canonical name")
-            box = st.expander(label, expanded=bool(renamed))
+            box = st.expander(label, expanded=bool(renamed) or bool(report.variables))
             cols = box.columns(min(len(report.mappings), 3))
             for i, (tbl, mapping) in enumerate(report.mappings.items()):
                 with cols[i % len(cols)]:
                     st.caption(render.esc(tbl))
                     render.dataframe(pd.DataFrame({"your column": list(mapping.keys()),
                                                    "read as": list(mapping.values())}))
+            if report.variables:  # SAS, Stata, SPSS, Dataset-JSON: the file's own labels and formats
+                box.caption("Variables of the SAS, Stata, SPSS and Dataset-JSON files: labels, formats, value "
+                            "labels and dates as the files declare them")
+                with box:
+                    render.dataframe(report.variables_frame())
 
 trial = ctx.trial
 if trial is None:
@@ -116,7 +124,12 @@ with render.guard("The missingness heatmap"):
 # ---- templates -------------------------------------------------------------------------------------------------
 st.subheader("Templates")
 st.markdown("Fill a template in and upload it. Column names are matched case-insensitively with common aliases; "
-            "CDISC ADaM BDS files (USUBJID, APERIOD, TRTA, PARAMCD/AVAL) are recognised.")
+            "CDISC ADaM BDS files (USUBJID, APERIOD, TRTA, PARAMCD/AVAL, with ADSL beside them) are recognised. "
+            "Formats read: " + ", ".join(f"{FORMAT_NAMES[k]} ({', '.join(e for e, v in DATA_EXTENSIONS.items() if v == k)})"
+                                          for k in FORMAT_NAMES)
+            + ". Wide diaries (one row per patient-period, columns day1..day35 or pain_d01..) and REDCap "
+              "repeating-instrument exports (redcap_repeat_instance = period) are turned into the long diary; "
+              "the mapping found is shown above before any analysis.")
 with render.guard("The templates"):
     files = cache.template_files()
     cols = st.columns(3)

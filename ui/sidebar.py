@@ -66,7 +66,8 @@ def _safe_load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationRep
         names = tuple(n for n, _ in state.upload_files()) if st.session_state[state.DATASET] == state.UPLOAD else ()
         msg = Message(level="error", file=", ".join(names) or "(data)",
                       text=f"the files could not be read ({type(exc).__name__}: {exc})",
-                      expected="a CSV, XLSX or Parquet file laid out as in the templates")
+                      expected="a data file (CSV, XLSX, Parquet, SAS, Stata, SPSS or Dataset-JSON) laid out as "
+                               "in the templates")
         return None, None, ValidationReport(messages=(msg,)), names, (
             "The data could not be read; the Data and design page says why.")
 

@@ -23,6 +23,8 @@ class _Collector:
         self.limits = limits if limits is not None else Limits()
         self.messages: list[Message] = []
         self.mappings: dict[str, dict[str, str]] = {}
+        #: file -> the variables' metadata (label, format, type, note) of the typed formats (SAS, Stata, ...)
+        self.variables: dict[str, list[dict[str, str]]] = {}
         self.file_errors = 0
 
     def add(self, level: str, file: str, text: str, column: Optional[str] = None, rows: Iterable[int] = (),
@@ -54,7 +56,8 @@ class _Collector:
     def report(self) -> ValidationReport:
         order = {"error": 0, "warning": 1, "info": 2}
         msgs = sorted(self.messages, key=lambda m: order.get(m.level, 3))  # stable: file order kept per level
-        return ValidationReport(messages=tuple(msgs), mappings={k: dict(v) for k, v in self.mappings.items()})
+        return ValidationReport(messages=tuple(msgs), mappings={k: dict(v) for k, v in self.mappings.items()},
+                                variables={k: tuple(dict(x) for x in v) for k, v in self.variables.items()})
 
 
 def _plural(n: int, word: str, plural: Optional[str] = None) -> str:

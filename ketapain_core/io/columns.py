@@ -57,6 +57,14 @@ def _map_columns(coll: _Collector, raw: _Raw, table: str) -> Optional[dict[str, 
     """Canonical name -> column position, with errors for missing required and doubly mapped columns."""
     found = _match_columns(raw, table)
     ok = True
+    pj = found.get("patient", [])
+    if len(pj) == 2 and sorted(raw.norm[j] for j in pj) == ["subjid", "usubjid"]:
+        # CDISC ADaM: USUBJID (unique across studies) is the patient; SUBJID is kept as an ordinary column
+        keep = next(j for j in pj if raw.norm[j] == "usubjid")
+        other = next(j for j in pj if j != keep)
+        found["patient"] = [keep]
+        coll.info(raw.label, f"CDISC identifiers: {raw.headers[keep]!r} is read as the patient; "
+                             f"{raw.headers[other]!r} is kept as another column", column=raw.headers[keep])
     for canon, js in found.items():
         if len(js) > 1:
             names = " and ".join(repr(raw.headers[j]) for j in js)

@@ -57,7 +57,17 @@ class Limits:
 
 #: File extensions read as data, by format.
 DATA_EXTENSIONS: dict[str, str] = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-                                   ".parquet": "parquet", ".pq": "parquet"}
+                                   ".parquet": "parquet", ".pq": "parquet",
+                                   # the statistical and clinical formats (issue [15]): io.statfiles, io.datasetjson
+                                   ".xpt": "xpt", ".sas7bdat": "sas7bdat", ".dta": "dta", ".sav": "sav",
+                                   ".zsav": "sav", ".json": "json", ".ndjson": "ndjson"}
+#: What each format is, for messages and the upload widget's help.
+FORMAT_NAMES: dict[str, str] = {"csv": "CSV", "xlsx": "Excel workbook", "parquet": "Parquet",
+                                "xpt": "SAS transport (v5/v8)", "sas7bdat": "SAS dataset", "dta": "Stata",
+                                "sav": "SPSS", "json": "CDISC Dataset-JSON", "ndjson": "CDISC Dataset-JSON (NDJSON)"}
+#: The formats in one phrase, for messages ("expected ...").
+FORMATS_TEXT = ("a CSV (.csv), Excel (.xlsx), Parquet (.parquet), SAS transport (.xpt), SAS (.sas7bdat), "
+                "Stata (.dta), SPSS (.sav) or CDISC Dataset-JSON (.json, .ndjson) file")
 
 #: Sheet names and file stems that say which table a sheet or file holds (compared after normalise_name).
 TABLE_ALIASES: dict[str, tuple[str, ...]] = {

@@ -12,12 +12,15 @@ import pandas as pd
 
 from ..schema import DIARY_REQUIRED, TABLES, Message, Trial, ValidationReport
 
-from .limits import DATA_EXTENSIONS, FilesArg, Limits, _FOLDER_EXTENSIONS, _NOT_DATA, _OLE2
+from .limits import DATA_EXTENSIONS, FORMATS_TEXT, FilesArg, Limits, _FOLDER_EXTENSIONS, _NOT_DATA, _OLE2
 from .collector import _Collector, _plural
 from .raw import _Raw
 from .sniff import _NOT_CSV_MAGIC, _describe, _not_what_named, _preview
 from .formats import _read_csv, _read_parquet, _read_xlsx
 from .routing import _is_bds, _route
+from .statfiles import _read_stat
+from .datasetjson import _read_dataset_json
+from .wide import _long_from_wide
 from .diary import _diary_bds, _diary_wide, _finalise_diary
 from .optional import _cross_checks, _optional_table
 
@@ -63,7 +66,7 @@ def _read_one(coll: _Collector, name: str, data: bytes, limits: Limits) -> list[
     if kind is None:
         what, _ = _describe(data)
         coll.error(name, f"unsupported file type {ext or '(no extension)'!r}; the file looks like {what}",
-                   value=_preview(data), expected="a CSV (.csv), Excel workbook (.xlsx) or Parquet (.parquet) file")
+                   value=_preview(data), expected=FORMATS_TEXT)
         coll.file_errors += 1
         return []
     if not data:
@@ -78,19 +81,27 @@ def _read_one(coll: _Collector, name: str, data: bytes, limits: Limits) -> list[
         return _read_csv(coll, name, data, limits)
     if kind == "xlsx":
         return _read_xlsx(coll, name, data, limits)
+    if kind in ("xpt", "sas7bdat", "dta", "sav"):
+        return _read_stat(coll, name, data, limits, kind)
+    if kind in ("json", "ndjson"):
+        return _read_dataset_json(coll, name, data, limits, ndjson=kind == "ndjson")
     return _read_parquet(coll, name, data, limits)
 
 
 def read_trial(files: FilesArg, *, period_days: int = 35,
                limits: Limits = Limits()) -> tuple[Optional[Trial], ValidationReport]:
-    """Read and validate an upload: the diary and any optional tables, from CSV, XLSX or Parquet bytes.
+    """Read and validate an upload: the diary and any optional tables, from CSV, XLSX, Parquet, SAS, Stata, SPSS
+    or Dataset-JSON bytes.
 
     Parameters
     ----------
     files : mapping or sequence
         ``{file name: bytes}``, or a sequence of ``(name, bytes)`` pairs (uploaded-file objects with ``name``
         and ``getvalue()`` are accepted too). The extension says the format: ``.csv`` (comma, semicolon or tab
-        separated; UTF-8 with or without BOM, else latin-1), ``.xlsx`` or ``.parquet``.
+        separated; UTF-8 with or without BOM, else latin-1), ``.xlsx``, ``.parquet``, ``.xpt`` (SAS transport v5
+        or v8), ``.sas7bdat``, ``.dta`` (Stata), ``.sav`` / ``.zsav`` (SPSS), ``.json`` / ``.ndjson`` (CDISC
+        Dataset-JSON 1.1). A wide diary (one row per patient-period, columns ``day1`` .. ``day35``) and a REDCap
+        repeating-instrument export are turned into the long diary first (see :mod:`ketapain_core.io.wide`).
         One file or one sheet is the diary; further tables are told apart by file stem or sheet name
         (``diary``, ``patients``, ``questionnaires``, ``adverse_events``, ``analgesics`` and aliases in
         :data:`TABLE_ALIASES`), else by their columns.
@@ -105,7 +116,8 @@ def read_trial(files: FilesArg, *, period_days: int = 35,
         The validated trial, or None when the report has errors.
     report : ValidationReport
         Every error, warning and note, with file, column, row numbers (header = row 1) and what was expected,
-        and the column mapping found for each table.
+        the column mapping found for each table, and the variables' labels and formats of the SAS, Stata, SPSS
+        and Dataset-JSON files (``report.variables``).
 
     Examples
     --------
@@ -127,11 +139,11 @@ def read_trial(files: FilesArg, *, period_days: int = 35,
     coll = _Collector(limits)
     items = _as_items(files)
     if not items:
-        coll.error("(upload)", "no file given", expected="a diary file (CSV, XLSX or Parquet)")
+        coll.error("(upload)", "no file given", expected="a diary file (" + FORMATS_TEXT[2:] + ")")
         return None, coll.report()
     raws: list[_Raw] = []
     for name, data in items:
-        raws.extend(_read_one(coll, name, data, limits))
+        raws.extend(_long_from_wide(coll, raw) for raw in _read_one(coll, name, data, limits))
     routed = _route(coll, raws) if raws else {}
     if "diary" not in routed:
         if coll.file_errors == 0 and not any(m.text.startswith("more than one diary") for m in coll.messages):
@@ -167,15 +179,16 @@ def read_trial(files: FilesArg, *, period_days: int = 35,
 
 
 def read_path(path: Union[str, os.PathLike], **kw: Any) -> tuple[Optional[Trial], ValidationReport]:
-    """Read a trial from a file, or from a folder whose data files (csv/xlsx/parquet) are read together.
+    """Read a trial from a file, or from a folder whose data files (csv/xlsx/parquet/xpt/...) are read together.
 
     Parameters
     ----------
     path : str or os.PathLike
         A data file, or a folder (e.g. ``data/simulated/``): every ``.csv``, ``.tsv``, ``.txt``, ``.xlsx`` and
-        ``.parquet`` file directly in it is read as one upload (hidden files, Excel lock files ``~$*`` and files
-        named like a data dictionary, codebook or readme are skipped; skipped files are listed in an info
-        message).
+        ``.parquet`` file directly in it (and the SAS, Stata, SPSS and Dataset-JSON files: a ``.json`` file only
+        when it says ``datasetJSONVersion`` in its first 64 KiB) is read as one upload (hidden files, Excel lock
+        files ``~$*`` and files named like a data dictionary, codebook or readme are skipped; skipped files are
+        listed in an info message).
     **kw
         ``period_days`` and ``limits``, as for :func:`read_trial`.
 
@@ -199,12 +212,13 @@ def read_path(path: Union[str, os.PathLike], **kw: Any) -> tuple[Optional[Trial]
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.is_file())
         data_files = [f for f in files if f.suffix.lower() in _FOLDER_EXTENSIONS
-                      and not f.name.startswith((".", "~$")) and not _NOT_DATA.search(f.stem)]
+                      and not f.name.startswith((".", "~$")) and not _NOT_DATA.search(f.stem)
+                      and (f.suffix.lower() not in (".json", ".ndjson") or _is_dataset_json(f))]
         other = [f.name for f in files if f not in data_files and not f.name.startswith(".")]
         other += [f"{f.name} (not a regular file)" for f in sorted(p.iterdir())
                   if not f.is_file() and not f.is_dir() and not f.name.startswith(".")]  # FIFO, device, socket
         if not data_files:
-            coll.error(str(p), "the folder has no data file", expected="CSV, XLSX or Parquet files")
+            coll.error(str(p), "the folder has no data file", expected=FORMATS_TEXT.replace(" file", " files")[2:])
             return None, coll.report()
         items = []
         for f in data_files:
@@ -216,15 +230,25 @@ def read_path(path: Union[str, os.PathLike], **kw: Any) -> tuple[Optional[Trial]
         if other:
             note = Message(level="info", file=str(p), count=len(other),
                            text="files that are not data tables ignored: " + ", ".join(other))
-            report = ValidationReport(messages=report.messages + (note,), mappings=report.mappings)
+            report = ValidationReport(messages=report.messages + (note,), mappings=report.mappings,
+                                      variables=report.variables)
         return trial, report
     if not p.exists():
-        coll.error(str(p), "no such file or folder", expected="a CSV, XLSX or Parquet file, or a folder of them")
+        coll.error(str(p), "no such file or folder", expected=FORMATS_TEXT + ", or a folder of them")
         return None, coll.report()
     data = _read_file_bounded(coll, p, str(p), limits)
     if data is None:
         return None, coll.report()
     return read_trial([(p.name, data)], **kw)
+
+
+def _is_dataset_json(path: Path) -> bool:
+    """Whether a .json file in a folder is a Dataset-JSON (other JSON files there are notes, not data)."""
+    try:
+        with open(path, "rb") as fh:
+            return b"datasetJSONVersion" in fh.read(65536)
+    except OSError:
+        return True  # let the bounded read report it
 
 
 _FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
@@ -296,7 +320,7 @@ def _read_file_bounded(coll: _Collector, path: Path, label: str, limits: Limits)
                               "limit)", expected=f"at most {limits.max_file_bytes:,} bytes")
         else:
             coll.error(label, f"cannot read it: {exc}; only regular files (or a folder of them) are read",
-                       expected="a CSV, XLSX or Parquet file, or a folder of them")
+                       expected=FORMATS_TEXT + ", or a folder of them")
     except OSError as exc:
         coll.error(label, f"cannot read the file: {exc.strerror or exc}", expected="a readable file")
     return None

@@ -28,7 +28,15 @@ _MAGIC = [(b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\
           (b"GIF8", "a GIF image"), (b"\x1f\x8b", "a gzip-compressed file"), (b"BZh", "a bzip2-compressed file"),
           (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"), (b"SQLite format 3", "an SQLite database"),
           (b"{\\rtf", "an RTF document"), (b"\x7fELF", "a program (ELF executable)"), (b"MZ", "a Windows program")]
-_NOT_CSV_MAGIC = tuple(sig for sig, _ in _MAGIC if sig not in (b"MZ", b"BZh", b"{\\rtf"))
+#: Signatures of the statistical formats read (issue [15]): what they are and their extension.
+_STAT_MAGIC = [(b"HEADER RECORD*******LIBRARY HEADER RECORD", "a SAS transport file (version 5)", ".xpt"),
+               (b"HEADER RECORD*******LIBV8   HEADER RECORD", "a SAS transport file (version 8)", ".xpt"),
+               (bytes.fromhex("000000000000000000000000c2ea8160b31411cfbd92080009c7318c181f1011"),
+                "a SAS dataset", ".sas7bdat"),
+               (b"$FL2", "an SPSS data file", ".sav"), (b"$FL3", "a compressed SPSS data file", ".zsav"),
+               (b"<stata_dta>", "a Stata dataset", ".dta")]
+_NOT_CSV_MAGIC = tuple(sig for sig, _ in _MAGIC if sig not in (b"MZ", b"BZh", b"{\\rtf")) + \
+    tuple(sig for sig, _, _ in _STAT_MAGIC)
 
 
 def _describe(data: bytes) -> tuple[str, Optional[str]]:
@@ -53,6 +61,9 @@ def _describe(data: bytes) -> tuple[str, Optional[str]]:
         return ("an old-format Excel .xls file or a password-protected workbook (OLE2 compound file)", None)
     if data[:4] == b"PAR1":
         return "a Parquet file", ".parquet"
+    for sig, what, ext in _STAT_MAGIC:
+        if data.startswith(sig):
+            return what, ext
     for sig, what in _MAGIC:
         if data.startswith(sig):
             return what, None
@@ -66,6 +77,8 @@ def _describe(data: bytes) -> tuple[str, Optional[str]]:
     if head.startswith(b"<?xml") or head.startswith(b"<"):
         return "an XML document", None
     if head.startswith(b"{") or head.startswith(b"["):
+        if b"datasetJSONVersion" in data[:65536]:
+            return "a CDISC Dataset-JSON file", ".json"
         return "JSON text", None
     return "plain text (a CSV file?)", ".csv"
 
@@ -73,7 +86,8 @@ def _describe(data: bytes) -> tuple[str, Optional[str]]:
 def _not_what_named(coll: _Collector, file: str, data: bytes, named: str, expected: str) -> None:
     what, ext = _describe(data)
     advice = (f"rename it to {ext} if that is what it is" if ext else
-              "export the data as CSV (.csv), Excel workbook (.xlsx) or Parquet (.parquet)")
+              "export the data as CSV (.csv), Excel workbook (.xlsx), Parquet (.parquet) or one of the other "
+              "formats read (SAS .xpt or .sas7bdat, Stata .dta, SPSS .sav, CDISC Dataset-JSON .json)")
     if what.startswith("an old-format Excel"):
         advice = "open it in Excel and save it as an Excel Workbook (.xlsx) without a password, or as CSV"
     coll.error(file, f"the file is named {named} but looks like {what}; {advice}", value=_preview(data),

@@ -80,3 +80,21 @@ def test_url_restores_settings():
     counts = frame_with(at, "imputed")
     assert counts["imputed"].sum() == 0 and counts["days"].iloc[-1] == 20 * 3 * 28
     assert at.query_params.get("missing") in ("complete", ["complete"])
+
+
+def test_adam_xpt_upload_shows_the_mapping_with_labels_and_formats():
+    """A reviewer uploads adsl.xpt + adpain.xpt (issue [15]): the mapping and the SAS labels are shown."""
+    from pathlib import Path
+
+    fix = Path(__file__).resolve().parents[2] / "tests" / "reference" / "fixtures" / "formats"
+    at = start(PAGE)
+    upload(at, [(n, (fix / n).read_bytes()) for n in ("adsl_v5.xpt", "adpain_v5.xpt")])
+    assert_clean(at)
+    assert any("No errors" in s.value for s in at.success)
+    mapping = frame_with(at, "your column")
+    assert {"USUBJID", "APERIOD", "TRTA", "APERDY"} <= set(mapping["your column"])
+    variables = frame_with(at, "label")
+    row = variables[(variables["file"] == "adpain_v5.xpt") & (variables["column"] == "ADT")].iloc[0]
+    assert row["label"] == "Analysis Date" and row["format"] == "DATE9" and "SAS date" in row["note"]
+    assert frame_with(at, "patients")["patients"].sum() == 8
+    assert "SAS transport (v5/v8) (.xpt)" in texts(at)
