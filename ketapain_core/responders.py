@@ -1,0 +1,857 @@
+"""Responders, honestly (issue [13]; DESIGN.md section 3, Responders).
+
+A responder count alone misleads: with no treatment effect at all, about half of the patients have a lower AUC
+on any one arm than on the reference, and about two thirds on at least one of two arms. This module gives every
+count its chance reference and looks at the patients one by one:
+
+1. **Against chance** (:func:`chance_counts`): under the sharp null that no patient's AUCs depend on the arm,
+   the trial's own randomization gives the distribution of every responder count. The patients' sequences are
+   permuted among the patients (among patients with the same periods, so the design's allocation is kept), and
+   the counts are recomputed from the same period AUCs: B seeded draws, or every distinct allocation when
+   there are no more than B of them (exact). For each definition (each arm, "any active arm", "reference
+   lowest"), threshold (any / 30% / 50%) and horizon: observed count, expected count, 5-95% range and
+   P(count >= observed).
+2. **Beyond their own noise** (:func:`patient_bands`): each patient's difference arm minus reference, adjusted
+   for the crossover model's period (and fitted carry-over) effects, against the band that the model's
+   within-patient variation gives under no effect, +/- 1.96 x sqrt(2) x the residual SD.
+3. **Who keeps it** (:func:`persistence`): responders at the early horizon (day 7) who still respond at the late
+   one (day D), the 2x2 table per definition, with the counts expected by chance from the same re-randomization.
+4. **What predicts it**: :mod:`ketapain_core.responder_predictors`.
+5. **The paper's statements** (:func:`paper_comparison`): each count the paper reports, ours, and chance's.
+
+:func:`responder_analysis` runs all five; :func:`to_json_dict` is the ``responders --json`` document.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .effects import RESPONDER_THRESHOLDS
+from .schema import default_reference, order_arms
+from .tables import fmt_num, fmt_p
+
+#: Default number of re-randomizations, and the largest the command line and the app accept.
+DEFAULT_PERMUTATIONS = 10_000
+MAX_PERMUTATIONS = 1_000_000
+#: Default seed of the re-randomization and of the predictors' permutation tests.
+DEFAULT_SEED = 2020
+#: The multiplier of the no-effect band (issue [13]: +/- 1.96 x sqrt(2) x residual SD).
+BAND_Z = 1.96
+#: Definition names beside the arm labels.
+ANY_ACTIVE = "any active arm"
+REFERENCE_LOWEST = "reference lowest"
+THRESHOLDS: tuple[str, ...] = tuple(RESPONDER_THRESHOLDS)
+#: Persistence cells: (responder early, responder late).
+CELLS: tuple[str, ...] = ("kept", "lost", "gained", "never")
+
+#: The responder statements of the paper (shared TRIAL.md): label, horizon, missing-data policy of that horizon
+#: in the paper (days 7-28 without imputation, day 35 under LOCF), definition, count, out of.
+PAPER_STATEMENTS: tuple[tuple[str, int, str, str, int, int], ...] = (
+    ("Better on ketamine and/or ketamine/Mg than on placebo, day 7", 7, "complete", ANY_ACTIVE, 10, 20),
+    ("Better on ketamine and/or ketamine/Mg than on placebo, day 35", 35, "locf", ANY_ACTIVE, 5, 20),
+    ("Better on placebo than on both active arms, day 7", 7, "complete", REFERENCE_LOWEST, 4, 20),
+    ("Better on placebo than on both active arms, day 35", 35, "locf", REFERENCE_LOWEST, 3, 20),
+)
+
+CHANCE_NOTE = (
+    "Chance: under the sharp null that no patient's AUC depends on the arm, the patients' sequences are "
+    "re-randomized among the patients (among patients with the same periods, which keeps the design's "
+    "allocation) and every count is recomputed from the same period AUCs. Expected = the mean count over the "
+    "re-randomizations, 5-95% = the range of the middle 90% of them, P = P(count >= observed). A count near the "
+    "expected one is what the trial would show with no treatment effect at all.")
+BAND_NOTE = (
+    "What the band can and cannot separate: each patient had one period per arm, so a patient's true response "
+    "cannot be told apart from period-to-period variation. The band, +/- 1.96 x sqrt(2) x the residual SD of "
+    "the crossover model, is what chance alone produces for a patient whose arms do not differ: about 1 patient "
+    "in 20 falls outside it by chance, 1 in 40 on each side, and a real but smaller effect stays inside. A "
+    "patient outside the band had a change that period-to-period variation rarely gives; it is not proof that "
+    "this patient responds (the band also ignores the uncertainty of the period effects and of the residual SD).")
+PERSISTENCE_NOTE = (
+    "Who keeps it: a responder at the early horizon who still responds at the late one. The late AUC contains "
+    "the early days, so a chance responder at the early horizon often stays one: the expected counts come from "
+    "the same re-randomization of both horizons together.")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The allocation and its re-randomizations
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Allocation:
+    """Who received which arm in which period, as the re-randomization needs it.
+
+    ``position[i, k]`` is the column (in ``periods``) of the period in which patient i received arm k (the first
+    one if twice), ``len(periods)`` when never. ``codes`` numbers the patients' sequences; ``strata`` groups the
+    patients with the same periods (sequences are permuted within a stratum). ``n_allocations`` is the number of
+    distinct allocations of the sequences to the patients (an exact integer).
+    """
+
+    patients: tuple[str, ...]
+    periods: tuple[int, ...]
+    arms: tuple[str, ...]
+    reference: str
+    position: np.ndarray
+    codes: np.ndarray
+    strata: tuple[np.ndarray, ...]
+    n_allocations: int
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        return tuple(a for a in self.arms if a != self.reference)
+
+    def definitions(self) -> list[str]:
+        """The count definitions this design has: each non-reference arm, "any active arm" (two or more of
+        them), "reference lowest"."""
+        out = list(self.others)
+        if len(self.others) > 1:
+            out.append(ANY_ACTIVE)
+        if self.others:
+            out.append(REFERENCE_LOWEST)
+        return out
+
+
+def allocation(auc: pd.DataFrame, reference: Optional[str] = None) -> Allocation:
+    """The allocation of an AUC table (one row per patient-period: patient, period, treatment).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabbcc"), "period": [1, 2] * 3, "treatment": list("PKKPPK"),
+    ...                   "auc": [1.0, 2, 3, 4, 5, 6]})
+    >>> al = allocation(t, "P")
+    >>> al.arms, al.position.tolist(), al.n_allocations
+    (('P', 'K'), [[0, 1], [1, 0], [0, 1]], 3)
+    """
+    t = auc[["patient", "period", "treatment"]].copy()
+    t["patient"] = t["patient"].astype(str)
+    t["treatment"] = t["treatment"].astype(str)
+    t = t.sort_values(["patient", "period"], kind="stable").drop_duplicates(["patient", "period"])
+    arms = order_arms(t["treatment"].unique())
+    reference = reference if reference is not None else default_reference(arms)
+    if reference not in arms:
+        raise ValueError(f"the reference arm {reference!r} is not among the arms {', '.join(arms)}")
+    arms = [reference] + [a for a in arms if a != reference]
+    patients = sorted(t["patient"].unique())
+    periods = sorted(int(p) for p in t["period"].unique())
+    pi = {p: i for i, p in enumerate(patients)}
+    ci = {p: j for j, p in enumerate(periods)}
+    ai = {a: k for k, a in enumerate(arms)}
+    P = len(periods)
+    arm_at = np.full((len(patients), P), -1, dtype=np.int64)
+    arm_at[t["patient"].map(pi).to_numpy(), t["period"].astype(int).map(ci).to_numpy()] = \
+        t["treatment"].map(ai).to_numpy()
+    position = np.full((len(patients), len(arms)), P, dtype=np.int64)
+    for j in range(P - 1, -1, -1):       # the first period with the arm wins (as the responder counts)
+        rows = np.flatnonzero(arm_at[:, j] >= 0)
+        position[rows, arm_at[rows, j]] = j
+    _, codes = np.unique(arm_at, axis=0, return_inverse=True)
+    codes = np.asarray(codes).reshape(-1)
+    _, stratum = np.unique(arm_at >= 0, axis=0, return_inverse=True)
+    stratum = np.asarray(stratum).reshape(-1)
+    strata = tuple(np.flatnonzero(stratum == s) for s in range(int(stratum.max()) + 1)) if len(patients) else ()
+    n_alloc = 1
+    for idx in strata:
+        _, counts = np.unique(codes[idx], return_counts=True)
+        n_alloc *= math.factorial(len(idx)) // math.prod(math.factorial(int(c)) for c in counts)
+    return Allocation(patients=tuple(patients), periods=tuple(periods), arms=tuple(arms), reference=reference,
+                      position=position, codes=codes, strata=strata, n_allocations=int(n_alloc))
+
+
+def period_values(auc: pd.DataFrame, alloc: Allocation, response: str = "auc") -> np.ndarray:
+    """Patients x (periods + 1) matrix of the response (NaN where missing; the last column is all NaN, the
+    value of an arm the patient never had)."""
+    t = auc.assign(patient=auc["patient"].astype(str))
+    t = t.sort_values(["patient", "period"], kind="stable").drop_duplicates(["patient", "period"])
+    pi = {p: i for i, p in enumerate(alloc.patients)}
+    ci = {p: j for j, p in enumerate(alloc.periods)}
+    Y = np.full((len(alloc.patients), len(alloc.periods) + 1), np.nan)
+    rows = t["patient"].map(pi)
+    cols = t["period"].astype(int).map(ci)
+    ok = rows.notna() & cols.notna()
+    Y[rows[ok].astype(int).to_numpy(), cols[ok].astype(int).to_numpy()] = \
+        pd.to_numeric(t.loc[ok, response], errors="coerce").to_numpy(dtype=float)
+    return Y
+
+
+def _multiset_permutations(codes: Sequence[int]) -> np.ndarray:
+    """Every distinct ordering of a multiset, in lexicographic order (the next-permutation algorithm)."""
+    a = sorted(int(c) for c in codes)
+    out = [list(a)]
+    n = len(a)
+    while True:
+        i = n - 2
+        while i >= 0 and a[i] >= a[i + 1]:
+            i -= 1
+        if i < 0:
+            break
+        j = n - 1
+        while a[j] <= a[i]:
+            j -= 1
+        a[i], a[j] = a[j], a[i]
+        a[i + 1:] = reversed(a[i + 1:])
+        out.append(list(a))
+    return np.array(out, dtype=np.int64).reshape(len(out), n)
+
+
+def donors(alloc: Allocation, permutations: int = DEFAULT_PERMUTATIONS, seed: int = DEFAULT_SEED,
+           exact: Optional[bool] = None) -> tuple[np.ndarray, bool]:
+    """The re-randomizations as a (draws x patients) array: patient i receives the sequence of patient
+    ``donors[b, i]``.
+
+    Every distinct allocation once (``exact``) when there are no more than ``permutations`` of them (or when
+    ``exact=True``), else ``permutations`` seeded random permutations within each stratum.
+
+    >>> t = pd.DataFrame({"patient": list("aabbcc"), "period": [1, 2] * 3, "treatment": list("PKKPPK")})
+    >>> d, is_exact = donors(allocation(t, "P"))
+    >>> is_exact, d.shape
+    (True, (3, 3))
+    """
+    n = len(alloc.patients)
+    if exact is None:
+        exact = alloc.n_allocations <= permutations
+    if exact:
+        if alloc.n_allocations > 5 * MAX_PERMUTATIONS:
+            raise ValueError(f"{alloc.n_allocations} distinct allocations are too many to enumerate")
+        blocks = []
+        for idx in alloc.strata:
+            c = alloc.codes[idx]
+            rep = {int(code): int(idx[np.flatnonzero(c == code)[0]]) for code in np.unique(c)}
+            arr = _multiset_permutations(c)
+            blocks.append((idx, np.vectorize(rep.__getitem__, otypes=[np.int64])(arr) if arr.size else arr))
+        total = math.prod(len(b) for _, b in blocks) if blocks else 1
+        out = np.tile(np.arange(n, dtype=np.int64), (total, 1))
+        # Cartesian product of the strata's arrangements, stratum by stratum
+        reps = total
+        tile = 1
+        for idx, arr in blocks:
+            m = len(arr)
+            reps //= m
+            out[:, idx] = np.tile(np.repeat(arr, reps, axis=0), (tile, 1))
+            tile *= m
+        return out, True
+    rng = np.random.default_rng(seed)
+    out = np.tile(np.arange(n, dtype=np.int64), (int(permutations), 1))
+    for idx in alloc.strata:
+        if len(idx) > 1:
+            out[:, idx] = rng.permuted(np.tile(idx, (int(permutations), 1)), axis=1)
+    return out, False
+
+
+def _flags(W: np.ndarray, n_arms: int) -> dict[str, Any]:
+    """Responder flags of every definition and threshold from draws x patients x arms values (reference first),
+    as the responder counts define them (:func:`ketapain_core.effects.responders`)."""
+    ref = W[..., 0]
+    full = ~np.isnan(W).any(axis=2)
+    out: dict[tuple[str, str], np.ndarray] = {}
+    per_arm = []
+    for k in range(1, n_arms):
+        y = W[..., k]
+        ok = ~np.isnan(y) & ~np.isnan(ref)
+        change = y - ref
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(ref > 0, 100.0 * change / ref, np.nan)
+        f = {"any": ok & (change < 0)}
+        for thr in THRESHOLDS[1:]:
+            f[thr] = ok & (pct <= -RESPONDER_THRESHOLDS[thr])
+        per_arm.append((ok, f))
+    return {"full": full, "per_arm": per_arm}
+
+
+def _definition_flags(W: np.ndarray, alloc: Allocation) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """(definition, threshold) -> (responder flags, counted patients), each draws x patients."""
+    K = len(alloc.arms)
+    fl = _flags(W, K)
+    full, per_arm = fl["full"], fl["per_arm"]
+    out: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for a, (ok, f) in zip(alloc.others, per_arm):
+        for thr in THRESHOLDS:
+            out[(a, thr)] = (f[thr], ok)
+    if len(alloc.others) > 1:
+        for thr in THRESHOLDS:
+            anyf = np.logical_or.reduce([f[thr] for _, f in per_arm])
+            out[(ANY_ACTIVE, thr)] = (full & anyf, full)
+    if alloc.others:
+        lowest = full & (W[..., :1] < W[..., 1:]).all(axis=2)
+        out[(REFERENCE_LOWEST, "any")] = (lowest, full)
+    return out
+
+
+def _values(Y: np.ndarray, alloc: Allocation, d: np.ndarray) -> np.ndarray:
+    """Draws x patients x arms: patient i's AUC under each arm when it receives donor d[b, i]'s sequence."""
+    col = alloc.position[d]                                      # b x n x K
+    return Y[np.arange(Y.shape[0])[None, :, None], col]
+
+
+def _chunks(n_draws: int, n: int, K: int) -> list[slice]:
+    size = max(1, 2_000_000 // max(n * K, 1))
+    return [slice(s, min(s + size, n_draws)) for s in range(0, n_draws, size)]
+
+
+def null_counts(alloc: Allocation, Ys: Sequence[np.ndarray], d: np.ndarray,
+                pairs: Sequence[tuple[int, int]] = ()) -> tuple[list[dict], list[dict]]:
+    """The counts of every definition and threshold under each re-randomization, for several response matrices
+    (e.g. horizons) under the same draws, and the persistence cells for pairs (early, late) of them.
+
+    Returns (counts, cells): ``counts[m][(definition, threshold)] = (count, n)`` arrays over the draws;
+    ``cells[q][(definition, threshold)]`` a draws x 4 array of (kept, lost, gained, never).
+    """
+    B, n = d.shape
+    K = len(alloc.arms)
+    counts: list[dict] = [{} for _ in Ys]
+    cells: list[dict] = [{} for _ in pairs]
+    parts_c: list[dict[tuple[str, str], list]] = [{} for _ in Ys]
+    parts_p: list[dict[tuple[str, str], list]] = [{} for _ in pairs]
+    for sl in _chunks(B, n, K):
+        flags = [_definition_flags(_values(Y, alloc, d[sl]), alloc) for Y in Ys]
+        for m, fl in enumerate(flags):
+            for key, (f, ok) in fl.items():
+                parts_c[m].setdefault(key, []).append((f.sum(axis=1), ok.sum(axis=1)))
+        for q, (e, l) in enumerate(pairs):
+            for key in flags[e]:
+                fe, oke = flags[e][key]
+                fl_, okl = flags[l][key]
+                both = oke & okl
+                c = np.stack([(both & fe & fl_).sum(1), (both & fe & ~fl_).sum(1), (both & ~fe & fl_).sum(1),
+                              (both & ~fe & ~fl_).sum(1)], axis=1)
+                parts_p[q].setdefault(key, []).append(c)
+    for m in range(len(Ys)):
+        counts[m] = {k: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
+                     for k, v in parts_c[m].items()}
+    for q in range(len(pairs)):
+        cells[q] = {k: np.concatenate(v, axis=0) for k, v in parts_p[q].items()}
+    return counts, cells
+
+
+def _summary(observed: float, dist: np.ndarray, exact: bool) -> dict[str, float]:
+    """Expected, 5-95% range (values the distribution takes), P(count >= observed) (Monte Carlo: (1 + k) /
+    (B + 1), which counts the observed allocation among the draws)."""
+    dist = np.asarray(dist, dtype=float)
+    if not len(dist) or not np.isfinite(observed):
+        return {"expected": math.nan, "low": math.nan, "high": math.nan, "p": math.nan}
+    k = int((dist >= observed).sum())
+    p = k / len(dist) if exact else (1 + k) / (1 + len(dist))
+    lo, hi = np.quantile(dist, [0.05, 0.95], method="inverted_cdf")
+    return {"expected": float(dist.mean()), "low": float(lo), "high": float(hi), "p": float(min(p, 1.0))}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 1. Responder counts against chance
+# --------------------------------------------------------------------------------------------------------------
+COUNT_COLUMNS = ["horizon", "definition", "label", "threshold", "n", "observed", "expected", "low", "high", "p",
+                 "permutations", "exact", "sentence"]
+
+
+def definition_label(definition: str, reference: str) -> str:
+    """How a definition is shown: an arm, "any active arm", "<reference> lowest".
+
+    >>> definition_label("reference lowest", "Placebo"), definition_label("Ketamine", "Placebo")
+    ('Placebo lowest', 'Ketamine')
+    """
+    return f"{reference} lowest" if definition == REFERENCE_LOWEST else definition
+
+
+def sentence(row: Mapping[str, Any], reference: str) -> str:
+    """One plain sentence for a count and its chance reference.
+
+    >>> sentence({"definition": "any active arm", "threshold": "any", "n": 20, "observed": 11, "expected": 13.06,
+    ...           "low": 10, "high": 16, "p": 0.83, "horizon": 35}, "Placebo")
+    '11 of 20 did better on at least one active arm than on Placebo (AUC days 1-35); 13.1 would by chance, 5-95% range 10-16 (P = 0.830).'
+    """
+    d, thr = row["definition"], row["threshold"]
+    how = "did better" if thr == "any" else f"had an AUC at least {thr} lower"
+    if d == ANY_ACTIVE:
+        what = f"{how} on at least one active arm than on {reference}"
+    elif d == REFERENCE_LOWEST:
+        what = f"did better on {reference} than on every other arm"
+    else:
+        what = f"{how} on {d} than on {reference}"
+    obs, n = row["observed"], row["n"]
+    text = f"{fmt_num(obs)} of {fmt_num(n)} {what} (AUC days 1-{row['horizon']})"
+    if not np.isfinite(row.get("expected", math.nan)):
+        return text + "; no chance reference."
+    return (f"{text}; {fmt_num(row['expected'], 1)} would by chance, 5-95% range "
+            f"{fmt_num(row['low'])}-{fmt_num(row['high'])} (P = {fmt_p(row['p'])}).")
+
+
+@dataclass(frozen=True)
+class ChanceCounts:
+    """Responder counts beside their re-randomization distribution.
+
+    ``table``: one row per horizon, definition and threshold (:data:`COUNT_COLUMNS`): n (patients counted,
+    observed), observed, expected, low / high (5-95% range), p = P(count >= observed), permutations (draws, or
+    distinct allocations when exact), exact, sentence. ``distribution[(horizon, definition, threshold)]``: the
+    count under each draw.
+    """
+
+    status: str
+    reason: str
+    reference: str
+    table: pd.DataFrame
+    distribution: dict = field(default_factory=dict, repr=False)
+    n_allocations: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def _not_estimable_counts(reason: str, reference: str = "") -> ChanceCounts:
+    return ChanceCounts("not estimable", reason, reference, pd.DataFrame(columns=COUNT_COLUMNS))
+
+
+def _status(alloc: Allocation, exact: bool, n_draws: int) -> tuple[str, str]:
+    if exact and alloc.n_allocations < 20:
+        return "caution", (f"only {alloc.n_allocations} distinct allocations of the sequences: the smallest P is "
+                           f"1/{alloc.n_allocations}")
+    if exact:
+        return "ok", f"exact: all {alloc.n_allocations} distinct allocations of the sequences"
+    return "ok", (f"{n_draws} seeded re-randomizations of {alloc.n_allocations:.3g} distinct allocations "
+                  f"(Monte Carlo SE of a P near 0.05: {math.sqrt(0.05 * 0.95 / n_draws):.4f})")
+
+
+def chance_counts(auc: Mapping[int, pd.DataFrame] | pd.DataFrame, *, reference: Optional[str] = None,
+                  permutations: int = DEFAULT_PERMUTATIONS, seed: int = DEFAULT_SEED,
+                  exact: Optional[bool] = None, response: str = "auc") -> ChanceCounts:
+    """Every responder count with its re-randomization distribution.
+
+    Parameters
+    ----------
+    auc : DataFrame or mapping horizon -> DataFrame
+        AUC tables (one row per patient-period: patient, period, treatment, the response); several horizons
+        share the same re-randomizations.
+    reference : str, optional
+        Reference arm (default: a placebo-like label, else the first).
+    permutations, seed : int
+        Number of seeded re-randomizations (when the distinct allocations are more than that).
+    exact : bool, optional
+        Force (True) or forbid (False) the enumeration of every distinct allocation.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabbccdd"), "period": [1, 2] * 4, "treatment": list("PKKPPKKP"),
+    ...                   "auc": [10.0, 8, 7, 9, 10, 8, 7, 9]})
+    >>> row = chance_counts(t, reference="P").table.iloc[0]
+    >>> row["definition"], int(row["observed"]), float(row["expected"]), round(float(row["p"]), 4), int(row["permutations"])
+    ('K', 4, 2.0, 0.1667, 6)
+    """
+    tables = dict(auc) if isinstance(auc, Mapping) else {0: auc}
+    first = next(iter(tables.values()))
+    try:
+        alloc = allocation(first, reference)
+    except ValueError as exc:
+        return _not_estimable_counts(str(exc), reference or "")
+    if len(alloc.arms) < 2:
+        return _not_estimable_counts("only one arm: there is nothing to count responders against", alloc.reference)
+    if len(alloc.patients) < 2:
+        return _not_estimable_counts("fewer than two patients: nothing to re-randomize", alloc.reference)
+    d, is_exact = donors(alloc, permutations, seed, exact)
+    Ys = [period_values(t, alloc, response) for t in tables.values()]
+    obs, _ = null_counts(alloc, Ys, np.arange(len(alloc.patients))[None, :])
+    null, _ = null_counts(alloc, Ys, d)
+    rows, dist = [], {}
+    for h, o, z in zip(tables, obs, null):
+        for key in o:
+            definition, thr = key
+            c, n = int(o[key][0][0]), int(o[key][1][0])
+            s = _summary(c, z[key][0], is_exact)
+            row = {"horizon": h, "definition": definition, "label": definition_label(definition, alloc.reference),
+                   "threshold": thr, "n": n, "observed": c, **s, "permutations": len(d), "exact": is_exact}
+            row["sentence"] = sentence(row, alloc.reference)
+            rows.append(row)
+            dist[(h, definition, thr)] = z[key][0]
+    status, reason = _status(alloc, is_exact, len(d))
+    return ChanceCounts(status, reason, alloc.reference, pd.DataFrame(rows, columns=COUNT_COLUMNS), dist,
+                        alloc.n_allocations)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 3. Who keeps it
+# --------------------------------------------------------------------------------------------------------------
+PERSISTENCE_COLUMNS = ["early", "late", "definition", "label", "threshold", "n", *CELLS,
+                       *[f"expected_{c}" for c in CELLS], "low", "high", "p", "permutations", "exact"]
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """The 2x2 table early x late responder, per definition and threshold, with chance's.
+
+    ``table`` (:data:`PERSISTENCE_COLUMNS`): n (patients with the values of the definition at both horizons),
+    kept (responder at both), lost (early only), gained (late only), never; expected_<cell> under the
+    re-randomization; low / high / p for the kept count (5-95% range, P(kept >= observed)).
+    """
+
+    status: str
+    reason: str
+    early: int
+    late: int
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def persistence(auc_early: pd.DataFrame, auc_late: pd.DataFrame, *, early: int, late: int,
+                reference: Optional[str] = None, permutations: int = DEFAULT_PERMUTATIONS,
+                seed: int = DEFAULT_SEED, exact: Optional[bool] = None) -> Persistence:
+    """Responders at the early horizon who still respond at the late one, with the counts chance gives.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"patient": list("aabbcc"), "period": [1, 2] * 3, "treatment": list("PKKPPK"),
+    ...                   "auc": [10.0, 8, 7, 9, 10, 8]})
+    >>> p = persistence(e, e.assign(auc=e["auc"] * 5), early=7, late=35, reference="P").table
+    >>> r = p.iloc[0]
+    >>> r["definition"], r["threshold"], int(r["n"]), int(r["kept"]), int(r["lost"]), round(float(r["expected_kept"]), 4)
+    ('K', 'any', 3, 3, 0, 1.6667)
+    """
+    try:
+        alloc = allocation(auc_early, reference)
+    except ValueError as exc:
+        return Persistence("not estimable", str(exc), early, late, pd.DataFrame(columns=PERSISTENCE_COLUMNS))
+    if len(alloc.arms) < 2 or len(alloc.patients) < 2:
+        return Persistence("not estimable", "needs two arms and two patients", early, late,
+                           pd.DataFrame(columns=PERSISTENCE_COLUMNS))
+    d, is_exact = donors(alloc, permutations, seed, exact)
+    Ys = [period_values(auc_early, alloc), period_values(auc_late, alloc)]
+    _, obs = null_counts(alloc, Ys, np.arange(len(alloc.patients))[None, :], pairs=[(0, 1)])
+    _, null = null_counts(alloc, Ys, d, pairs=[(0, 1)])
+    rows = []
+    for key, cells in obs[0].items():
+        definition, thr = key
+        z = null[0][key]
+        c = cells[0]
+        row: dict[str, Any] = {"early": early, "late": late, "definition": definition,
+                               "label": definition_label(definition, alloc.reference), "threshold": thr,
+                               "n": int(c.sum()), **{name: int(v) for name, v in zip(CELLS, c)}}
+        row.update({f"expected_{name}": float(z[:, j].mean()) for j, name in enumerate(CELLS)})
+        s = _summary(c[0], z[:, 0], is_exact)
+        row.update(low=s["low"], high=s["high"], p=s["p"], permutations=len(d), exact=is_exact)
+        rows.append(row)
+    status, reason = _status(alloc, is_exact, len(d))
+    return Persistence(status, reason, early, late, pd.DataFrame(rows, columns=PERSISTENCE_COLUMNS))
+
+
+def persistence_sentence(row: Mapping[str, Any], reference: str) -> str:
+    """One sentence for a persistence row.
+
+    >>> persistence_sentence({"definition": "K", "threshold": "any", "early": 7, "late": 35, "kept": 4,
+    ...                       "lost": 3, "expected_kept": 5.2, "low": 3, "high": 8, "p": 0.8}, "P")
+    '4 of the 7 responders to K at day 7 still responded at day 35; 5.2 would by chance, 5-95% range 3-8 (P = 0.800).'
+    """
+    early_n = row["kept"] + row["lost"]
+    what = {ANY_ACTIVE: "at least one active arm", REFERENCE_LOWEST: f"{reference} (lowest of all arms)"}.get(
+        row["definition"], row["definition"])
+    thr = "" if row["threshold"] == "any" else f" (at least {row['threshold']} lower)"
+    return (f"{fmt_num(row['kept'])} of the {fmt_num(early_n)} responders to {what}{thr} at day {row['early']} "
+            f"still responded at day {row['late']}; {fmt_num(row['expected_kept'], 1)} would by chance, 5-95% "
+            f"range {fmt_num(row['low'])}-{fmt_num(row['high'])} (P = {fmt_p(row['p'])}).")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 2. Beyond their own noise
+# --------------------------------------------------------------------------------------------------------------
+BAND_COLUMNS = ["patient", "arm", "period", "period_reference", "difference", "adjusted", "band", "outside",
+                "side"]
+
+
+@dataclass(frozen=True)
+class PatientBands:
+    """Each patient's difference arm minus reference, adjusted for the model's period (and fitted carry-over)
+    effects, against the no-effect band +/- :data:`BAND_Z` x sqrt(2) x residual SD.
+
+    ``table`` (:data:`BAND_COLUMNS`): difference (raw), adjusted, band (the half-width), outside (bool), side
+    ("below": better on the arm beyond the band, "above": worse, ""). ``summary``: per arm n, below, above,
+    expected_outside (5% of n), mean adjusted difference. ``scale``: "AUC" or "log(AUC + 1)".
+    """
+
+    status: str
+    reason: str
+    reference: str
+    residual_sd: float
+    band: float
+    scale: str
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    adjusted_for: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def outside_names(self, arm: str, side: str = "") -> list[str]:
+        """The patients outside the band for ``arm`` (on one side when given)."""
+        t = self.table[(self.table["arm"] == arm) & self.table["outside"]]
+        if side:
+            t = t[t["side"] == side]
+        return [str(p) for p in t["patient"]]
+
+
+def _empty_bands(status: str, reason: str, reference: str = "") -> PatientBands:
+    return PatientBands(status, reason, reference, math.nan, math.nan, "AUC", pd.DataFrame(columns=BAND_COLUMNS),
+                        pd.DataFrame(columns=["arm", "n", "below", "above", "expected_outside", "mean"]))
+
+
+def patient_bands(model: Any, *, z: float = BAND_Z) -> PatientBands:
+    """Per-patient differences against the no-effect band, from a fitted crossover model.
+
+    Parameters
+    ----------
+    model : CrossoverResult or None
+        :func:`ketapain_core.crossover.fit_crossover`'s result (its rows used, fixed effects and residual
+        variance); None gives a "not estimable" result.
+
+    Examples
+    --------
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> from ketapain_core.analysis import analyze
+    >>> b = patient_bands(analyze(simulate_trial().diary).model)
+    >>> b.status, sorted(b.table["arm"].unique()), round(b.band / b.residual_sd, 4)
+    ('ok', ['Ketamine', 'Ketamine/Mg'], 2.7719)
+    """
+    if model is None:
+        return _empty_bands("not estimable", "the crossover model cannot be estimated, so there is no residual "
+                                             "SD to draw the band from")
+    data = model.data
+    fe = dict(zip(model.fixed_effects["term"], model.fixed_effects["estimate"]))
+    adjust = np.zeros(len(data))
+    used: list[str] = []
+    per = data["period"].astype(int).to_numpy()
+    for term, est in fe.items():
+        if term.startswith("period["):
+            k = int(term[len("period["):-1])
+            adjust += np.where(per == k, est, 0.0)
+            used.append("period")
+        elif term.startswith("carry[") and term in data.columns:
+            adjust += data[term].to_numpy(dtype=float) * est
+            used.append("carry-over")
+    t = pd.DataFrame({"patient": data["patient"].astype(str).to_numpy(), "period": per,
+                      "treatment": data["treatment"].astype(str).to_numpy(),
+                      "y": data["response"].to_numpy(dtype=float)})
+    t["adj"] = t["y"] - adjust
+    t = t.sort_values(["patient", "period"], kind="stable").drop_duplicates(["patient", "treatment"])
+    ref = model.reference
+    sd = math.sqrt(model.var_residual)
+    band = z * math.sqrt(2.0) * sd
+    r = t[t["treatment"] == ref].set_index("patient")
+    rows = []
+    for arm in model.arms:
+        if arm == ref:
+            continue
+        a = t[t["treatment"] == arm].set_index("patient")
+        both = a.index.intersection(r.index)
+        for p in sorted(both):
+            adj = float(a.at[p, "adj"] - r.at[p, "adj"])
+            out = abs(adj) > band
+            rows.append({"patient": p, "arm": arm, "period": int(a.at[p, "period"]),
+                         "period_reference": int(r.at[p, "period"]), "difference": float(a.at[p, "y"] - r.at[p, "y"]),
+                         "adjusted": adj, "band": band, "outside": out,
+                         "side": ("below" if adj < 0 else "above") if out else ""})
+    table = pd.DataFrame(rows, columns=BAND_COLUMNS)
+    summ = []
+    for arm in model.arms:
+        if arm == ref:
+            continue
+        g = table[table["arm"] == arm]
+        summ.append({"arm": arm, "n": len(g), "below": int((g["side"] == "below").sum()),
+                     "above": int((g["side"] == "above").sum()), "expected_outside": 0.05 * len(g),
+                     "mean": float(g["adjusted"].mean()) if len(g) else math.nan})
+    status = "ok" if model.status == "ok" else "caution"
+    reason = ("the band uses the model's residual SD" if status == "ok"
+              else f"the model's status is caution: {model.status_reason}")
+    return PatientBands(status, reason, ref, sd, band, "log(AUC + 1)" if model.log else "AUC", table,
+                        pd.DataFrame(summ, columns=["arm", "n", "below", "above", "expected_outside", "mean"]),
+                        tuple(dict.fromkeys(used)))
+
+
+def band_sentence(bands: PatientBands, arm: str) -> str:
+    """Who is outside the band for one arm, in words, with the number chance puts there."""
+    s = bands.summary.set_index("arm")
+    if arm not in s.index:
+        return f"No patient has values under both {arm} and {bands.reference}."
+    r = s.loc[arm]
+    below, above = bands.outside_names(arm, "below"), bands.outside_names(arm, "above")
+    parts = [f"{arm} vs {bands.reference}: {int(r['below'])} of {int(r['n'])} patients below the band (better on "
+             f"{arm} beyond the no-effect band){': ' + ', '.join(below) if below else ''}; {int(r['above'])} above "
+             f"it (worse){': ' + ', '.join(above) if above else ''}; chance alone puts about "
+             f"{fmt_num(r['expected_outside'], 1)} outside (5% of {int(r['n'])})."]
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 5. The paper's statements
+# --------------------------------------------------------------------------------------------------------------
+PAPER_COLUMNS = ["statement", "horizon", "policy", "definition", "label", "paper", "paper_n", "n", "observed",
+                 "expected", "low", "high", "p"]
+
+
+@dataclass(frozen=True)
+class PaperComparison:
+    """The paper's responder counts (:data:`PAPER_STATEMENTS`) beside ours and chance's on these data, each
+    horizon with the paper's missing-data policy for it."""
+
+    status: str
+    reason: str
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def paper_comparison(auc_by: Mapping[tuple[int, str], pd.DataFrame], *, reference: Optional[str] = None,
+                     permutations: int = DEFAULT_PERMUTATIONS, seed: int = DEFAULT_SEED,
+                     exact: Optional[bool] = None) -> PaperComparison:
+    """Each statement of :data:`PAPER_STATEMENTS` beside the count and chance's on the data.
+
+    ``auc_by[(horizon, policy)]`` holds the AUC table of each statement's horizon and policy (a horizon beyond
+    the data's period length is absent: its statements are left out).
+    """
+    keys = [k for k in dict.fromkeys((h, pol) for _, h, pol, *_ in PAPER_STATEMENTS) if k in auc_by]
+    if not keys:
+        return PaperComparison("not estimable", "none of the paper's horizons is in these data",
+                               pd.DataFrame(columns=PAPER_COLUMNS))
+    c = chance_counts({i: auc_by[k] for i, k in enumerate(keys)}, reference=reference, permutations=permutations,
+                      seed=seed, exact=exact)
+    if c.status == "not estimable":
+        return PaperComparison(c.status, c.reason, pd.DataFrame(columns=PAPER_COLUMNS))
+    t = c.table[c.table["threshold"] == "any"].set_index(["horizon", "definition"])
+    rows = []
+    for label, h, pol, definition, count, out_of in PAPER_STATEMENTS:
+        if (h, pol) not in keys:
+            continue
+        i = keys.index((h, pol))
+        row = {"statement": label, "horizon": h, "policy": pol, "definition": definition,
+               "label": definition_label(definition, c.reference), "paper": count, "paper_n": out_of,
+               "n": math.nan, "observed": math.nan, "expected": math.nan, "low": math.nan, "high": math.nan,
+               "p": math.nan}
+        if (i, definition) in t.index:
+            r = t.loc[(i, definition)]
+            row.update({k: r[k] for k in ("n", "observed", "expected", "low", "high", "p")})
+        rows.append(row)
+    status = "ok" if c.status == "ok" else c.status
+    return PaperComparison(status, c.reason, pd.DataFrame(rows, columns=PAPER_COLUMNS))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# All five
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResponderAnalysis:
+    """The five parts of the responder analysis for one set of analysis settings."""
+
+    status: str
+    reason: str
+    settings: Any
+    reference: str
+    permutations: int
+    seed: int
+    horizons: tuple[int, ...]
+    counts: ChanceCounts
+    bands: PatientBands
+    persistence: Persistence
+    predictors: Any
+    paper: PaperComparison
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.counts.to_frame()
+
+
+def horizons_for(settings: Any) -> tuple[int, ...]:
+    """The horizons the responder analysis counts at: the paper's day 7 and day D, and the chosen one.
+
+    >>> from ketapain_core.analysis import AnalysisSettings
+    >>> horizons_for(AnalysisSettings(horizon=21))
+    (7, 21, 35)
+    """
+    return tuple(sorted({min(7, settings.period_days), settings.period_days, settings.horizon}))
+
+
+def responder_analysis(diary: pd.DataFrame, settings: Any = None, patients: Optional[pd.DataFrame] = None, *,
+                       analysis: Any = None, permutations: int = DEFAULT_PERMUTATIONS,
+                       seed: int = DEFAULT_SEED) -> ResponderAnalysis:
+    """All five parts: counts against chance, per-patient bands, persistence, predictors, the paper's counts.
+
+    Parameters
+    ----------
+    diary : DataFrame
+        The long diary (``Trial.diary``).
+    settings : AnalysisSettings, optional
+        Outcome, policy, horizon, period length, reference, carry-over, log (default: the paper's primary).
+    patients : DataFrame, optional
+        The patients table (``Trial.patients``): the characteristics the predictors look at.
+    analysis : Analysis, optional
+        :func:`ketapain_core.analysis.analyze` of the same diary and settings, if already made (its model gives
+        the bands).
+    permutations, seed : int
+        Re-randomizations (and permutations of each predictor test), and their seed.
+
+    Examples
+    --------
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> t = simulate_trial()
+    >>> r = responder_analysis(t.diary, patients=t.patients, permutations=200)
+    >>> r.horizons, r.counts.status, sorted(r.counts.table["definition"].unique())[:2]
+    ((7, 35), 'ok', ['Ketamine', 'Ketamine/Mg'])
+    """
+    from .analysis import AnalysisSettings, analyze
+    from .auc import compute_auc
+    from .responder_predictors import predictors as _predictors
+
+    s = settings if settings is not None else AnalysisSettings()
+    if analysis is None:
+        analysis = analyze(diary, s, interaction_test=False)
+    reference = analysis.reference
+    hs = horizons_for(s)
+    tables = {h: (analysis.auc.table if h == s.horizon else
+                  compute_auc(diary, s.outcome, s.policy, h, s.period_days).table) for h in hs}
+    counts = chance_counts(tables, reference=reference, permutations=permutations, seed=seed)
+    early, late = hs[0], hs[-1]
+    pers = persistence(tables[early], tables[late], early=early, late=late, reference=reference,
+                       permutations=permutations, seed=seed)
+    bands = patient_bands(analysis.model)
+    pred_seed = int(np.random.SeedSequence(seed).spawn(1)[0].generate_state(1)[0])
+    preds = _predictors(bands, patients, permutations=permutations, seed=pred_seed)
+    paper_tables = {}
+    for _, h, pol, *_ in PAPER_STATEMENTS:
+        if h <= s.period_days and (h, pol) not in paper_tables:
+            paper_tables[(h, pol)] = (tables[h] if (pol == s.policy and h in tables) else
+                                      compute_auc(diary, s.outcome, pol, h, s.period_days).table)
+    paper = paper_comparison(paper_tables, reference=reference, permutations=permutations, seed=seed)
+    notes = []
+    if s.outcome != "pain_average":
+        notes.append(f"The paper's counts are of average pain; these are of {s.outcome}.")
+    parts = [("counts", counts), ("bands", bands), ("persistence", pers), ("predictors", preds), ("paper", paper)]
+    bad = [f"{name}: {r.reason}" for name, r in parts if r.status != "ok"]
+    status = "ok" if not bad else ("not estimable" if counts.status == "not estimable" else "caution")
+    return ResponderAnalysis(status=status, reason="; ".join(bad) if bad else "all five parts computed",
+                             settings=s, reference=reference, permutations=int(permutations), seed=int(seed),
+                             horizons=hs, counts=counts, bands=bands, persistence=pers, predictors=preds,
+                             paper=paper, notes=tuple(notes))
+
+
+def _clean(x: Any) -> Any:
+    from .analysis import _clean as clean
+
+    return clean(x)
+
+
+def to_json_dict(r: ResponderAnalysis) -> dict[str, Any]:
+    """The ``responders --json`` document (issue [13]): settings, counts, patients, persistence, predictors."""
+    c = r.counts.table
+    b = r.bands.table
+    settings = {**asdict(r.settings), "reference": r.reference, "permutations": r.permutations, "seed": r.seed,
+                "horizons": list(r.horizons)}
+    counts = [{"horizon": row.horizon, "definition": row.definition, "threshold": row.threshold, "n": row.n,
+               "observed": row.observed, "expected": row.expected, "low": row.low, "high": row.high,
+               "p": row.p, "permutations": row.permutations} for row in c.itertuples(index=False)]
+    patients = [{"patient": row.patient, "arm": row.arm, "difference": row.difference, "adjusted": row.adjusted,
+                 "band": row.band, "outside": bool(row.outside)} for row in b.itertuples(index=False)]
+    pers = r.persistence.table
+    persistence_rows = [{k: row[k] for k in ("early", "late", "definition", "threshold", "n", *CELLS,
+                                              *[f"expected_{x}" for x in CELLS], "low", "high", "p",
+                                              "permutations")} for row in pers.to_dict("records")]
+    pt = r.predictors.table
+    pred_rows = [{k: row[k] for k in ("characteristic", "kind", "arm", "n", "statistic", "value", "p", "p_holm",
+                                      "n_tested")} for row in pt.to_dict("records")]
+    return _clean({"settings": settings, "counts": counts, "patients": patients, "persistence": persistence_rows,
+                   "predictors": pred_rows})
