@@ -216,3 +216,16 @@ def daily_model(data_key: str, settings: _analysis.AnalysisSettings, spline_df: 
     from ketapain_core import sensitivity as _sens
 
     return _sens.daily_model(_diary, settings, spline_df=spline_df)
+
+
+# ---- responders against chance (issue [13]) ---------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def responder_analysis(data_key: str, settings: _analysis.AnalysisSettings, permutations: int, seed: int,
+                       _diary: pd.DataFrame, _patients: Optional[pd.DataFrame], _analysis_result=None):
+    """:func:`ketapain_core.responders.responder_analysis` (the re-randomizations, bands, persistence, predictors
+    and the paper's counts) keyed on data_key + settings + permutations + seed; ``_analysis_result`` is the
+    cached :func:`analysis` of the same settings (its model gives the bands), left out of the key."""
+    from ketapain_core import responders as _responders
+
+    return _responders.responder_analysis(_diary, settings, _patients, analysis=_analysis_result,
+                                          permutations=permutations, seed=seed)
