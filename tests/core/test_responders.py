@@ -385,3 +385,14 @@ def test_cli_text_shows_all_five_parts_and_rejects_bad_options():
     assert code == 2 and "--permutations" in err and "--seed" in err
     code, _, err = _run(["responders", str(BUNDLED_DATA), "--reference", "Nope"])
     assert code == 2 and "--reference" in err
+
+
+def test_report_section_has_the_five_parts(bundled_trial):
+    from ketapain_core.report import _responders_section
+
+    a = analyze(bundled_trial.diary, AnalysisSettings(), interaction_test=False)
+    html = _responders_section(bundled_trial, a)
+    for head in ("Responder counts against chance", "The paper's statements beside ours and chance's",
+                 "Beyond their own noise", "Who keeps it: day 7 to day 35", "What predicts it (exploratory)"):
+        assert head in html, head
+    assert "would by chance, 5-95% range" in html and "cannot be told apart from period-to-period" in html
