@@ -10,7 +10,8 @@ test: the differences are permuted among the patients who have the characteristi
   since the total sum of squares does not change under permutation); the effect shown is the difference of
   means (yes minus no) for a binary one, eta squared for a categorical one.
 
-P = (1 + number of permutations with a statistic at least as large) / (1 + B).
+P = (1 + number of permutations with a statistic at least as large) / (1 + B). The tests with the same number of
+patients share one set of B permutations (each P is a valid permutation P; Holm holds under any dependence).
 """
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def _empty(status: str, reason: str, skipped: tuple[str, ...] = ()) -> Predictor
     return Predictors(status, reason, pd.DataFrame(columns=PREDICTOR_COLUMNS),
                       pd.DataFrame(columns=["characteristic", "label", "kind", "arm", "patient", "value",
                                             "difference"]), skipped)
+
+
+def not_computed() -> Predictors:
+    """The placeholder of a responder analysis made without its predictor tests."""
+    return _empty("not computed", "the predictor tests were not run")
 
 
 def _perm_p(obs: float, null: np.ndarray) -> float:
@@ -132,6 +138,7 @@ def predictors(bands: Any, patients: Optional[pd.DataFrame], *, permutations: in
     p = p.drop_duplicates("patient").set_index("patient")
     cols = [c for c in ordered_columns([c for c in p.columns if not str(c).startswith("_")])]
     rng = np.random.default_rng(seed)
+    perm_by_n: dict[int, np.ndarray] = {}   # one set of permutations per number of patients, shared by the tests
     rows, points, skipped = [], [], []
     diffs = bands.table
     for col in cols:
@@ -167,7 +174,9 @@ def predictors(bands: Any, patients: Optional[pd.DataFrame], *, permutations: in
             if why:
                 skipped.append(f"{label} ({arm}): not tested, {why}")
                 continue
-            perms = rng.permuted(np.tile(np.arange(n), (int(permutations), 1)), axis=1)
+            if n not in perm_by_n:
+                perm_by_n[n] = rng.permuted(np.tile(np.arange(n), (int(permutations), 1)), axis=1)
+            perms = perm_by_n[n]
             if kind == "continuous":
                 rho, pv = _spearman_test(xs.astype(float), d, perms)
                 stat, value, effect = "Spearman rho", rho, rho

@@ -324,6 +324,37 @@ def null_counts(alloc: Allocation, Ys: Sequence[np.ndarray], d: np.ndarray,
     return counts, cells
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One re-randomization run over several AUC tables (the observed allocation and the draws)."""
+
+    alloc: Allocation
+    exact: bool
+    n_draws: int
+    observed: list
+    null: list
+    observed_cells: list
+    null_cells: list
+
+
+def _run(tables: Sequence[pd.DataFrame], pairs: Sequence[tuple[int, int]], reference: Optional[str],
+         permutations: int, seed: int, exact: Optional[bool], response: str = "auc") -> "_Run | str":
+    """Draw the re-randomizations once and count under them in every table (or why not, as text)."""
+    try:
+        alloc = allocation(tables[0], reference)
+    except ValueError as exc:
+        return str(exc)
+    if len(alloc.arms) < 2:
+        return "only one arm: there is nothing to count responders against"
+    if len(alloc.patients) < 2:
+        return "fewer than two patients: nothing to re-randomize"
+    d, is_exact = donors(alloc, permutations, seed, exact)
+    Ys = [period_values(t, alloc, response) for t in tables]
+    obs, obs_cells = null_counts(alloc, Ys, np.arange(len(alloc.patients))[None, :], pairs)
+    null, null_cells = null_counts(alloc, Ys, d, pairs)
+    return _Run(alloc, is_exact, len(d), obs, null, obs_cells, null_cells)
+
+
 def _summary(observed: float, dist: np.ndarray, exact: bool) -> dict[str, float]:
     """Expected, 5-95% range (values the distribution takes), P(count >= observed) (Monte Carlo: (1 + k) /
     (B + 1), which counts the observed allocation among the draws)."""
@@ -436,31 +467,30 @@ def chance_counts(auc: Mapping[int, pd.DataFrame] | pd.DataFrame, *, reference: 
     ('K', 4, 2.0, 0.1667, 6)
     """
     tables = dict(auc) if isinstance(auc, Mapping) else {0: auc}
-    first = next(iter(tables.values()))
-    try:
-        alloc = allocation(first, reference)
-    except ValueError as exc:
-        return _not_estimable_counts(str(exc), reference or "")
-    if len(alloc.arms) < 2:
-        return _not_estimable_counts("only one arm: there is nothing to count responders against", alloc.reference)
-    if len(alloc.patients) < 2:
-        return _not_estimable_counts("fewer than two patients: nothing to re-randomize", alloc.reference)
-    d, is_exact = donors(alloc, permutations, seed, exact)
-    Ys = [period_values(t, alloc, response) for t in tables.values()]
-    obs, _ = null_counts(alloc, Ys, np.arange(len(alloc.patients))[None, :])
-    null, _ = null_counts(alloc, Ys, d)
+    run = _run(list(tables.values()), (), reference, permutations, seed, exact, response)
+    return _counts_from(run, list(tables), reference)
+
+
+def _counts_from(run: "_Run | str", horizons: Sequence[Any], reference: Optional[str],
+                 which: Optional[Sequence[int]] = None) -> ChanceCounts:
+    """The counts of tables ``which`` (default all) of a run, labelled by ``horizons``."""
+    if isinstance(run, str):
+        return _not_estimable_counts(run, reference or "")
+    alloc = run.alloc
+    which = list(range(len(horizons))) if which is None else list(which)
     rows, dist = [], {}
-    for h, o, z in zip(tables, obs, null):
+    for h, m in zip(horizons, which):
+        o, z = run.observed[m], run.null[m]
         for key in o:
             definition, thr = key
             c, n = int(o[key][0][0]), int(o[key][1][0])
-            s = _summary(c, z[key][0], is_exact)
+            s = _summary(c, z[key][0], run.exact)
             row = {"horizon": h, "definition": definition, "label": definition_label(definition, alloc.reference),
-                   "threshold": thr, "n": n, "observed": c, **s, "permutations": len(d), "exact": is_exact}
+                   "threshold": thr, "n": n, "observed": c, **s, "permutations": run.n_draws, "exact": run.exact}
             row["sentence"] = sentence(row, alloc.reference)
             rows.append(row)
-            dist[(h, definition, thr)] = z[key][0]
-    status, reason = _status(alloc, is_exact, len(d))
+            dist[(h, definition, thr)] = z[key][0].astype(np.int32)
+    status, reason = _status(alloc, run.exact, run.n_draws)
     return ChanceCounts(status, reason, alloc.reference, pd.DataFrame(rows, columns=COUNT_COLUMNS), dist,
                         alloc.n_allocations)
 
@@ -505,30 +535,27 @@ def persistence(auc_early: pd.DataFrame, auc_late: pd.DataFrame, *, early: int, 
     >>> r["definition"], r["threshold"], int(r["n"]), int(r["kept"]), int(r["lost"]), round(float(r["expected_kept"]), 4)
     ('K', 'any', 3, 3, 0, 1.6667)
     """
-    try:
-        alloc = allocation(auc_early, reference)
-    except ValueError as exc:
-        return Persistence("not estimable", str(exc), early, late, pd.DataFrame(columns=PERSISTENCE_COLUMNS))
-    if len(alloc.arms) < 2 or len(alloc.patients) < 2:
-        return Persistence("not estimable", "needs two arms and two patients", early, late,
-                           pd.DataFrame(columns=PERSISTENCE_COLUMNS))
-    d, is_exact = donors(alloc, permutations, seed, exact)
-    Ys = [period_values(auc_early, alloc), period_values(auc_late, alloc)]
-    _, obs = null_counts(alloc, Ys, np.arange(len(alloc.patients))[None, :], pairs=[(0, 1)])
-    _, null = null_counts(alloc, Ys, d, pairs=[(0, 1)])
+    run = _run([auc_early, auc_late], [(0, 1)], reference, permutations, seed, exact)
+    return _persistence_from(run, 0, early, late)
+
+
+def _persistence_from(run: "_Run | str", q: int, early: int, late: int) -> Persistence:
+    if isinstance(run, str):
+        return Persistence("not estimable", run, early, late, pd.DataFrame(columns=PERSISTENCE_COLUMNS))
+    alloc = run.alloc
     rows = []
-    for key, cells in obs[0].items():
+    for key, cells in run.observed_cells[q].items():
         definition, thr = key
-        z = null[0][key]
+        z = run.null_cells[q][key]
         c = cells[0]
         row: dict[str, Any] = {"early": early, "late": late, "definition": definition,
                                "label": definition_label(definition, alloc.reference), "threshold": thr,
                                "n": int(c.sum()), **{name: int(v) for name, v in zip(CELLS, c)}}
         row.update({f"expected_{name}": float(z[:, j].mean()) for j, name in enumerate(CELLS)})
-        s = _summary(c[0], z[:, 0], is_exact)
-        row.update(low=s["low"], high=s["high"], p=s["p"], permutations=len(d), exact=is_exact)
+        s = _summary(c[0], z[:, 0], run.exact)
+        row.update(low=s["low"], high=s["high"], p=s["p"], permutations=run.n_draws, exact=run.exact)
         rows.append(row)
-    status, reason = _status(alloc, is_exact, len(d))
+    status, reason = _status(alloc, run.exact, run.n_draws)
     return Persistence(status, reason, early, late, pd.DataFrame(rows, columns=PERSISTENCE_COLUMNS))
 
 
@@ -709,26 +736,33 @@ def paper_comparison(auc_by: Mapping[tuple[int, str], pd.DataFrame], *, referenc
     if not keys:
         return PaperComparison("not estimable", "none of the paper's horizons is in these data",
                                pd.DataFrame(columns=PAPER_COLUMNS))
-    c = chance_counts({i: auc_by[k] for i, k in enumerate(keys)}, reference=reference, permutations=permutations,
-                      seed=seed, exact=exact)
+    c = chance_counts({k: auc_by[k] for k in keys}, reference=reference, permutations=permutations, seed=seed,
+                      exact=exact)
+    return _paper_from(c)
+
+
+def _paper_from(c: ChanceCounts) -> PaperComparison:
+    """The statements from counts whose ``horizon`` labels are (horizon, policy) pairs."""
     if c.status == "not estimable":
         return PaperComparison(c.status, c.reason, pd.DataFrame(columns=PAPER_COLUMNS))
-    t = c.table[c.table["threshold"] == "any"].set_index(["horizon", "definition"])
+    t = c.table[c.table["threshold"] == "any"]
+    t = {(h, d): r for h, d, r in zip(t["horizon"], t["definition"], t.to_dict("records"))}
     rows = []
     for label, h, pol, definition, count, out_of in PAPER_STATEMENTS:
-        if (h, pol) not in keys:
+        if not any(k[0] == (h, pol) for k in t):
             continue
-        i = keys.index((h, pol))
         row = {"statement": label, "horizon": h, "policy": pol, "definition": definition,
                "label": definition_label(definition, c.reference), "paper": count, "paper_n": out_of,
                "n": math.nan, "observed": math.nan, "expected": math.nan, "low": math.nan, "high": math.nan,
                "p": math.nan}
-        if (i, definition) in t.index:
-            r = t.loc[(i, definition)]
+        r = t.get(((h, pol), definition))
+        if r is not None:
             row.update({k: r[k] for k in ("n", "observed", "expected", "low", "high", "p")})
         rows.append(row)
-    status = "ok" if c.status == "ok" else c.status
-    return PaperComparison(status, c.reason, pd.DataFrame(rows, columns=PAPER_COLUMNS))
+    if not rows:
+        return PaperComparison("not estimable", "none of the paper's horizons is in these data",
+                               pd.DataFrame(columns=PAPER_COLUMNS))
+    return PaperComparison(c.status, c.reason, pd.DataFrame(rows, columns=PAPER_COLUMNS))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -756,6 +790,15 @@ class ResponderAnalysis:
         return self.counts.to_frame()
 
 
+def predictor_seed(seed: int) -> int:
+    """The seed of the predictors' permutation tests, derived from the re-randomization seed (its own stream).
+
+    >>> predictor_seed(2020) == predictor_seed(2020) != predictor_seed(2021)
+    True
+    """
+    return int(np.random.SeedSequence(seed).spawn(1)[0].generate_state(1)[0])
+
+
 def horizons_for(settings: Any) -> tuple[int, ...]:
     """The horizons the responder analysis counts at: the paper's day 7 and day D, and the chosen one.
 
@@ -768,7 +811,7 @@ def horizons_for(settings: Any) -> tuple[int, ...]:
 
 def responder_analysis(diary: pd.DataFrame, settings: Any = None, patients: Optional[pd.DataFrame] = None, *,
                        analysis: Any = None, permutations: int = DEFAULT_PERMUTATIONS,
-                       seed: int = DEFAULT_SEED) -> ResponderAnalysis:
+                       seed: int = DEFAULT_SEED, include_predictors: bool = True) -> ResponderAnalysis:
     """All five parts: counts against chance, per-patient bands, persistence, predictors, the paper's counts.
 
     Parameters
@@ -784,6 +827,9 @@ def responder_analysis(diary: pd.DataFrame, settings: Any = None, patients: Opti
         the bands).
     permutations, seed : int
         Re-randomizations (and permutations of each predictor test), and their seed.
+    include_predictors : bool
+        Run the predictor tests (part 4; the app runs them only when they are shown, through
+        :func:`ketapain_core.responder_predictors.predictors` with :func:`predictor_seed`).
 
     Examples
     --------
@@ -802,26 +848,30 @@ def responder_analysis(diary: pd.DataFrame, settings: Any = None, patients: Opti
         analysis = analyze(diary, s, interaction_test=False)
     reference = analysis.reference
     hs = horizons_for(s)
-    tables = {h: (analysis.auc.table if h == s.horizon else
-                  compute_auc(diary, s.outcome, s.policy, h, s.period_days).table) for h in hs}
-    counts = chance_counts(tables, reference=reference, permutations=permutations, seed=seed)
     early, late = hs[0], hs[-1]
-    pers = persistence(tables[early], tables[late], early=early, late=late, reference=reference,
-                       permutations=permutations, seed=seed)
+    keys = [(h, s.policy) for h in hs]
+    keys += [k for k in dict.fromkeys((h, pol) for _, h, pol, *_ in PAPER_STATEMENTS if h <= s.period_days)
+             if k not in keys]
+    tables = [(analysis.auc.table if (h, pol) == (s.horizon, s.policy) else
+               compute_auc(diary, s.outcome, pol, h, s.period_days).table) for h, pol in keys]
+    run = _run(tables, [(keys.index((early, s.policy)), keys.index((late, s.policy)))], reference, permutations,
+               seed, None)
+    counts = _counts_from(run, hs, reference, range(len(hs)))
+    pers = _persistence_from(run, 0, early, late)
+    paper_idx = [i for i, k in enumerate(keys) if k in {(h, pol) for _, h, pol, *_ in PAPER_STATEMENTS}]
+    paper = _paper_from(_counts_from(run, [keys[i] for i in paper_idx], reference, paper_idx))
     bands = patient_bands(analysis.model)
-    pred_seed = int(np.random.SeedSequence(seed).spawn(1)[0].generate_state(1)[0])
-    preds = _predictors(bands, patients, permutations=permutations, seed=pred_seed)
-    paper_tables = {}
-    for _, h, pol, *_ in PAPER_STATEMENTS:
-        if h <= s.period_days and (h, pol) not in paper_tables:
-            paper_tables[(h, pol)] = (tables[h] if (pol == s.policy and h in tables) else
-                                      compute_auc(diary, s.outcome, pol, h, s.period_days).table)
-    paper = paper_comparison(paper_tables, reference=reference, permutations=permutations, seed=seed)
+    if include_predictors:
+        preds = _predictors(bands, patients, permutations=permutations, seed=predictor_seed(seed))
+    else:
+        from .responder_predictors import not_computed
+
+        preds = not_computed()
     notes = []
     if s.outcome != "pain_average":
         notes.append(f"The paper's counts are of average pain; these are of {s.outcome}.")
     parts = [("counts", counts), ("bands", bands), ("persistence", pers), ("predictors", preds), ("paper", paper)]
-    bad = [f"{name}: {r.reason}" for name, r in parts if r.status != "ok"]
+    bad = [f"{name}: {r.reason}" for name, r in parts if r.status not in ("ok", "not computed")]
     status = "ok" if not bad else ("not estimable" if counts.status == "not estimable" else "caution")
     return ResponderAnalysis(status=status, reason="; ".join(bad) if bad else "all five parts computed",
                              settings=s, reference=reference, permutations=int(permutations), seed=int(seed),

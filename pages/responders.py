@@ -37,8 +37,7 @@ a = None
 ra = None
 with render.guard("The responder analysis"):
     a = cache.analysis(ctx.data_key, s, trial.diary)
-    ra = cache.responder_analysis(ctx.data_key, s, DEFAULT_PERMUTATIONS, DEFAULT_SEED, trial.diary, trial.patients,
-                                  a)
+    ra = cache.responder_analysis(ctx.data_key, s, DEFAULT_PERMUTATIONS, DEFAULT_SEED, trial.diary, a)
 if a is not None:
     r = a.responders
     with render.guard("The waterfall plot"):
@@ -131,7 +130,8 @@ if ra is not None:
                 st.caption(render.esc(PERSISTENCE_NOTE))
     else:
         with render.guard("What predicts it"):
-            pr = ra.predictors
+            pr = cache.responder_predictors(ctx.data_key, s, DEFAULT_PERMUTATIONS, DEFAULT_SEED, ra.bands,
+                                            trial.patients)
             if pr.status == "not estimable":
                 st.info(render.esc(pr.reason))
             else:
