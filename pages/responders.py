@@ -3,7 +3,7 @@ paper's statements, a closer look (every count against chance, beyond their own 
 predicts it) and the patient drill-down."""
 import streamlit as st
 
-from ketapain_core import figures, figures_responders
+from ketapain_core import figures, figures_responders, snippets
 from ketapain_core.missing import POLICIES
 from ketapain_core.responder_predictors import PREDICTORS_NOTE
 from ketapain_core.responders import (BAND_NOTE, CHANCE_NOTE, DEFAULT_PERMUTATIONS, DEFAULT_SEED,
@@ -95,6 +95,9 @@ if ra is not None:
                                                "p": "P(count >= observed)"}),
                          "responder_counts_chance.csv", download_df=c.table.drop(columns=["sentence"]),
                          digits={"expected": 1, "5%": 0, "95%": 0})
+            render.show_code(ctx, python=snippets.responders_snippet(
+                s, ctx.file_names, bundled=ctx.dataset == state.BUNDLED, permutations=DEFAULT_PERMUTATIONS,
+                seed=DEFAULT_SEED), r=False)
     elif view == "noise":
         with render.guard("Beyond their own noise"):
             b = ra.bands

@@ -125,3 +125,14 @@ def test_closer_look_on_an_upload(valid_upload):
     at.radio(key="responder_view").set_value("predicts").run()
     assert_clean(at)
     assert len(frame_with(at, "P (Holm)"))
+
+
+def test_show_the_code_reproduces_the_counts_against_chance():
+    from apphelpers import ROOT, run_snippet
+
+    at = start(PAGE)
+    shown = frame_with(at, "P(count >= observed)")
+    code = next(c.value for c in at.code if "responder_analysis" in c.value)
+    result = run_snippet(code, ROOT)
+    assert result["observed"].tolist() == shown["observed"].tolist()
+    assert result["expected"].round(6).tolist() == shown["expected"].round(6).tolist()
