@@ -19,9 +19,9 @@ from ketapain_core.auc import compute_auc
 from ketapain_core.effects import responders
 from ketapain_core.multicomp import holm
 from ketapain_core.responder_predictors import predictors
-from ketapain_core.responders import (ANY_ACTIVE, REFERENCE_LOWEST, PatientBands, allocation, chance_counts,
-                                      donors, paper_comparison, patient_bands, persistence, responder_analysis,
-                                      to_json_dict)
+from ketapain_core.rerandomization import allocation, donors
+from ketapain_core.responders import (ANY_ACTIVE, REFERENCE_LOWEST, PatientBands, chance_counts, paper_comparison,
+                                      patient_bands, persistence, responder_analysis, to_json_dict)
 from ketapain_core.schema import BUNDLED_DATA
 
 ARMS = ("P", "A", "B")
