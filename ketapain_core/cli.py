@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
+from .format import ci_text, fmt_num, fmt_p, median_iqr_text
 from .missing import POLICIES
 from .schema import BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial
 from .textsafe import escape_controls
@@ -194,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(format_summary(a))
     if a.model is None:
-        print(f"error: the model cannot be estimated: {a.model_error}", file=err)
+        print(f"error: the model cannot be estimated: {a.reason}", file=err)
         return EXIT_NOT_ESTIMABLE
     for w in a.model.warnings:
         print(f"warning: model: {w}", file=err)
@@ -208,16 +209,17 @@ def format_summary(a) -> str:
              f"reference = {a.reference}, carry-over = {s.carryover}{', log(AUC + 1)' if s.log else ''}", ""]
     lines.append("arm                      n      mean        SD    median [IQR]")
     for r in a.summary.itertuples():
-        lines.append(f"{r.arm:<22} {r.n:>3} {r.mean:>9.1f} {r.sd:>9.1f}    {r.median:.1f} [{r.q1:.1f}; {r.q3:.1f}]")
+        lines.append(f"{r.arm:<22} {r.n:>3} {fmt_num(r.mean, 1, '-'):>9} {fmt_num(r.sd, 1, '-'):>9}    "
+                     f"{median_iqr_text(r.median, r.q1, r.q3, 1, '-')}")
     m = a.model
     if m is None:
-        lines += ["", f"model: not estimable: {a.model_error}"]
+        lines += ["", f"model: not estimable: {a.reason}"]
         return "\n".join(lines) + "\n"
     o = m.omnibus
-    lines += ["", f"model: {m.status} ({m.status_reason}); {m.n_used} patient-periods used, "
+    lines += ["", f"model: {m.status} ({m.reason}); {m.n_used} patient-periods used, "
                   f"{len(m.excluded)} left out; ICC = {m.icc:.3f}",
-              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {o.p_f:.4g}; "
-               f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {o.p_chi2:.4g}" if o.estimable else f"treatment: {o.reason}"),
+              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)}; "
+               f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}" if o.estimable else f"treatment: {o.reason}"),
               m.carryover_decision, "",
               "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
     for r in m.contrasts.itertuples():
@@ -225,15 +227,15 @@ def format_summary(a) -> str:
         if not r.estimable:
             lines.append(f"{name:<32} {r.reason}")
             continue
-        lines.append(f"{name:<32} {r.estimate:>9.2f} {r.se:>8.2f} {r.df:>7.1f} {r.p:>8.4f} {r.p_sidak:>9.4f}"
-                     f"   [{r.ci_low:.2f}; {r.ci_high:.2f}]")
+        lines.append(f"{name:<32} {r.estimate:>9.2f} {r.se:>8.2f} {r.df:>7.1f} {fmt_p(r.p):>8} {fmt_p(r.p_sidak):>9}"
+                     f"   {ci_text(r.ci_low, r.ci_high, 2, '-')}")
     lines += ["", "effect size (d_z)                    n       d    95% CI            g_z"]
     for r in a.effect_sizes.table.itertuples():
         name = f"{r.a} - {r.b}"
         if r.reason:
             lines.append(f"{name:<32} {r.n:>5} {r.reason}")
             continue
-        lines.append(f"{name:<32} {r.n:>5} {r.d:>7.3f}   [{r.ci_low:.3f}; {r.ci_high:.3f}]   {r.g:.3f}")
+        lines.append(f"{name:<32} {r.n:>5} {r.d:>7.3f}   {ci_text(r.ci_low, r.ci_high, 3, '-')}   {r.g:.3f}")
     return "\n".join(lines) + "\n"
 
 
@@ -328,7 +330,7 @@ def cmd_responders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def format_responders(r) -> str:
     """A plain-text summary of the responder analysis (all five parts) for the terminal."""
     from .responders import BAND_NOTE, CHANCE_NOTE, band_sentence, persistence_sentence
-    from .tables import fmt_num, fmt_p
+    from .format import fmt_num, fmt_p
 
     s = r.settings
     lines = [f"KETAPAIN Explorer responders: {s.outcome}, missing = {s.policy}, reference = {r.reference}, "

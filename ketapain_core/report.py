@@ -11,7 +11,7 @@ import datetime as _dt
 import html
 import importlib.metadata
 import platform
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -23,11 +23,13 @@ from . import __version__, figures, summaries
 from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
-from .sensitivity import TIPPING_RULE
+from .methods import METHODS, method_table
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
+from .status import CAUTION, OK, HasStatus, headline
 from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
-from .tables import fmt_p as _fmt_p
+from .format import fmt_num as _fmt_number
+from .format import fmt_p as _fmt_p
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
 
@@ -77,7 +79,7 @@ def _fmt_num(x: object, digits: int) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     if isinstance(x, (float, np.floating)):
-        return f"{float(x):.{digits}f}"
+        return _fmt_number(x, digits, missing="")
     return str(x)
 
 
@@ -111,6 +113,13 @@ def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, def
 def _fig(fig) -> str:
     return '<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False,
                                                  config={"displaylogo": False, "responsive": True}) + "</div>"
+
+
+def status_html(result: HasStatus, extra: str = "", what: str = "Model") -> str:
+    """A result's status line (:func:`ketapain_core.status.headline`) as one HTML paragraph, coloured by status."""
+    cls = {OK: "status-ok", CAUTION: "status-caution"}.get(result.status, "status-bad")
+    text = headline(result.status, result.reason, what)
+    return f'<p class="{cls}">{html.escape(text)}' + (f" {html.escape(extra)}" if extra else "") + "</p>"
 
 
 def _p(text: str) -> str:
@@ -181,12 +190,10 @@ def _primary_section(a: Analysis) -> str:
     parts.append(_fig(figures.spaghetti(a.auc.table, arms, title=f"AUC per patient under each arm, day {s.horizon}")))
     m = a.model
     if m is None:
-        parts.append(f'<p class="status-bad"><b>Model not estimable:</b> {html.escape(a.model_error or "")}</p>')
+        parts.append(status_html(a))
         return "\n".join(parts)
-    cls = "status-ok" if m.status == "ok" else "status-caution"
-    parts.append(f'<p class="{cls}"><b>Model status: {m.status}</b> ({html.escape(m.status_reason)}). '
-                 f"{m.n_used} patient-periods used, {len(m.excluded)} left out. "
-                 f"{html.escape(m.carryover_decision)}</p>")
+    parts.append(status_html(a, f"{m.n_used} patient-periods used, {len(m.excluded)} left out. "
+                                f"{m.carryover_decision}"))
     if len(m.excluded):
         parts.append("<h3>Patient-periods left out</h3>" + html_table(m.excluded))
     if m.warnings:
@@ -328,23 +335,20 @@ def _sensitivity_section(trial: Trial, a: Analysis) -> str:
     s = a.settings
     analyses = {p: (a if p == s.policy else analyze(trial.diary, replace(s, policy=p), interaction_test=False))
                 for p in POLICIES}
-    rows = []
-    for p, r in analyses.items():
-        m = r.model
-        rows.append({"policy": POLICIES[p].label, "patient-periods used": m.n_used if m else 0,
-                     "P (F)": m.omnibus.p_f if m else np.nan, "P (Wald)": m.omnibus.p_chi2 if m else np.nan,
-                     "status": m.status if m else f"not estimable: {r.model_error}"})
+    rows = method_table(analyses)[["Policy", "used", "left out", "imputed days", "P (F)", "P (chi2)", "status",
+                                   "reason"]].rename(columns={"Policy": "policy", "used": "patient-periods used"})
     comp = summaries.policy_comparison(analyses, what="contrasts")
     labels = {p: POLICIES[p].label for p in POLICIES}
     parts = ["<h2 id='sensitivity'>Sensitivity to missing data</h2>",
-             html_table(pd.DataFrame(rows), digits={"patient-periods used": 0})]
+             html_table(rows, digits={"patient-periods used": 0, "left out": 0, "imputed days": 0})]
     if len(comp):
         parts.append(_fig(figures.forest(comp, group="policy", group_labels=labels,
                                          title="Model-based contrasts (a - b) by missing-data policy")))
         parts.append(html_table(comp))
-    parts.append("<ul>" + "".join(f"<li><b>{html.escape(p.label)}</b>: {html.escape(p.description)} "
-                                  f"<i>Assumes:</i> {html.escape(p.assumption)}</li>" for p in POLICIES.values())
-                 + f"<li>{html.escape(TIPPING_RULE)}</li></ul>")
+    parts.append("<ul>" + "".join(f"<li><b>{html.escape(t.label)}</b>: {html.escape(t.rule)} "
+                                  f"<i>Assumes:</i> {html.escape(t.assumption)}</li>"
+                                  for t in (METHODS[k] for k in [*analyses, "tipping"]))
+                 + "</ul>")
     return "\n".join(parts)
 
 
@@ -502,10 +506,8 @@ def _safety_html(trial: Trial, reference: str) -> str:
             parts.append(_p("No serious adverse event."))
         parts.append(_notes_list(sm.notes))
         m = s.model
-        cls = {"ok": "status-ok", "caution": "status-caution"}.get(m.status, "status-bad")
         parts.append(f"<h3>Model for at least one treatment-related event</h3><p>{html.escape(m.method)}</p>"
-                     f'<p class="{cls}"><b>Model status: {html.escape(m.status)}</b> ({html.escape(m.reason)})</p>'
-                     + _p(m.method_note))
+                     + status_html(m) + _p(m.method_note))
         if len(m.odds_ratios):
             parts.append(html_table(m.odds_ratios, default_digits=3))
             parts.append(_p(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "

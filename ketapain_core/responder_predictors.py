@@ -25,6 +25,10 @@ from scipy import stats
 
 from .baseline import ordered_columns, variable_kind, variable_label, yes_values
 from .multicomp import holm
+from .status import NOT_ESTIMABLE, OK
+
+#: The reason of :func:`not_computed`.
+NOT_RUN = "the predictor tests were not run (the app runs them when they are shown)"
 
 PREDICTOR_COLUMNS = ["characteristic", "label", "kind", "arm", "n", "statistic", "value", "effect", "p", "p_holm",
                      "n_tested", "note"]
@@ -65,8 +69,9 @@ def _empty(status: str, reason: str, skipped: tuple[str, ...] = ()) -> Predictor
 
 
 def not_computed() -> Predictors:
-    """The placeholder of a responder analysis made without its predictor tests."""
-    return _empty("not computed", "the predictor tests were not run")
+    """The placeholder of a responder analysis made without its predictor tests (status "not estimable", the
+    reason says they were not run)."""
+    return _empty(NOT_ESTIMABLE, NOT_RUN)
 
 
 def _perm_p(obs: float, null: np.ndarray) -> float:
@@ -130,9 +135,9 @@ def predictors(bands: Any, patients: Optional[pd.DataFrame], *, permutations: in
     ('ok', True, True)
     """
     if patients is None or not len(patients) or "patient" not in patients.columns:
-        return _empty("not estimable", "no patients table: there are no baseline characteristics to look at")
-    if bands.status == "not estimable" or not len(bands.table):
-        return _empty("not estimable", f"no per-patient differences: {bands.reason}")
+        return _empty(NOT_ESTIMABLE, "no patients table: there are no baseline characteristics to look at")
+    if bands.status == NOT_ESTIMABLE or not len(bands.table):
+        return _empty(NOT_ESTIMABLE, f"no per-patient differences: {bands.reason}")
     p = patients.copy()
     p["patient"] = p["patient"].astype(str)
     p = p.drop_duplicates("patient").set_index("patient")
@@ -198,7 +203,7 @@ def predictors(bands: Any, patients: Optional[pd.DataFrame], *, permutations: in
         if not tested and not any(x.startswith(label + " (") for x in skipped):
             skipped.append(f"{label}: not tested")
     if not rows:
-        return _empty("not estimable", "no characteristic could be tested", tuple(skipped))
+        return _empty(NOT_ESTIMABLE, "no characteristic could be tested", tuple(skipped))
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p"])
     table["n_tested"] = len(table)
@@ -206,4 +211,4 @@ def predictors(bands: Any, patients: Optional[pd.DataFrame], *, permutations: in
     values = pd.concat(points, ignore_index=True)
     reason = (f"exploratory: {n_char} characteristics x {table['arm'].nunique()} arms = {len(table)} tests, "
               f"{permutations} permutations each; Holm-adjusted P beside the raw P")
-    return Predictors("ok", reason, table[PREDICTOR_COLUMNS], values, tuple(skipped), n_char)
+    return Predictors(OK, reason, table[PREDICTOR_COLUMNS], values, tuple(skipped), n_char)

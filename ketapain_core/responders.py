@@ -33,7 +33,8 @@ import pandas as pd
 from .rerandomization import (ANY_ACTIVE, CELLS, DEFAULT_PERMUTATIONS, DEFAULT_SEED, REFERENCE_LOWEST, Allocation,
                                Run, chance_summary, rerandomize)
 from .rerandomization import MAX_PERMUTATIONS  # noqa: F401  (re-exported: the command line's bound)
-from .tables import fmt_num, fmt_p
+from .format import fmt_num, fmt_p
+from .status import CAUTION, NOT_ESTIMABLE, OK
 
 #: The multiplier of the no-effect band (issue [13]: +/- 1.96 x sqrt(2) x residual SD).
 BAND_Z = 1.96
@@ -127,16 +128,16 @@ class ChanceCounts:
 
 
 def _not_estimable_counts(reason: str, reference: str = "") -> ChanceCounts:
-    return ChanceCounts("not estimable", reason, reference, pd.DataFrame(columns=COUNT_COLUMNS))
+    return ChanceCounts(NOT_ESTIMABLE, reason, reference, pd.DataFrame(columns=COUNT_COLUMNS))
 
 
 def _status(alloc: Allocation, exact: bool, n_draws: int) -> tuple[str, str]:
     if exact and alloc.n_allocations < 20:
-        return "caution", (f"only {alloc.n_allocations} distinct allocations of the sequences: the smallest P is "
+        return CAUTION, (f"only {alloc.n_allocations} distinct allocations of the sequences: the smallest P is "
                            f"1/{alloc.n_allocations}")
     if exact:
-        return "ok", f"exact: all {alloc.n_allocations} distinct allocations of the sequences"
-    return "ok", (f"{n_draws} seeded re-randomizations of {alloc.n_allocations:.3g} distinct allocations "
+        return OK, f"exact: all {alloc.n_allocations} distinct allocations of the sequences"
+    return OK, (f"{n_draws} seeded re-randomizations of {alloc.n_allocations:.3g} distinct allocations "
                   f"(Monte Carlo SE of a P near 0.05: {math.sqrt(0.05 * 0.95 / n_draws):.4f})")
 
 
@@ -240,7 +241,7 @@ def persistence(auc_early: pd.DataFrame, auc_late: pd.DataFrame, *, early: int, 
 
 def _persistence_from(run: "Run | str", q: int, early: int, late: int) -> Persistence:
     if isinstance(run, str):
-        return Persistence("not estimable", run, early, late, pd.DataFrame(columns=PERSISTENCE_COLUMNS))
+        return Persistence(NOT_ESTIMABLE, run, early, late, pd.DataFrame(columns=PERSISTENCE_COLUMNS))
     alloc = run.alloc
     rows = []
     for key, cells in run.observed_cells[q].items():
@@ -335,7 +336,7 @@ def patient_bands(model: Any, *, z: float = BAND_Z) -> PatientBands:
     ('ok', ['Ketamine', 'Ketamine/Mg'], 2.7719)
     """
     if model is None:
-        return _empty_bands("not estimable", "the crossover model cannot be estimated, so there is no residual "
+        return _empty_bands(NOT_ESTIMABLE, "the crossover model cannot be estimated, so there is no residual "
                                              "SD to draw the band from")
     data = model.data
     fe = dict(zip(model.fixed_effects["term"], model.fixed_effects["estimate"]))
@@ -381,9 +382,9 @@ def patient_bands(model: Any, *, z: float = BAND_Z) -> PatientBands:
         summ.append({"arm": arm, "n": len(g), "below": int((g["side"] == "below").sum()),
                      "above": int((g["side"] == "above").sum()), "expected_outside": 0.05 * len(g),
                      "mean": float(g["adjusted"].mean()) if len(g) else math.nan})
-    status = "ok" if model.status == "ok" else "caution"
-    reason = ("the band uses the model's residual SD" if status == "ok"
-              else f"the model's status is caution: {model.status_reason}")
+    status = OK if model.status == OK else CAUTION
+    reason = ("the band uses the model's residual SD" if status == OK
+              else f"the model's status is caution: {model.reason}")
     return PatientBands(status, reason, ref, sd, band, "log(AUC + 1)" if model.log else "AUC", table,
                         pd.DataFrame(summ, columns=["arm", "n", "below", "above", "expected_outside", "mean"]),
                         tuple(dict.fromkeys(used)))
@@ -433,7 +434,7 @@ def paper_comparison(auc_by: Mapping[tuple[int, str], pd.DataFrame], *, referenc
     """
     keys = [k for k in dict.fromkeys((h, pol) for _, h, pol, *_ in PAPER_STATEMENTS) if k in auc_by]
     if not keys:
-        return PaperComparison("not estimable", "none of the paper's horizons is in these data",
+        return PaperComparison(NOT_ESTIMABLE, "none of the paper's horizons is in these data",
                                pd.DataFrame(columns=PAPER_COLUMNS))
     c = chance_counts({k: auc_by[k] for k in keys}, reference=reference, permutations=permutations, seed=seed,
                       exact=exact)
@@ -442,7 +443,7 @@ def paper_comparison(auc_by: Mapping[tuple[int, str], pd.DataFrame], *, referenc
 
 def _paper_from(c: ChanceCounts) -> PaperComparison:
     """The statements from counts whose ``horizon`` labels are (horizon, policy) pairs."""
-    if c.status == "not estimable":
+    if c.status == NOT_ESTIMABLE:
         return PaperComparison(c.status, c.reason, pd.DataFrame(columns=PAPER_COLUMNS))
     t = c.table[c.table["threshold"] == "any"]
     t = {(h, d): r for h, d, r in zip(t["horizon"], t["definition"], t.to_dict("records"))}
@@ -459,7 +460,7 @@ def _paper_from(c: ChanceCounts) -> PaperComparison:
             row.update({k: r[k] for k in ("n", "observed", "expected", "low", "high", "p")})
         rows.append(row)
     if not rows:
-        return PaperComparison("not estimable", "none of the paper's horizons is in these data",
+        return PaperComparison(NOT_ESTIMABLE, "none of the paper's horizons is in these data",
                                pd.DataFrame(columns=PAPER_COLUMNS))
     return PaperComparison(c.status, c.reason, pd.DataFrame(rows, columns=PAPER_COLUMNS))
 
@@ -569,9 +570,11 @@ def responder_analysis(diary: pd.DataFrame, settings: Any = None, patients: Opti
     notes = []
     if s.outcome != "pain_average":
         notes.append(f"The paper's counts are of average pain; these are of {s.outcome}.")
-    parts = [("counts", counts), ("bands", bands), ("persistence", pers), ("predictors", preds), ("paper", paper)]
-    bad = [f"{name}: {r.reason}" for name, r in parts if r.status not in ("ok", "not computed")]
-    status = "ok" if not bad else ("not estimable" if counts.status == "not estimable" else "caution")
+    parts = [("counts", counts), ("bands", bands), ("persistence", pers), ("paper", paper)]
+    if include_predictors:
+        parts.insert(3, ("predictors", preds))
+    bad = [f"{name}: {r.reason}" for name, r in parts if r.status != OK]
+    status = OK if not bad else (NOT_ESTIMABLE if counts.status == NOT_ESTIMABLE else CAUTION)
     return ResponderAnalysis(status=status, reason="; ".join(bad) if bad else "all five parts computed",
                              settings=s, reference=reference, permutations=int(permutations), seed=int(seed),
                              horizons=hs, counts=counts, bands=bands, persistence=pers, predictors=preds,

@@ -5,11 +5,9 @@ and the tipping point are slower and run only when asked (buttons), with progres
 """
 import dataclasses
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures, snippets, summaries
+from ketapain_core import figures, methods, snippets, summaries
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import BOCF_SOURCES, POLICIES
 from ui import cache, render, sidebar, state
@@ -37,10 +35,7 @@ with render.guard("The comparison"):
 
 # ---- multiple imputation: on request ----------------------------------------------------------------------------
 st.subheader("Multiple imputation (on request)")
-st.markdown("Multiple imputation draws each missing diary day m times from a model of that day's pain on the "
-            "days around it, the patient-period's level and the arm, analyses every completed diary with the "
-            "primary model and combines the results by Rubin's rules (Barnard-Rubin df). "
-            f"*Assumes:* {sens.MI_ASSUMPTION}")
+st.markdown(f"{methods.METHODS['mi'].rule} *Assumes:* {methods.MI_ASSUMPTION}")
 c1, c2, c3 = st.columns([1, 1, 2])
 m = int(c1.number_input("Imputations m", min_value=2, max_value=200, value=sens.DEFAULT_M, step=1, key="mi_m"))
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=sens.DEFAULT_SEED, step=1,
@@ -56,7 +51,7 @@ if st.session_state.get(MI_ON):
         st.caption(f"MI done: m = {mi.m}, seed {mi.seed}, {mi.imputed_days} diary days 1-{s.horizon} drawn per "
                    f"imputation; {mi.n_used} patient-periods analysed.")
         if mi.warnings:
-            st.warning("Some completed-data fits warned: " + "; ".join(render.esc(w) for w in mi.warnings[:5]))
+            render.status(mi, "Multiple imputation")
         render.show_code(ctx, python=snippets.mi_snippet(mi_settings, m, seed, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))
 else:
@@ -65,9 +60,7 @@ else:
 
 # ---- daily-data mixed model: on request --------------------------------------------------------------------------
 st.subheader("Daily-data mixed model (on request)")
-st.markdown("All recorded days, no imputation: pain ~ arm x spline(day) + period + sequence + (1 | patient) + "
-            "(1 | patient:period), by REML; the AUC contrast over days 1 to the horizon is a linear combination of "
-            f"the fitted mean curves. *Assumes:* {sens.DAILY_ASSUMPTION}")
+st.markdown(f"{methods.METHODS['daily'].rule} *Assumes:* {methods.DAILY_ASSUMPTION}")
 d1, d2 = st.columns([1, 3])
 spline_df = int(d1.number_input("Spline df", min_value=3, max_value=10, value=5, step=1, key="daily_df"))
 if d2.button("Fit the daily-data model", key="daily_run", icon=":material/play_arrow:"):
@@ -84,8 +77,8 @@ if st.session_state.get(DAILY_ON):
                    f"patient {daily.var_patient:.3g}, patient-period {daily.var_patient_period:.3g}, residual "
                    f"{daily.var_residual:.3g}. The df of the contrasts is the within-patient df of the AUC model "
                    "(containment).")
-        if daily.warnings:
-            st.warning("; ".join(render.esc(w) for w in daily.warnings))
+        if daily.status != "ok":
+            render.status(daily, "The daily-data model")
         render.show_code(ctx, python=snippets.daily_model_snippet(
             dataclasses.replace(mi_settings, log=False), spline_df, ctx.file_names,
             bundled=ctx.dataset == state.BUNDLED), r=False)
@@ -93,8 +86,8 @@ else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients).")
 
 # ---- every method side by side --------------------------------------------------------------------------------
-method_labels = {**labels, "mi": f"MI (m = {mi.m})" if mi is not None else "MI",
-                 "daily": "Daily-data mixed model"}
+method_labels = {**labels, "mi": methods.method_label("mi", mi.m if mi is not None else None),
+                 "daily": methods.method_label("daily")}
 st.subheader("Pairwise contrasts across methods")
 with render.guard("The contrasts by method"):
     comp = sens.method_comparison(analyses, mi, method_labels, daily=daily)
@@ -107,20 +100,7 @@ with render.guard("The contrasts by method"):
 
 st.subheader("Patient-periods used and the assumption of each method")
 with render.guard("The method table"):
-    pt = render.policy_table(analyses)
-    pt["assumption"] = [POLICIES[p].assumption for p in pt["policy"]]
-    if mi is not None:
-        pt = pd.concat([pt, pd.DataFrame([{
-            "policy": "mi", "Policy": method_labels["mi"], "used": mi.n_used, "left out": len(mi.excluded),
-            "imputed days": mi.imputed_days, "P (F)": np.nan, "P (chi2)": np.nan, "ICC": np.nan,
-            "status": "pooled (Rubin)", "assumption": sens.MI_ASSUMPTION}])], ignore_index=True)
-    if daily is not None:
-        pt = pd.concat([pt, pd.DataFrame([{
-            "policy": "daily", "Policy": method_labels["daily"], "used": daily.n_patient_periods,
-            "left out": int(len(trial.diary.groupby(["patient", "period"]))) - daily.n_patient_periods,
-            "imputed days": 0, "P (F)": np.nan, "P (chi2)": np.nan, "ICC": np.nan,
-            "status": "ok" if daily.converged else "caution", "assumption": sens.DAILY_ASSUMPTION}])],
-            ignore_index=True)
+    pt = methods.method_table(analyses, mi, daily)
     render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt, digits={"ICC": 2})
     st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
                "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")
@@ -136,9 +116,8 @@ with st.expander("BOCF: the baseline of each patient-period"):
 # ---- tipping point: on request -----------------------------------------------------------------------------------
 st.subheader("Tipping point (delta-adjusted multiple imputation, on request)")
 ref_arm = next((a.reference for a in analyses.values() if a is not None), "the reference")
-st.markdown(f"Delta is added to every imputed day of every active arm (every arm but {render.esc(ref_arm)}), "
-            "after the MAR draws, over a grid of deltas; the chosen contrast is pooled at each delta. "
-            f"*Assumes:* {sens.TIPPING_ASSUMPTION}")
+st.markdown(f"{methods.METHODS['tipping'].rule} The reference here is {render.esc(ref_arm)}. "
+            f"*Assumes:* {methods.TIPPING_ASSUMPTION}")
 pairs = []
 ref_model = analyses.get(s.policy)
 if ref_model is not None and ref_model.model is not None:
@@ -149,8 +128,7 @@ pair = t1.selectbox("Contrast", pairs, format_func=lambda ab: f"{ab[0]} - {ab[1]
 dmax = float(t2.number_input("Largest |delta| (pain points)", min_value=0.5, max_value=10.0, value=3.0, step=0.5,
                              key="tp_dmax"))
 dstep = float(t3.number_input("Step", min_value=0.1, max_value=5.0, value=1.0, step=0.25, key="tp_step"))
-deltas = tuple(float(x) for x in np.round(np.arange(-dmax, dmax + dstep / 2, dstep), 6))
-deltas = tuple(sorted(set(deltas) | {0.0}))
+deltas = sens.delta_grid(dmax, dstep)
 if st.button(f"Run the tipping point ({len(deltas)} deltas x m = {m})", key="tp_run", icon=":material/play_arrow:",
              disabled=pair is None):
     st.session_state[TP_ON] = True
@@ -186,14 +164,4 @@ with render.guard("The effect sizes by policy"):
     render.table(es, "effect_sizes_by_policy.csv", digits={"n": 0})
 
 st.subheader("The methods")
-for p in order:
-    pol = POLICIES[p]
-    st.markdown(f"**{pol.label}** (`{p}`): {pol.description} *Assumes:* {pol.assumption}")
-st.markdown(f"**Multiple imputation** (`mi`): each missing day is drawn m times from a Bayesian linear "
-            "regression on the neighbouring days, the patient-period's mean level and the arm (chained "
-            "equations); patient-periods with no recorded day are left out. *Assumes:* " + sens.MI_ASSUMPTION)
-st.markdown("**Daily-data mixed model**: every recorded day, no imputation; the AUC contrast is a linear "
-            "combination of the fitted mean curves (equal weights over periods and sequences). *Assumes:* "
-            + sens.DAILY_ASSUMPTION)
-st.markdown("**Tipping point**: multiple imputation with delta added to every imputed day of the active arms. "
-            "*Assumes:* " + sens.TIPPING_ASSUMPTION + " Formulas on the Methods page.")
+st.markdown(methods.markdown() + "\n\nFormulas on the Methods page.")
