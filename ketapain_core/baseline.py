@@ -482,3 +482,11 @@ def participant_flow(diary: pd.DataFrame, *, screened: Optional[int] = None, ref
     return ParticipantFlow(stages=pd.DataFrame(rows, columns=["stage", "label", "n", "source", "display", "note"]),
                            per_period=per_period[["period", "randomized", "analysed", "not_analysed"]],
                            per_arm=per_arm, notes=tuple(notes))
+
+
+# Public names for other modules: the responder predictors read the patients table with the same kinds, order
+# and labels as Table 1.
+variable_kind = _kind
+yes_values = _as_yes
+variable_label = _label
+ordered_columns = _ordered_columns

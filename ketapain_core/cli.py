@@ -1,7 +1,8 @@
 """Command line (DESIGN.md section 4).
 
 ``python -m ketapain_core auc PATH ...`` prints the AUC table as CSV;
-``python -m ketapain_core analyze PATH ...`` fits the crossover model and prints or writes JSON.
+``python -m ketapain_core analyze PATH ...`` fits the crossover model and prints or writes JSON;
+``python -m ketapain_core responders PATH ...`` gives the responder counts against chance (issue [13]).
 Exit status: 0 done; 2 the input is invalid (one line per problem on stderr); 3 the model cannot be estimated.
 
 Everything written to standard output and standard error as text goes through :class:`SafeText`, which
@@ -103,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
     p_rep.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
     p_rep.add_argument("--out", required=True, help="the HTML file to write")
+    p_resp = sub.add_parser("responders", help="responder counts against chance, per-patient bands, "
+                                               "persistence, predictors, the paper's counts")
+    _add_common(p_resp)
+    p_resp.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
+    p_resp.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
+    p_resp.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
+    p_resp.add_argument("--permutations", type=int, default=None, metavar="B",
+                        help="re-randomizations (default 10000; every distinct allocation when there are fewer)")
+    p_resp.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the re-randomizations")
+    p_resp.add_argument("--json", dest="json_out", default=None, metavar="OUT|-",
+                        help="write the results as JSON to OUT (- for standard output)")
     return parser
 
 
@@ -368,7 +380,98 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze, "report": cmd_report}
+def cmd_responders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from .analysis import AnalysisSettings, analyze
+    from .responders import DEFAULT_PERMUTATIONS, DEFAULT_SEED, MAX_PERMUTATIONS, responder_analysis, to_json_dict
+
+    if args.period_days < 2:
+        raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
+    B = DEFAULT_PERMUTATIONS if args.permutations is None else args.permutations
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    problems = []
+    if not 1 <= B <= MAX_PERMUTATIONS:
+        problems.append(f"error: --permutations must be from 1 to {MAX_PERMUTATIONS}; got {B}")
+    if seed < 0:
+        problems.append(f"error: --seed must be 0 or more; got {seed}")
+    if problems:
+        raise CliError(problems)
+    trial = load_trial(args.path, args.period_days, err)
+    _check_options(trial, args)
+    if args.reference is not None and args.reference not in trial.arms:
+        raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
+                        f"arms: {', '.join(trial.arms)}"])
+    settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
+                                period_days=args.period_days, reference=args.reference,
+                                carryover=args.carryover, log=args.log)
+    a = analyze(trial.diary, settings, interaction_test=False)
+    r = responder_analysis(trial.diary, settings, trial.patients, analysis=a, permutations=B, seed=seed)
+    if args.json_out:
+        doc = to_json_dict(r)
+        doc["settings"].update(path=str(args.path), simulated=_is_bundled(args.path))
+        text = json.dumps(doc, indent=2, allow_nan=False)
+        if args.json_out == "-":
+            out.write(text + "\n")
+        else:
+            try:
+                with open(args.json_out, "w", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError as exc:
+                raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
+    else:
+        out.write(format_responders(r))
+    if r.counts.status == "not estimable":
+        print(f"error: the responder counts cannot be computed: {r.counts.reason}", file=err)
+        return EXIT_NOT_ESTIMABLE
+    if a.model is None:
+        print(f"error: the model cannot be estimated, so there are no per-patient bands or predictors: "
+              f"{a.model_error}", file=err)
+        return EXIT_NOT_ESTIMABLE
+    return EXIT_OK
+
+
+def format_responders(r) -> str:
+    """A plain-text summary of the responder analysis (all five parts) for the terminal."""
+    from .responders import BAND_NOTE, CHANCE_NOTE, band_sentence, persistence_sentence
+    from .format import fmt_num, fmt_p
+
+    s = r.settings
+    lines = [f"KETAPAIN Explorer responders: {s.outcome}, missing = {s.policy}, reference = {r.reference}, "
+             f"{r.permutations} re-randomizations (seed {r.seed}); counts: {r.counts.reason}", "",
+             "1. Responder counts against chance", CHANCE_NOTE, ""]
+    lines.append("day  definition                 threshold   n  observed  expected  5-95%      P")
+    for row in r.counts.table.itertuples(index=False):
+        lines.append(f"{row.horizon:>3}  {row.label[:26]:<26} {row.threshold:<9} {row.n:>3} {row.observed:>9} "
+                     f"{fmt_num(row.expected, 1):>9}  {fmt_num(row.low)}-{fmt_num(row.high):<6} {fmt_p(row.p):>6}")
+    lines += [""] + [f"  {x}" for x in r.counts.table.loc[r.counts.table["threshold"] == "any", "sentence"]]
+    b = r.bands
+    lines += ["", f"2. Beyond their own noise ({b.scale}; band +/- {fmt_num(b.band, 1)} = 1.96 x sqrt(2) x residual "
+                  f"SD {fmt_num(b.residual_sd, 1)}): {b.status}, {b.reason}"]
+    for arm in b.summary["arm"]:
+        lines.append("  " + band_sentence(b, arm))
+    lines += ["  " + BAND_NOTE, "", f"3. Who keeps it (day {r.persistence.early} -> day {r.persistence.late})"]
+    pt = r.persistence.table
+    for row in pt[pt["threshold"] == "any"].to_dict("records"):
+        lines.append("  " + persistence_sentence(row, r.reference))
+    p = r.predictors
+    lines += ["", f"4. What predicts it: {p.reason}"]
+    if len(p.table):
+        lines.append("  characteristic                    arm                  n  effect                      P  P(Holm)")
+        for row in p.table.itertuples(index=False):
+            what = {"continuous": "rho", "binary": "yes - no", "categorical": "eta2"}[row.kind]
+            lines.append(f"  {row.label[:32]:<32} {row.arm[:18]:<18} {row.n:>3}  {what:<9} {fmt_num(row.effect, 3):>9}"
+                         f"       {fmt_p(row.p):>6} {fmt_p(row.p_holm):>8}")
+    lines += ["", "5. The paper's statements (each horizon with the paper's missing-data policy)"]
+    for row in r.paper.table.itertuples(index=False):
+        lines.append(f"  {row.statement}: paper {row.paper} of {row.paper_n}; ours {fmt_num(row.observed)} of "
+                     f"{fmt_num(row.n)}; chance {fmt_num(row.expected, 1)} ({fmt_num(row.low)}-{fmt_num(row.high)}), "
+                     f"P = {fmt_p(row.p)}")
+    lines += [f"  note: {n}" for n in r.notes]
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze, "report": cmd_report, "responders": cmd_responders}
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

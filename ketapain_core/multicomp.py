@@ -35,3 +35,21 @@ def sidak_all(p_values: Iterable[float], m: int | None = None) -> np.ndarray:
     p = [float(x) for x in p_values]
     k = len(p) if m is None else m
     return np.array([sidak(x, k) for x in p], dtype=float)
+
+
+def holm(p_values: Iterable[float]) -> np.ndarray:
+    """Holm step-down adjusted P values (as R's ``p.adjust(p, "holm")``); NaN stays NaN and is not counted.
+
+    >>> holm([0.01, 0.04, 0.03, float("nan")]).round(4).tolist()
+    [0.03, 0.06, 0.06, nan]
+    """
+    p = np.array([float(x) for x in p_values], dtype=float)
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    if not m:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adj, 1.0)
+    return out

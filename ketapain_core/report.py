@@ -257,6 +257,78 @@ def _responders_section(trial: Trial, a: Analysis) -> str:
         r = analyze(trial.diary, replace(s, horizon=h), interaction_test=False) if h != s.horizon else a
         parts.append(_fig(figures.auc_by_patient(r.auc.table, list(a.summary["arm"]),
                                                  title=f"AUC per patient under each arm, days 1-{h}")))
+    parts.append(_responders_chance_html(trial, a))
+    return "\n".join(parts)
+
+
+def _responders_chance_html(trial: Trial, a: Analysis) -> str:
+    """Issue [13]: every count against chance, beyond their own noise, who keeps it, what predicts it, the
+    paper's statements."""
+    from . import figures_responders
+    from .responder_predictors import PREDICTORS_NOTE
+    from .responders import (BAND_NOTE, CHANCE_NOTE, PERSISTENCE_NOTE, band_sentence, persistence_sentence,
+                             responder_analysis)
+
+    r = responder_analysis(trial.diary, a.settings, trial.patients, analysis=a)
+    arms = list(a.summary["arm"])
+    c = r.counts
+    parts = [f"<h3>Responder counts against chance ({html.escape(c.reason)})</h3>", _p(CHANCE_NOTE)]
+    if len(c.table):
+        parts.append(html_table(c.table[["horizon", "label", "threshold", "n", "observed", "expected", "low", "high",
+                                         "p"]].rename(columns={"label": "definition", "low": "5%", "high": "95%"}),
+                                digits={"horizon": 0, "n": 0, "observed": 0, "expected": 1, "5%": 0, "95%": 0}))
+        parts.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>"
+                                      for x in c.table.loc[c.table["threshold"] == "any", "sentence"]) + "</ul>")
+    else:
+        parts.append(_p(f"Not estimable: {c.reason}."))
+    parts.append("<h3>The paper's statements beside ours and chance's</h3>")
+    pt = r.paper.table
+    if len(pt):
+        parts.append(html_table(pt[["statement", "policy", "paper", "paper_n", "observed", "n", "expected", "low",
+                                    "high", "p"]].rename(columns={"paper_n": "paper n", "observed": "ours",
+                                                                  "n": "our n", "expected": "chance",
+                                                                  "low": "5%", "high": "95%"}),
+                                digits={"paper": 0, "paper n": 0, "ours": 0, "our n": 0, "chance": 1, "5%": 0,
+                                        "95%": 0}))
+    else:
+        parts.append(_p(f"Not available: {r.paper.reason}."))
+    b = r.bands
+    parts.append("<h3>Beyond their own noise</h3>")
+    if b.status == "not estimable":
+        parts.append(_p(f"Not estimable: {b.reason}."))
+    else:
+        parts.append(_p(f"Each patient's difference ({b.scale}) arm minus {r.reference}, adjusted for the model's "
+                        f"{' and '.join(b.adjusted_for) or 'period'} effects; no-effect band +/- 1.96 x sqrt(2) x "
+                        f"residual SD {b.residual_sd:.1f} = +/- {b.band:.1f}."))
+        parts.append(_fig(figures_responders.caterpillar(b.table, arms, band=b.band, reference=r.reference,
+                                                         scale=b.scale, title="Per-patient differences with the "
+                                                                              "no-effect band")))
+        parts.append("<ul>" + "".join(f"<li>{html.escape(band_sentence(b, arm))}</li>" for arm in b.summary["arm"])
+                     + "</ul>" + _p(BAND_NOTE))
+    p = r.persistence
+    parts.append(f"<h3>Who keeps it: day {p.early} to day {p.late}</h3>")
+    if len(p.table):
+        parts.append(html_table(p.table.drop(columns=["early", "late", "definition", "permutations", "exact"]),
+                                default_digits=1, digits={"n": 0, "kept": 0, "lost": 0, "gained": 0, "never": 0,
+                                                          "low": 0, "high": 0}))
+        parts.append("<ul>" + "".join(f"<li>{html.escape(persistence_sentence(row, r.reference))}</li>"
+                                      for row in p.table[p.table["threshold"] == "any"].to_dict("records"))
+                     + "</ul>" + _p(PERSISTENCE_NOTE))
+    else:
+        parts.append(_p(f"Not estimable: {p.reason}."))
+    pr = r.predictors
+    parts.append("<h3>What predicts it (exploratory)</h3>")
+    if pr.status == "not estimable":
+        parts.append(_p(f"Not available: {pr.reason}."))
+    else:
+        parts.append(_p(f"Exploratory: {pr.reason}. {PREDICTORS_NOTE}"))
+        parts.append(html_table(pr.table[["label", "arm", "n", "kind", "effect", "p", "p_holm"]],
+                                digits={"n": 0}, default_digits=3))
+        parts.append(_fig(figures_responders.predictor_panels(pr.values, arms, title="Adjusted difference against "
+                                                                                     "each characteristic")))
+        if pr.skipped:
+            parts.append(_p("Not tested: " + "; ".join(pr.skipped)))
+    parts += [_p(n) for n in r.notes]
     return "\n".join(parts)
 
 

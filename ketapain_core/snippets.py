@@ -449,3 +449,24 @@ def daily_model_snippet(settings: AnalysisSettings, spline_df: int, file_names: 
         "from ketapain_core.sensitivity import daily_model",
         f"result = daily_model(trial.diary, {settings_code(settings)}, spline_df={int(spline_df)}).contrasts",
     ])
+
+
+def responders_snippet(settings: AnalysisSettings, file_names: Sequence[str], *, bundled: bool = False,
+                       permutations: int = 10_000, seed: int = 2020, part: str = "counts") -> str:
+    """Python for the responder analysis against chance (issue [13]); ``part`` is the table in ``result``:
+    ``counts``, ``bands``, ``persistence``, ``predictors`` or ``paper``.
+
+    >>> print(responders_snippet(AnalysisSettings(), [], bundled=True).splitlines()[-1])
+    result = r.counts.table   # responder counts against chance
+    """
+    what = {"counts": "responder counts against chance", "bands": "per-patient differences and no-effect band",
+            "persistence": "who keeps it (day 7 -> day D)", "predictors": "what predicts it (exploratory)",
+            "paper": "the paper's statements beside ours and chance's"}[part]
+    return "\n".join([
+        load_code(file_names, settings.period_days, bundled),
+        "from ketapain_core.analysis import AnalysisSettings",
+        "from ketapain_core.responders import responder_analysis",
+        f"r = responder_analysis(trial.diary, {settings_code(settings)}, trial.patients, "
+        f"permutations={int(permutations)}, seed={int(seed)})",
+        f"result = r.{part}.table   # {what}",
+    ])

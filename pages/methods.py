@@ -5,6 +5,8 @@ from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.missing import POLICIES
 from ketapain_core.methods import DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION, estimand_table
+from ketapain_core.responder_predictors import PREDICTORS_NOTE
+from ketapain_core.responders import BAND_NOTE, CHANCE_NOTE, PERSISTENCE_NOTE
 from ui import render, sidebar
 
 ctx = sidebar.page_context()
@@ -131,6 +133,9 @@ st.markdown(
     "with a 95% CI by inverting the noncentral t distribution of d_z sqrt(n) (as R effectsize). A patient "
     "**responds** to arm a when AUC_a is lower than AUC under the reference; stricter thresholds ask for at least "
     "30% or 50% lower, as in the IMMPACT recommendations.")
+st.markdown("#### Responders against chance")
+st.markdown(render.bullet_list([render.esc(t) for t in (CHANCE_NOTE, BAND_NOTE, PERSISTENCE_NOTE, PREDICTORS_NOTE)]))
+st.latex(r"	ext{band} \;=\; \pm\, 1.96 \cdot \sqrt{2} \cdot \hat\sigma_{	ext{residual}}")
 
 st.subheader("Equivalent statements")
 st.markdown(f"For the current settings (reference **{render.esc(ref)}**, horizon **{H}**, carry-over **{carry}**"

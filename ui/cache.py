@@ -226,3 +226,29 @@ def daily_model(data_key: str, settings: _analysis.AnalysisSettings, spline_df: 
     from ketapain_core import sensitivity as _sens
 
     return _sens.daily_model(_diary, settings, spline_df=spline_df)
+
+
+# ---- responders against chance (issue [13]) ---------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def responder_analysis(data_key: str, settings: _analysis.AnalysisSettings, permutations: int, seed: int,
+                       _diary: pd.DataFrame, _analysis_result=None):
+    """:func:`ketapain_core.responders.responder_analysis` without the predictor tests (the re-randomizations,
+    bands, persistence and the paper's counts), keyed on data_key + settings + permutations + seed;
+    ``_analysis_result`` is the cached :func:`analysis` of the same settings (its model gives the bands), left out
+    of the key."""
+    from ketapain_core import responders as _responders
+
+    return _responders.responder_analysis(_diary, settings, None, analysis=_analysis_result,
+                                          permutations=permutations, seed=seed, include_predictors=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def responder_predictors(data_key: str, settings: _analysis.AnalysisSettings, permutations: int, seed: int,
+                         _bands, _patients: Optional[pd.DataFrame]):
+    """:func:`ketapain_core.responder_predictors.predictors` (part 4) with the seed the responder analysis
+    derives (:func:`ketapain_core.responders.predictor_seed`), run when the page shows it; ``_bands`` are the
+    :func:`responder_analysis` bands of the same key."""
+    from ketapain_core import responder_predictors as _pred
+    from ketapain_core import responders as _responders
+
+    return _pred.predictors(_bands, _patients, permutations=permutations, seed=_responders.predictor_seed(seed))

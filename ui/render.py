@@ -369,3 +369,77 @@ def secondary_diary_display(table: pd.DataFrame, arms: Sequence[str]) -> pd.Data
         row["Status"] = str(first["status"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ---- responders against chance (issue [13]): display reshaping, no statistics -----------------------------------
+def chance_text(expected: Any, low: Any, high: Any, p: Any) -> str:
+    """``expected (low-high), P = p`` for a count's chance reference.
+
+    >>> chance_text(8.72, 5.0, 12.0, 0.0323)
+    '8.7 (5-12), P = 0.032'
+    """
+    if fmt(expected) == "-":
+        return "-"
+    return f"{fmt(expected, 1)} ({fmt(low, 0)}-{fmt(high, 0)}), P = {fmt_p(p)}"
+
+
+def responder_counts_display(counts: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """The responder counts of one horizon as the paper's table (arm, n, any, 30%, 50%), each count with its
+    chance reference beside it (``<threshold>: chance`` = expected (5-95% range), P(count >= observed))."""
+    t = counts[counts["horizon"] == horizon]
+    rows = []
+    for label in dict.fromkeys(t["label"]):
+        g = t[t["label"] == label].set_index("threshold")
+        row: dict[str, Any] = {"arm": label, "n": int(g["n"].iloc[0])}
+        for thr in ("any", "30%", "50%"):
+            if thr in g.index:
+                r = g.loc[thr]
+                row[thr] = int(r["observed"])
+                row[f"{thr}: chance"] = chance_text(r["expected"], r["low"], r["high"], r["p"])
+            else:
+                row[thr] = None
+                row[f"{thr}: chance"] = "-"
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["arm", "n", "any", "any: chance", "30%", "30%: chance", "50%",
+                                      "50%: chance"])
+    return out.astype({"n": "int64", "any": "Int64", "30%": "Int64", "50%": "Int64"})
+
+
+def persistence_display(table: pd.DataFrame, threshold: str) -> pd.DataFrame:
+    """The persistence 2x2 tables at one threshold, one row per definition, each cell with chance's count."""
+    t = table[table["threshold"] == threshold]
+    rows = []
+    for r in t.to_dict("records"):
+        row: dict[str, Any] = {"definition": r["label"], "n": int(r["n"])}
+        for c, name in (("kept", f"day {r['early']} and day {r['late']}"), ("lost", f"day {r['early']} only"),
+                        ("gained", f"day {r['late']} only"), ("never", "neither")):
+            row[f"responder {name}"] = f"{int(r[c])} (chance {fmt(r['expected_' + c], 1)})"
+        row["kept: 5-95% by chance"] = f"{fmt(r['low'], 0)}-{fmt(r['high'], 0)}"
+        row["P(kept >= observed)"] = fmt_p(r["p"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The paper's responder statements beside ours and chance's."""
+    from ketapain_core.missing import POLICIES as _P
+
+    return pd.DataFrame({
+        "Statement": table["statement"],
+        "Missing days": [_P[p].label if p in _P else p for p in table["policy"]],
+        "Paper": [f"{int(a)} of {int(b)}" for a, b in zip(table["paper"], table["paper_n"])],
+        "Ours": [f"{fmt(a, 0)} of {fmt(b, 0)}" for a, b in zip(table["observed"], table["n"])],
+        "Chance": [chance_text(e, lo, hi, p) for e, lo, hi, p in zip(table["expected"], table["low"], table["high"],
+                                                                      table["p"])],
+    })
+
+
+def predictors_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The predictor tests: characteristic, arm, n, the effect in words, raw and Holm-adjusted P."""
+    what = {"continuous": "Spearman rho", "binary": "mean difference, yes - no", "categorical": "eta squared"}
+    return pd.DataFrame({
+        "Characteristic": table["label"], "Arm": table["arm"], "n": table["n"].astype(int),
+        "Effect": [f"{what.get(k, k)} = {fmt(e, 2)}" for k, e in zip(table["kind"], table["effect"])],
+        "P (permutation)": [fmt_p(p) for p in table["p"]],
+        "P (Holm)": [fmt_p(p) for p in table["p_holm"]],
+    })

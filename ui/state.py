@@ -65,6 +65,7 @@ ADJUST_BASELINE = "adjust_baseline"
 SCREENED = "screened"
 REFUSED = "refused"
 INELIGIBLE = "ineligible"
+RESPONDER_VIEW = "responder_view"   # which closer look the Responders page shows (issue [13])
 
 # ---- session keys: other state ---------------------------------------------------------------------------------
 UPLOADER = "upload_widget"          # prefix of the st.file_uploader widget's key (see uploader_key)
@@ -77,6 +78,9 @@ _NOTICES = "_notices"               # messages about URL values that were not us
 BUNDLED, UPLOAD = "bundled", "upload"
 DATASETS = (BUNDLED, UPLOAD)
 THRESHOLDS = tuple(RESPONDER_THRESHOLDS)
+#: The Responders page's closer looks (issue [13]): URL value -> label.
+RESPONDER_VIEWS = {"chance": "Every count against chance", "noise": "Beyond their own noise",
+                   "keeps": "Who keeps it", "predicts": "What predicts it"}
 MAX_PERIOD_DAYS = 366
 MAX_COUNT = 1_000_000
 #: Longest URL value read (characters); a longer one is ignored, with a notice, before any other work.
@@ -163,6 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(SCREENED, "screened", None, _int_between(0, MAX_COUNT)),
     Setting(REFUSED, "refused", None, _int_between(0, MAX_COUNT)),
     Setting(INELIGIBLE, "ineligible", None, _int_between(0, MAX_COUNT)),
+    Setting(RESPONDER_VIEW, "view", "chance", _choice(tuple(RESPONDER_VIEWS))),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 #: Session key -> query-param name.

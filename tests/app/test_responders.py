@@ -61,3 +61,78 @@ def test_url_restores_settings():
     assert at.radio(key="threshold").value == "30%"
     assert at.selectbox(key="patient").value == "P05"
     assert "AUC days 1-21" in texts(at)
+
+
+# ---- issue [13]: responders against chance --------------------------------------------------------------------
+def test_counts_show_chance_beside_every_count_and_the_paper():
+    at = start(PAGE)
+    assert_clean(at)
+    counts = _counts(at)
+    for thr in ("any", "30%", "50%"):
+        assert f"{thr}: chance" in counts.columns
+    row = counts[counts["arm"] == "any active arm"].iloc[0]
+    assert "P = " in row["any: chance"] and "(" in row["any: chance"]
+    body = texts(at)
+    assert "would by chance, 5-95% range" in body and "re-randomized" in body
+    paper = frame_with(at, "Paper")
+    assert paper["Paper"].tolist() == ["10 of 20", "5 of 20", "4 of 20", "3 of 20"]
+    assert paper["Chance"].str.contains("P = ").all()
+    # default closer look: every count against chance at days 7 and 35, no extra figure
+    assert at.radio(key="responder_view").value == "chance"
+    full = frame_with(at, "P(count >= observed)")
+    assert set(full["horizon"]) == {7, 35} and len(full) == 20
+
+
+def test_beyond_noise_view_draws_the_caterpillar_with_the_band():
+    at = start(PAGE, {"view": "noise"})
+    assert_clean(at)
+    assert at.radio(key="responder_view").value == "noise"
+    specs = [str(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 5 and any("no-effect band" in sp for sp in specs)
+    body = texts(at)
+    assert "cannot be told apart from period-to-period variation" in body
+    assert "chance alone puts about" in body
+    bands = frame_with(at, "adjusted")
+    assert {"patient", "arm", "difference", "adjusted", "band", "outside"} <= set(bands.columns)
+
+
+def test_who_keeps_it_and_threshold():
+    at = start(PAGE, {"view": "keeps", "threshold": "30"})
+    assert_clean(at)
+    t = frame_with(at, "P(kept >= observed)")
+    assert "any active arm" in set(t["definition"]) and t.iloc[0].astype(str).str.contains("chance").any()
+    assert "at least 30% lower" in texts(at)
+
+
+def test_what_predicts_it_is_marked_exploratory():
+    at = start(PAGE)
+    at.radio(key="responder_view").set_value("predicts").run()
+    assert_clean(at)
+    assert any("Exploratory" in w.value and "tests" in w.value for w in at.warning)
+    t = frame_with(at, "P (Holm)")
+    assert {"Age", "DN4", "Sex"} <= set(t["Characteristic"])
+    assert len(at.get("plotly_chart")) == 5
+    assert at.query_params.get("view") in ("predicts", ["predicts"])
+
+
+def test_closer_look_on_an_upload(valid_upload):
+    at = start(PAGE)
+    upload(at, valid_upload)
+    goto(at, PAGE)
+    at.radio(key="responder_view").set_value("noise").run()
+    assert_clean(at)
+    assert {"Drug A", "Drug B"} <= set(frame_with(at, "adjusted")["arm"])
+    at.radio(key="responder_view").set_value("predicts").run()
+    assert_clean(at)
+    assert len(frame_with(at, "P (Holm)"))
+
+
+def test_show_the_code_reproduces_the_counts_against_chance():
+    from apphelpers import ROOT, run_snippet
+
+    at = start(PAGE)
+    shown = frame_with(at, "P(count >= observed)")
+    code = next(c.value for c in at.code if "responder_analysis" in c.value)
+    result = run_snippet(code, ROOT)
+    assert result["observed"].tolist() == shown["observed"].tolist()
+    assert result["expected"].round(6).tolist() == shown["expected"].round(6).tolist()
