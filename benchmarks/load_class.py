@@ -112,6 +112,7 @@ class Session:
             msg.rerun_script.widget_states.widgets.extend(widget_states)
         await self.ws.send(msg.SerializeToString())
         started = False
+        self.text = []
         deadline = time.monotonic() + TIMEOUT
         while True:
             data = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
@@ -122,6 +123,11 @@ class Session:
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                 el = fm.delta.new_element
                 which = el.WhichOneof("type")
+                if which == "markdown" and ("Omnibus test" in el.markdown.body or "patient-periods used"
+                                            in el.markdown.body):
+                    self.text.append(el.markdown.body)
+                elif which == "heading" and el.heading.body.startswith("AUC of"):
+                    self.text.append(el.heading.body)
                 if which == "exception":
                     raise RuntimeError(f"exception element: {el.exception.message[:120]}")
                 if which == "radio" and POLICY_LABEL in el.radio.label:
@@ -161,7 +167,7 @@ async def student(base: str, tag: str, delay: float, every: float, duration: flo
         stats.open.append(time.perf_counter() - t0)
         if "policy" not in s.ids or "horizon" not in s.ids:
             raise RuntimeError(f"widgets not found in the deltas: {sorted(s.ids)}")
-        n = 0
+        n, before = 0, list(s.text)
         while True:
             await asyncio.sleep(every * random.uniform(0.9, 1.1))
             if time.monotonic() >= t_end:
@@ -169,6 +175,9 @@ async def student(base: str, tag: str, delay: float, every: float, duration: flo
             t0 = time.perf_counter()
             await s.run(s.change(n))
             stats.switch.append(time.perf_counter() - t0)
+            if not s.text or s.text == before:
+                raise RuntimeError(f"switch {n}: the page did not change")
+            before = list(s.text)
             n += 1
         stats.sessions_done += 1
     except Exception as exc:  # noqa: BLE001 - counted and reported
@@ -181,15 +190,18 @@ async def student(base: str, tag: str, delay: float, every: float, duration: flo
 stats_keep: list[Session] = []
 
 
-async def one_run(base: str, sessions: int, every: float, duration: float, pids: list[int]) -> dict:
+async def one_run(base: str, sessions: int, every: float, duration: float, pids: list[int],
+                  warm_urls: list[str] = ()) -> dict:
     stats_keep.clear()
-    # warm-up: one session opens the app and makes each switch once (imports, first fits, caches)
-    warm = Session(base, "warm")
-    await warm.connect()
-    await warm.run()
-    for n in range(4):
-        await warm.run(warm.change(n))
-    await warm.ws.close()
+    # warm-up of every server process: one session opens the app and makes each switch once (imports, first
+    # fits, caches); through a proxy without the processes' own addresses, a few sessions that land anywhere
+    for url in warm_urls or [base] * max(1, 2 * len(pids)):
+        warm = Session(url, "warm")
+        await warm.connect()
+        await warm.run()
+        for n in range(4):
+            await warm.run(warm.change(n))
+        await warm.ws.close()
     await asyncio.sleep(1)
     rss0 = {p: rss_mib(p) for p in pids}
     cpu0 = {p: cpu_s(p) for p in pids}
@@ -246,11 +258,12 @@ def start_own_server(extra: list[str]) -> tuple[subprocess.Popen, str]:
     return start_server(port, extra, timeout=90, quiet=True), f"http://127.0.0.1:{port}"
 
 
-def serve(workers: int, listen: str) -> list[int]:
+def serve(workers: int, listen: str) -> tuple[list[int], list[str]]:
     subprocess.run(["bash", str(SERVE), "--workers", str(workers), "--listen", listen], check=True,
                    stdout=subprocess.DEVNULL)
-    out = subprocess.run(["bash", str(SERVE), "pids"], check=True, capture_output=True, text=True).stdout
-    return [int(x) for x in out.split()]
+    ask = lambda what: subprocess.run(["bash", str(SERVE), what], check=True, capture_output=True,  # noqa: E731
+                                      text=True).stdout.split()
+    return [int(x) for x in ask("pids")], [f"http://127.0.0.1:{p}" for p in ask("ports")]
 
 
 def main() -> int:
@@ -272,11 +285,11 @@ def main() -> int:
           f"sessions, a switch every {args.every:.0f} s each, for {args.duration:.0f} s")
     if args.via_proxy:
         for w in args.via_proxy:
-            pids = serve(w, args.listen)
+            pids, ports = serve(w, args.listen)
             try:
                 print_run(f"through nginx, {w} worker(s)",
                           asyncio.run(one_run(f"http://{args.listen}", args.sessions, args.every, args.duration,
-                                              pids)))
+                                              pids, ports)))
             finally:
                 subprocess.run(["bash", str(SERVE), "stop"], check=False)
         return 0
