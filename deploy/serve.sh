@@ -136,7 +136,8 @@ for port in "${PORTS[@]}"; do
 done
 
 "$NGINX" -t -q -p "$RUN/" -c "$RUN/nginx.conf" -e "$RUN/logs/nginx.log"
-"$NGINX" -p "$RUN/" -c "$RUN/nginx.conf" -e "$RUN/logs/nginx.log"
+# (nginx's daemon keeps the stderr it was given: a file, so a caller reading this script's output is not held)
+"$NGINX" -p "$RUN/" -c "$RUN/nginx.conf" -e "$RUN/logs/nginx.log" </dev/null >>"$RUN/logs/nginx.log" 2>&1
 for _ in $(seq 1 50); do health "http://$LISTEN/_stcore/health" && break; sleep 0.2; done
 trap - ERR
 echo "KETAPAIN Explorer: http://$LISTEN/ (nginx) -> $N app process(es) on 127.0.0.1:${PORTS[0]}..${PORTS[-1]}; run dir $RUN; 'deploy/serve.sh stop' stops"
