@@ -129,16 +129,31 @@ class Variant:
     page: object = None
     ctx: object = None
     times: dict = field(default_factory=dict)
-    cpu: dict = field(default_factory=dict)
+    cpu_used: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
+    pids: list = field(default_factory=list)
+
+    def cpu(self) -> float:
+        """CPU seconds used so far by the server process(es) (NaN when unknown)."""
+        pids = self.pids or ([self.proc.pid] if self.proc else [])
+        return sum(cpu_s(p) for p in pids) if pids else float("nan")
+
+    def rss(self) -> float:
+        pids = self.pids or ([self.proc.pid] if self.proc else [])
+        return sum(rss_mib(p) for p in pids) if pids else float("nan")
 
     def add(self, metric: str, dt: float, cpu: float) -> None:
         self.times.setdefault(metric, []).append(dt)
-        self.cpu.setdefault(metric, []).append(cpu)
+        self.cpu_used.setdefault(metric, []).append(cpu)
 
 
 def parse_variant(text: str) -> Variant:
     name, _, rest = text.partition("=")
+    if rest.startswith("http"):  # a running server or proxy: NAME=URL[@PID,PID...] (CPU and RSS from the pids)
+        url, _, pids = rest.partition("@")
+        v = Variant(name=name, root=Path("."), options=[])
+        v.base, v.pids = url.rstrip("/"), [int(p) for p in pids.split(",") if p]
+        return v
     root, _, opts = (rest or ".").partition(":")
     options = []
     for o in filter(None, opts.split(",")):
@@ -148,6 +163,8 @@ def parse_variant(text: str) -> Variant:
 
 
 def start(v: Variant) -> None:
+    if v.base:  # already running
+        return
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     v.proc = subprocess.Popen(
@@ -220,11 +237,12 @@ def settle(page) -> float:
 
 def switch(v: Variant, metric: str, action) -> None:
     """One measured switch: the action (a click or key press) -> repainted, and the server's CPU over it."""
-    c0 = cpu_s(v.proc.pid)
+    time.sleep(0.3)
+    c0 = v.cpu()
     action(v.page)
     dt = settle(v.page)
     time.sleep(0.05)
-    v.add(metric, dt, cpu_s(v.proc.pid) - c0)
+    v.add(metric, dt, v.cpu() - c0)
 
 
 def click_policy(label: str):
@@ -276,7 +294,7 @@ def report(variants: list[Variant]) -> None:
           f"{'CPU/switch s':>12}")
     for m in metrics:
         for v in variants:
-            t, c = v.times.get(m, []), v.cpu.get(m, [])
+            t, c = v.times.get(m, []), v.cpu_used.get(m, [])
             print(f"{m:<38} {v.name:<10} {len(t):>3} {fmt_ms(statistics.median(t)):>9} {fmt_ms(pct(t, .95)):>7} "
                   f"{fmt_ms(max(t)):>7} {statistics.median(c):12.3f}")
     for v in variants:
@@ -307,17 +325,17 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for v in variants if "visitor" in args.parts else []:  # first visitor on a cold server
-                c0 = cpu_s(v.proc.pid)
+                c0 = v.cpu()
                 ctx, page, dt, b = open_visitor(browser, v)
                 v.notes["first visitor (cold server)"] = (f"{dt:.2f} s, {b.http / 2**20:.2f} MiB HTTP + "
                                                           f"{b.ws / 2**10:.0f} KiB websocket, server CPU "
-                                                          f"{cpu_s(v.proc.pid) - c0:.2f} s")
+                                                          f"{v.cpu() - c0:.2f} s")
                 ctx.close()
             for rnd in range((2 if args.quick else 3) if "visitor" in args.parts else 0):  # new visitors on a warm server, variants in turn
                 for v in variants:
-                    c0 = cpu_s(v.proc.pid)
+                    c0 = v.cpu()
                     ctx, page, dt, b = open_visitor(browser, v)
-                    v.add("new visitor: full page (s as ms)", dt, cpu_s(v.proc.pid) - c0)
+                    v.add("new visitor: full page (s as ms)", dt, v.cpu() - c0)
                     v.notes["new visitor bytes"] = (f"{(b.http + b.ws) / 2**20:.2f} MiB ({b.http / 2**20:.2f} MiB "
                                                     f"HTTP in {b.requests} requests, {b.ws / 2**10:.0f} KiB "
                                                     "websocket)")
@@ -327,7 +345,7 @@ def main() -> int:
                 v.ctx.add_init_script(INSTRUMENT_JS)
                 v.page = v.ctx.new_page()
                 goto(v, "")
-                v.notes["server RSS after warm-up"] = f"{rss_mib(v.proc.pid):.0f} MiB"
+                v.notes["server RSS after warm-up"] = f"{v.rss():.0f} MiB"
             pol = [click_policy(x) for x in POLICY_LABELS]
             if "primary" in args.parts:
                 paired(variants, "Primary: missing-data policy", pol, n_pol, warm=2)
@@ -339,7 +357,7 @@ def main() -> int:
                     goto(v, path)
                 paired(variants, f"{title}: policy (warm)", pol, n_page, warm=2)
             for v in variants:
-                v.notes["server RSS at the end"] = f"{rss_mib(v.proc.pid):.0f} MiB"
+                v.notes["server RSS at the end"] = f"{v.rss():.0f} MiB"
             browser.close()
     finally:
         for v in variants:

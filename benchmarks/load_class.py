@@ -250,12 +250,25 @@ def print_run(label: str, r: dict) -> None:
     sys.stdout.flush()
 
 
-def start_own_server(extra: list[str]) -> tuple[subprocess.Popen, str]:
+def start_own_server(extra: list[str], root: Path) -> tuple[subprocess.Popen, str]:
     sys.path.insert(0, str(ROOT / "tests" / "browser"))
-    from conftest import free_port, start_server
+    from conftest import free_port
 
     port = free_port()
-    return start_server(port, extra, timeout=90, quiet=True), f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2):
+                return proc, base
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("streamlit exited")
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not answer /_stcore/health")
 
 
 def serve(workers: int, listen: str) -> tuple[list[int], list[str]]:
@@ -277,6 +290,7 @@ def main() -> int:
                     help="start deploy/serve.sh with each number of workers in turn and run through nginx")
     ap.add_argument("--listen", default="127.0.0.1:8089", help="nginx address for --via-proxy")
     ap.add_argument("--server-opt", action="append", default=[], help="key=value for the server this starts")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the checkout whose app.py the own server runs")
     ap.add_argument("--quick", action="store_true", help="10 sessions for 40 s")
     args = ap.parse_args()
     if args.quick:
@@ -301,9 +315,9 @@ def main() -> int:
     for o in args.server_opt:
         k, _, v = o.partition("=")
         extra += [f"--{k}", v]
-    proc, base = start_own_server(extra)
+    proc, base = start_own_server(extra, args.root.resolve())
     try:
-        print_run(f"one server {base} {' '.join(extra)}",
+        print_run(f"one server {base} ({args.root.resolve()}) {' '.join(extra)}",
                   asyncio.run(one_run(base, args.sessions, args.every, args.duration, [proc.pid])))
     finally:
         proc.terminate()
