@@ -43,7 +43,7 @@ def peak_rss_mib() -> float:
 
 def child(warm: str, path: str) -> None:
     """The Python side, in its own process: warm up on ``warm``, then time ``path``."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, os.environ.get("KETAPAIN_BENCH_ROOT", str(ROOT)))
     import resource
 
     from ketapain_core.analysis import AnalysisSettings, analyze
@@ -75,9 +75,9 @@ def make_csv(n: int, path: Path) -> None:
     trial.diary.to_csv(path, index=False)
 
 
-def run_python(warm: Path, path: Path) -> dict:
+def run_python(warm: Path, path: Path, root: Path = ROOT) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", str(warm), str(path)], capture_output=True,
-                         text=True, cwd=ROOT)
+                         text=True, cwd=root, env={**os.environ, "KETAPAIN_BENCH_ROOT": str(root)})
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -108,6 +108,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="2,000 patients, 1 repeat")
     ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--compare-root", type=Path, default=None,
+                    help="another checkout (e.g. before a change): its Python side is timed too, in turn")
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.repeats = [2000], 1
@@ -122,11 +124,13 @@ def main() -> int:
             path = Path(tmp) / f"diary_{n}.csv"
             make_csv(n, path)
             rows = sum(1 for _ in open(path)) - 1
-            py, rr = [], []
-            for _ in range(args.repeats):  # the two sides in turn, so a busy machine slows both alike
+            py, rr, other = [], [], []
+            for _ in range(args.repeats):  # the sides in turn, so a busy machine slows them alike
                 py.append(run_python(warm, path))
                 if have_r:
                     rr.append(run_r(warm, path))
+                if args.compare_root:
+                    other.append(run_python(warm, path, args.compare_root.resolve()))
             med = lambda xs, k: statistics.median(x[k] for x in xs)  # noqa: E731
             line = (f"{n:>8} {rows:>9} {path.stat().st_size / 2**20:5.0f} {med(py, 'cpu'):8.2f} "
                     f"{med(py, 'elapsed'):9.2f} {max(x['rss'] for x in py):10.0f}")
@@ -134,6 +138,10 @@ def main() -> int:
                 line += (f" {med(rr, 'cpu'):7.2f} {med(rr, 'elapsed'):8.2f} {max(x['rss'] for x in rr):9.0f} "
                          f"{med(py, 'cpu') / med(rr, 'cpu'):8.2f}")
             print(line)
+            if other:
+                print(f"{'':>8} {args.compare_root}: py CPU {statistics.median(x['cpu'] for x in other):.2f} s, "
+                      f"RSS {max(x['rss'] for x in other):.0f} MiB"
+                      + (f", py/R CPU {statistics.median(x['cpu'] for x in other) / med(rr, 'cpu'):.2f}" if rr else ""))
             print(f"{'':>8} omnibus F / P / AUCs used: python {py[0]['F']:.6g} / {py[0]['P']:.4g} / {py[0]['n']}"
                   + (f"; R {rr[0]['F']:.6g} / {rr[0]['P']:.4g} / {rr[0]['n']}" if rr else ""))
             sys.stdout.flush()
