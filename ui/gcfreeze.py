@@ -12,24 +12,21 @@ nothing from ``ui/``.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import sys
-import threading
-
-_lock = threading.Lock()
-_modules_frozen = 0
 
 
 def after_run() -> None:
     """End of a script run: if modules were imported since the last freeze (the first run, a page that imports
     a heavy library the first time), collect once and freeze everything alive. A few times per process."""
-    global _modules_frozen
-    n = len(sys.modules)
-    if n <= _modules_frozen:
-        return
-    with _lock:
-        if n <= _modules_frozen:
-            return
-        gc.collect()
-        gc.freeze()
-        _modules_frozen = n
+    _freeze_at(len(sys.modules))
+
+
+@functools.lru_cache(maxsize=64)
+def _freeze_at(n_modules: int) -> int:
+    """Collect and freeze, once per number of loaded modules (the memo is per process, like the imports; two
+    sessions finishing together may both freeze, which is harmless)."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
