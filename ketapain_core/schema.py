@@ -4,6 +4,7 @@ Everything else in :mod:`ketapain_core` speaks the vocabulary defined here (DESI
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -241,8 +242,13 @@ class Trial:
 
     @property
     def arms(self) -> list[str]:
-        """Treatment labels in the stable order of :func:`order_arms`."""
-        return order_arms(self.diary["treatment"].unique())
+        """Treatment labels in the stable order of :func:`order_arms` (a new list each time)."""
+        return list(self._arms)
+
+    @functools.cached_property
+    def _arms(self) -> tuple[str, ...]:
+        # computed once per Trial (a page asks for the arms many times per run; the diary never changes)
+        return tuple(order_arms(self.diary["treatment"].unique()))
 
     @property
     def n_patients(self) -> int:
