@@ -237,6 +237,7 @@ def settle(page) -> float:
 
 def switch(v: Variant, metric: str, action) -> None:
     """One measured switch: the action (a click or key press) -> repainted, and the server's CPU over it."""
+    v.page.bring_to_front()  # a background tab gets no animation frames: the user's tab is the visible one
     time.sleep(0.3)
     c0 = v.cpu()
     action(v.page)
@@ -267,6 +268,7 @@ OUTCOME_LABELS = ["Maximal pain", "Average pain"]
 
 
 def goto(v: Variant, path: str) -> None:
+    v.page.bring_to_front()
     v.page.goto(f"{v.base}/{path}", timeout=TIMEOUT_MS)
     v.page.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS, polling=50)
     time.sleep(0.3)
@@ -275,6 +277,7 @@ def goto(v: Variant, path: str) -> None:
 def paired(variants: list[Variant], metric: str, actions: list, n: int, warm: int) -> None:
     """``warm`` unmeasured switches on each variant, then ``n`` measured ones, the variants in turn."""
     for v in variants:
+        v.page.bring_to_front()
         for i in range(warm):
             actions[i % len(actions)](v.page)
             settle(v.page)
