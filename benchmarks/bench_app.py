@@ -75,7 +75,8 @@ def browser(repeats: int) -> None:
             t0 = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/")
             wait_idle(page, timeout=120_000)
-            print(f"browser (quick check; see bench_browser.py) first render of the Primary page: {(time.perf_counter() - t0) * 1000:.0f} ms")
+            print("browser (quick check; see bench_browser.py) first render of the Primary page: "
+                  f"{(time.perf_counter() - t0) * 1000:.0f} ms")
             side = page.locator('[data-testid="stSidebar"]')
             times = {"cold": [], "warm": []}
             labels = ["Complete case", "LOCF"]

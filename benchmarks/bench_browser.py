@@ -334,7 +334,8 @@ def main() -> int:
                                                           f"{b.ws / 2**10:.0f} KiB websocket, server CPU "
                                                           f"{v.cpu() - c0:.2f} s")
                 ctx.close()
-            for rnd in range((2 if args.quick else 3) if "visitor" in args.parts else 0):  # new visitors on a warm server, variants in turn
+            # new visitors on a warm server, variants in turn
+            for rnd in range((2 if args.quick else 3) if "visitor" in args.parts else 0):
                 for v in variants:
                     c0 = v.cpu()
                     ctx, page, dt, b = open_visitor(browser, v)

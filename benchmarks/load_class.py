@@ -272,8 +272,8 @@ def start_own_server(extra: list[str], root: Path) -> tuple[subprocess.Popen, st
 
 
 def serve(workers: int, listen: str) -> tuple[list[int], list[str]]:
-    subprocess.run(["bash", str(SERVE), "--workers", str(workers), "--listen", listen, "--base-port", "8701"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(["bash", str(SERVE), "--workers", str(workers), "--listen", listen, "--base-port", "8701"],
+                   check=True, stdout=subprocess.DEVNULL)
     ask = lambda what: subprocess.run(["bash", str(SERVE), what], check=True, capture_output=True,  # noqa: E731
                                       text=True).stdout.split()
     return [int(x) for x in ask("pids")], [f"http://127.0.0.1:{p}" for p in ask("ports")]

@@ -135,7 +135,8 @@ def test_serve_status_and_health(two_workers):
     out = subprocess.run(["bash", str(SERVE), "status"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.count(" ok") == 3, out.stdout
     assert _answers(url + "/_stcore/health")
-    assert _answers(f"http://127.0.0.1:{base}/_stcore/health") and _answers(f"http://127.0.0.1:{base + 1}/_stcore/health")
+    for port in (base, base + 1):
+        assert _answers(f"http://127.0.0.1:{port}/_stcore/health")
 
 
 def test_serve_headers_gzip_and_sticky_cookie(two_workers):
