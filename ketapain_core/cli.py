@@ -111,15 +111,14 @@ def _is_bundled(path: str) -> bool:
 
 
 def cli_limits(args: argparse.Namespace):
-    """The reader's :class:`ketapain_core.io.Limits` from the options (XLSX may unpack to 4x the file size)."""
+    """The reader's :class:`ketapain_core.io.Limits` from the options; the other limits (XLSX unpacked size and
+    compression ratio, columns, label length) stay the defaults (an XLSX sheet holds at most 1,048,576 rows)."""
     from .io import Limits
 
     max_mib, max_rows = getattr(args, "max_file_mib", CLI_MAX_FILE_MIB), getattr(args, "max_rows", CLI_MAX_ROWS)
     if max_mib < 1 or max_rows < 1:
         raise CliError([f"error: --max-file-mib and --max-rows must be at least 1; got {max_mib} and {max_rows}"])
-    default = Limits()
-    return Limits(max_file_bytes=max_mib * 2**20, max_rows=max_rows,
-                  max_uncompressed_bytes=max(default.max_uncompressed_bytes, 4 * max_mib * 2**20))
+    return Limits(max_file_bytes=max_mib * 2**20, max_rows=max_rows)
 
 
 def read_input(path: str, period_days: int, err: TextIO, limits=None):
