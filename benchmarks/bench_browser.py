@@ -275,7 +275,20 @@ def goto(v: Variant, path: str) -> None:
 
 
 def paired(variants: list[Variant], metric: str, actions: list, n: int, warm: int) -> None:
-    """``warm`` unmeasured switches on each variant, then ``n`` measured ones, the variants in turn."""
+    """``warm`` unmeasured switches on each variant, then ``n`` measured ones, the variants in turn. A switch
+    that does not settle within the timeout is counted as a failure of that metric and the next metric goes on."""
+    try:
+        _paired(variants, metric, actions, n, warm)
+    except Exception as exc:  # noqa: BLE001 - reported beside the figures
+        for v in variants:
+            v.notes[f"FAILED {metric}"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+            try:
+                goto(v, "")
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def _paired(variants: list[Variant], metric: str, actions: list, n: int, warm: int) -> None:
     for v in variants:
         v.page.bring_to_front()
         for i in range(warm):
@@ -292,12 +305,14 @@ def fmt_ms(x: float) -> str:
 
 
 def report(variants: list[Variant]) -> None:
-    metrics = list(variants[0].times)
+    metrics = list(dict.fromkeys(m for v in variants for m in v.times))
     print(f"\n{'metric':<38} {'variant':<10} {'n':>3} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} "
           f"{'CPU/switch s':>12}")
     for m in metrics:
         for v in variants:
             t, c = v.times.get(m, []), v.cpu_used.get(m, [])
+            if not t:
+                continue
             print(f"{m:<38} {v.name:<10} {len(t):>3} {fmt_ms(statistics.median(t)):>9} {fmt_ms(pct(t, .95)):>7} "
                   f"{fmt_ms(max(t)):>7} {statistics.median(c):12.3f}")
     for v in variants:
