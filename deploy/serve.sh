@@ -58,7 +58,7 @@ stop_set() {
     for _ in $(seq 1 50); do
         local alive=0
         for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [[ -f "$RUN/nginx.pid" ]] && kill -0 "$(cat "$RUN/nginx.pid")" 2>/dev/null && alive=1
+        [[ -f "$RUN/nginx.pid" ]] && kill -0 "$(cat "$RUN/nginx.pid" 2>/dev/null)" 2>/dev/null && alive=1
         [[ $alive == 0 ]] && break
         sleep 0.2
     done
