@@ -4,7 +4,7 @@
 """
 import streamlit as st
 
-from ui import context, sidebar, state
+from ui import context, gcfreeze, sidebar, state
 
 st.set_page_config(**sidebar.PAGE_CONFIG)
 state.init()
@@ -21,5 +21,8 @@ page = st.navigation([
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
 ])
 sidebar.render()
-with context.routed():
-    page.run()
+try:
+    with context.routed():
+        page.run()
+finally:
+    gcfreeze.after_run()

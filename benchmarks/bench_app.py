@@ -1,11 +1,17 @@
-"""Server-side rerun time of each page after a settings change (Streamlit AppTest, in-process), and the time a
-real browser (headless Debian Chromium) takes from the click to the updated table.
+"""AppTest script time of each page after a settings change (Streamlit AppTest, in-process), and a quick real
+browser check (headless Debian Chromium) from the click to the updated table.
 
-    python benchmarks/bench_app.py [--repeats 5] [--no-browser]
+    python benchmarks/bench_app.py [--repeats 5] [--no-browser] [--quick]
+
+These are NOT server times. AppTest runs the page script in this process and skips what a real server does
+around it (the post-script work, serialising and sending the messages over the websocket), so it under-reports a
+server's CPU per switch several times. What a user waits for and what a switch costs the server are measured by
+``benchmarks/bench_browser.py`` (a real ``streamlit run`` process, CPU from /proc) and ``benchmarks/load_class.py``.
+Use this script to compare the pages' own script work.
 
 For each page: the first render, then alternating the missing-data policy LOCF <-> complete case. "cold" is
 the first rerun with a new setting (core work computed, then cached); "warm" a rerun with settings seen before
-(served from st.cache_data). Target (issue [3]): <= 300 ms at 20 patients.
+(served from st.cache_data).
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ POLICIES = ["complete", "interpolate", "locf"]
 def server_side(repeats: int) -> None:
     from streamlit.testing.v1 import AppTest
 
+    print("AppTest script time (in-process; not server CPU: see bench_browser.py)")
     print(f"{'page':<22} {'first ms':>9} {'cold ms':>8} {'warm median ms':>15} {'warm max ms':>12}")
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -68,7 +75,8 @@ def browser(repeats: int) -> None:
             t0 = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/")
             wait_idle(page, timeout=120_000)
-            print(f"browser first render of the Primary page: {(time.perf_counter() - t0) * 1000:.0f} ms")
+            print("browser (quick check; see bench_browser.py) first render of the Primary page: "
+                  f"{(time.perf_counter() - t0) * 1000:.0f} ms")
             side = page.locator('[data-testid="stSidebar"]')
             times = {"cold": [], "warm": []}
             labels = ["Complete case", "LOCF"]
@@ -92,7 +100,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="3 repeats, no browser")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.no_browser = 3, True
     server_side(args.repeats)
     if not args.no_browser and Path("/usr/bin/chromium").exists():
         browser(args.repeats)

@@ -58,7 +58,7 @@ PY
 # nginx.conf with this run's upstreams, listen address and script hash(es)
 HASH="${HASH% }"
 awk -v n="$N" -v base="$BASE" -v listen="$LISTEN" -v hash="$HASH" -v q="'" '
-    /# BEGIN upstreams/ { print; inside = 1; for (i = 0; i < n; i++) printf "        server 127.0.0.1:%d;\n", base + i; next }
+    /# BEGIN upstreams/ { print; inside = 1; for (i = 0; i < n; i++) printf "        server 127.0.0.1:%d max_fails=3 fail_timeout=10s;\n", base + i; next }
     /# END upstreams/   { inside = 0 }
     inside              { next }
     /^[ \t]*listen /    { sub(/listen [^;]*;/, "listen " listen ";") }

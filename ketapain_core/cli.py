@@ -24,6 +24,12 @@ from .schema import (BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_IMPUTATIONS, DEFAULT
 from .textsafe import escape_controls
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_ESTIMABLE = 0, 2, 3
+#: The command line's own size limits (options --max-file-mib, --max-rows). A 20,000-patient, 3-period, 35-day
+#: diary is about 70 MiB of CSV (within the default file size) and 2.1 M rows: pass --max-rows 2200000. The row
+#: default stays the reader's 2,000,000, whose refusal of a 2.1 M-row Parquet with a lying footer is tested
+#: (tests/core/test_bad_files.py). The app keeps the upload limits of ketapain_core.io.Limits.
+CLI_MAX_FILE_MIB = 512
+CLI_MAX_ROWS = 2_000_000
 
 
 class CliError(Exception):
@@ -79,6 +85,10 @@ def _add_common(p: argparse.ArgumentParser, mi: bool = False) -> None:
     p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
                    help=f"last day of the AUC (default {DEFAULT_HORIZON})")
     p.add_argument("--period-days", type=int, default=DEFAULT_PERIOD_DAYS, help="period length D (default 35)")
+    p.add_argument("--max-file-mib", type=int, default=CLI_MAX_FILE_MIB,
+                   help=f"largest input file in MiB (default {CLI_MAX_FILE_MIB}; the app's upload limit is separate)")
+    p.add_argument("--max-rows", type=int, default=CLI_MAX_ROWS,
+                   help=f"most data rows in one table (default {CLI_MAX_ROWS:,})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,14 +138,28 @@ def _is_bundled(path: str) -> bool:
         return False
 
 
-def read_input(path: str, period_days: int, err: TextIO):
-    """Read and validate PATH; print warnings to ``err``; raise CliError listing every error.
+def cli_limits(args: argparse.Namespace):
+    """The reader's :class:`ketapain_core.io.Limits` from the options; the other limits (XLSX unpacked size and
+    compression ratio, columns, label length) stay the defaults (an XLSX sheet holds at most 1,048,576 rows)."""
+    from .io import Limits
+
+    max_mib, max_rows = getattr(args, "max_file_mib", CLI_MAX_FILE_MIB), getattr(args, "max_rows", CLI_MAX_ROWS)
+    if max_mib < 1 or max_rows < 1:
+        raise CliError([f"error: --max-file-mib and --max-rows must be at least 1; got {max_mib} and {max_rows}"])
+    return Limits(max_file_bytes=max_mib * 2**20, max_rows=max_rows)
+
+
+def read_input(path: str, period_days: int, err: TextIO, limits=None):
+    """Read and validate PATH (within ``limits``, default :func:`cli_limits`' defaults); print warnings to
+    ``err``; raise CliError listing every error.
 
     Returns the Trial and the ValidationReport.
     """
     from .io import read_path
 
-    trial, report = read_path(path, period_days=period_days)
+    if limits is None:
+        limits = cli_limits(argparse.Namespace())
+    trial, report = read_path(path, period_days=period_days, limits=limits)
     if trial is None or report.errors:
         raise CliError([str(m) for m in report.errors] or [f"{path}: could not be read"])
     for m in report.warnings:
@@ -172,9 +196,9 @@ def mapping_notes(report) -> list[str]:
     return lines
 
 
-def load_trial(path: str, period_days: int, err: TextIO) -> Trial:
+def load_trial(path: str, period_days: int, err: TextIO, limits=None) -> Trial:
     """:func:`read_input` without the report."""
-    return read_input(path, period_days, err)[0]
+    return read_input(path, period_days, err, limits)[0]
 
 
 def _check_options(trial: Trial, args: argparse.Namespace) -> None:
@@ -193,7 +217,7 @@ def cmd_auc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.period_days < 2:
         raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
-    trial = load_trial(args.path, args.period_days, err)
+    trial = load_trial(args.path, args.period_days, err, cli_limits(args))
     _check_options(trial, args)
     res = compute_auc(trial.diary, args.outcome, args.missing, args.horizon, args.period_days)
     for row in res.excluded.itertuples():
@@ -210,7 +234,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.period_days < 2:
         raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
-    trial, report = read_input(args.path, args.period_days, err)
+    trial, report = read_input(args.path, args.period_days, err, cli_limits(args))
     _check_options(trial, args)
     if args.reference is not None and args.reference not in trial.arms:
         raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
@@ -351,17 +375,18 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.period_days < 2:
         raise CliError([f"error: --period-days must be at least 2; got {args.period_days}"])
-    trial, report = read_input(args.path, args.period_days, err)
+    limits = cli_limits(args)
+    trial, report = read_input(args.path, args.period_days, err, limits)
     _check_options(trial, args)
     if args.reference is not None and args.reference not in trial.arms:
         raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
                         f"arms: {', '.join(trial.arms)}"])
     src = Path(args.path)
     files = [src] if src.is_file() else sorted(p for p in src.iterdir() if p.is_file())
-    from .io import Limits, read_file_bounded
+    from .io import read_file_bounded
 
     try:  # bounded reads: the folder may hold more than the data files read_input checked
-        digest = sha256_of([(p.name, read_file_bounded(p, Limits().max_file_bytes)) for p in files])
+        digest = sha256_of([(p.name, read_file_bounded(p, limits.max_file_bytes)) for p in files])
     except (OSError, ValueError) as exc:
         raise CliError([f"error: cannot read {args.path} for its fingerprint: {exc}"]) from None
     if _is_bundled(args.path):

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from .schema import DEFAULT_PERIOD_DAYS, patient_periods
+from .schema import DEFAULT_PERIOD_DAYS, patient_period_rows
 
 
 @dataclass(frozen=True)
@@ -290,29 +290,18 @@ def diary_grid(diary: pd.DataFrame, outcome: str = "pain_average",
     """
     if outcome not in diary.columns:
         raise ValueError(f"the diary has no column {outcome!r}")
-    design = patient_periods(diary)
+    design, row_of = patient_period_rows(diary)
     values = np.full((len(design), period_days), np.nan)
     day = diary["day"].to_numpy(dtype=np.int64)
     y = pd.to_numeric(diary[outcome], errors="coerce").to_numpy(dtype=float)
     ok = (day >= 1) & (day <= period_days) & ~np.isnan(y)
-    # row of each diary row in the design: patient-periods are sorted by (patient, period)
-    pcode = pd.Index(design["patient"].unique()).get_indexer(diary["patient"].to_numpy()[ok])
-    per = diary["period"].to_numpy(dtype=np.int64)[ok]
-    width = int(design["period"].max()) + 1 if len(design) else 1
-    design_key = pd.factorize(design["patient"], sort=False)[0].astype(np.int64) * width + design["period"].to_numpy()
-    row = np.searchsorted(design_key, pcode.astype(np.int64) * width + per)
-    values[row, day[ok] - 1] = y[ok]
+    values[row_of[ok], day[ok] - 1] = y[ok]
     # pre-infusion value: the latest recorded day <= 0 of each patient-period (for BOCF)
     pre_value = np.full(len(design), np.nan)
     pre_day = np.full(len(design), -1, dtype=np.int64)
     okb = (day <= 0) & ~np.isnan(y)
     if okb.any():
-        pcb = pd.Index(design["patient"].unique()).get_indexer(diary["patient"].to_numpy()[okb])
-        perb = diary["period"].to_numpy(dtype=np.int64)[okb]
-        rowb = np.searchsorted(design_key, pcb.astype(np.int64) * width + perb)
-        valid = (pcb >= 0) & (rowb < len(design))
-        valid[valid] &= design_key[rowb[valid]] == (pcb[valid].astype(np.int64) * width + perb[valid])
-        rowb, dayb, yb = rowb[valid], day[okb][valid], y[okb][valid]
+        rowb, dayb, yb = row_of[okb], day[okb], y[okb]
         order = np.lexsort((dayb, rowb))          # last of each row = its latest day <= 0
         rowb, dayb, yb = rowb[order], dayb[order], yb[order]
         last = np.ones(len(rowb), dtype=bool)

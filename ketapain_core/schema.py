@@ -4,6 +4,7 @@ Everything else in :mod:`ketapain_core` speaks the vocabulary defined here (DESI
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -337,8 +338,13 @@ class Trial:
 
     @property
     def arms(self) -> list[str]:
-        """Treatment labels in the stable order of :func:`order_arms`."""
-        return order_arms(self.diary["treatment"].unique())
+        """Treatment labels in the stable order of :func:`order_arms` (a new list each time)."""
+        return list(self._arms)
+
+    @functools.cached_property
+    def _arms(self) -> tuple[str, ...]:
+        # computed once per Trial (a page asks for the arms many times per run; the diary never changes)
+        return tuple(order_arms(self.diary["treatment"].unique()))
 
     @property
     def n_patients(self) -> int:
@@ -397,16 +403,29 @@ def patient_periods(diary: pd.DataFrame) -> pd.DataFrame:
     0       1       1         A      A-B
     1       1       2         B      A-B
     """
-    pat = diary["patient"].to_numpy()
-    per = diary["period"].to_numpy()
-    trt = diary["treatment"].to_numpy()
-    pcode, puniq = pd.factorize(pat, sort=True)
-    per_i = np.asarray(per, dtype=np.int64)
+    return patient_period_rows(diary)[0]
+
+
+def patient_period_rows(diary: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`patient_periods` and, for every diary row, the index of its patient-period in that table.
+
+    The patients are factorised once (on the column's own array: no conversion of every label to a Python
+    string), so the grid of a 20,000-patient diary does not hash the labels twice.
+
+    >>> d = pd.DataFrame({"patient": ["2", "1", "1"], "period": [1, 2, 1], "treatment": ["B", "B", "A"]})
+    >>> patient_period_rows(d)[1].tolist()
+    [2, 1, 0]
+    """
+    pcode, puniq = pd.factorize(diary["patient"], sort=True)
+    per_i = diary["period"].to_numpy(dtype=np.int64)
     key = pcode.astype(np.int64) * (int(per_i.max(initial=0)) + 1) + per_i
-    _, first = np.unique(key, return_index=True)   # sorted by patient, then period; first row of each
-    pp = pd.DataFrame({"patient": puniq.take(pcode[first]), "period": per_i[first], "treatment": trt[first]})
+    # sorted by patient, then period; the first row of each, and each diary row's patient-period
+    _, first, row = np.unique(key, return_index=True, return_inverse=True)
+    trt = diary["treatment"].take(first).to_numpy()
+    pp = pd.DataFrame({"patient": np.asarray(puniq.take(pcode[first]), dtype=object), "period": per_i[first],
+                       "treatment": trt})
     pp["sequence"] = sequence_column(pcode[first], pp["treatment"].to_numpy())
-    return pp
+    return pp, row.reshape(-1)
 
 
 def sequence_column(patient_codes: np.ndarray, treatments: np.ndarray) -> np.ndarray:
@@ -419,7 +438,9 @@ def sequence_column(patient_codes: np.ndarray, treatments: np.ndarray) -> np.nda
     if len(codes) == 0:
         return np.array([], dtype=object)
     bounds = np.flatnonzero(np.diff(codes)) + 1
-    tuples = [tuple(g) for g in np.split(np.asarray(treatments).astype(str), bounds)]
+    edges = np.concatenate([[0], bounds, [len(codes)]]).tolist()
+    trt = np.asarray(treatments).astype(str).tolist()      # list slices: far cheaper than np.split per patient
+    tuples = [tuple(trt[a:b]) for a, b in zip(edges[:-1], edges[1:])]
     labels = sequence_labels(tuples)
-    counts = np.diff(np.concatenate([[0], bounds, [len(codes)]]))
+    counts = np.diff(edges)
     return np.repeat(np.array([labels[t] for t in tuples], dtype=object), counts)

@@ -99,11 +99,18 @@ def responders(data_key: str, outcome: str, policy: str, horizon: int, period_da
 
 
 def template_files() -> tuple[tuple[str, bytes], ...]:
-    """The upload templates in ``data/templates/`` (CSV and XLSX) as (name, bytes); small, read when shown."""
+    """The upload templates in ``data/templates/`` (CSV and XLSX) as (name, bytes); read once, and again when a
+    file's size or modification time changes (the directory listing is the key, not the bytes)."""
     if not TEMPLATES_DIR.is_dir():
         return ()
-    return tuple((p.name, p.read_bytes()) for p in sorted(TEMPLATES_DIR.iterdir())
-                 if p.is_file() and p.suffix.lower() in (".csv", ".xlsx"))
+    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(TEMPLATES_DIR.iterdir())
+                  if p.is_file() and p.suffix.lower() in (".csv", ".xlsx"))
+    return _template_bytes(str(TEMPLATES_DIR), stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _template_bytes(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, bytes], ...]:
+    return tuple((name, (TEMPLATES_DIR / name).read_bytes()) for name, _, _ in stamp)
 
 
 def template_readme() -> str:

@@ -1,9 +1,12 @@
 """deploy/run.sh: nginx in front of one app process sends the framing, CSP and other security headers, proxies the
-app and its websocket, and stops every process it started on SIGTERM. Skipped when nginx is not installed."""
+app and its websocket, and stops every process it started on SIGTERM. deploy/serve.sh: two app processes behind
+nginx work end to end (sticky cookie, gzip, a switch, an upload), and stop. Skipped when nginx is not installed."""
 from __future__ import annotations
 
 import base64
+import gzip
 import os
+import re
 import shutil
 import signal
 import socket
@@ -105,3 +108,105 @@ def test_sigterm_stops_nginx_and_the_app(proxied):
     time.sleep(0.5)
     assert not _answers(url + "/_stcore/health")
     assert not _answers(f"http://127.0.0.1:{base}/_stcore/health")
+
+
+# ---- deploy/serve.sh: two app processes behind nginx ----------------------------------------------------------
+SERVE = ROOT / "deploy" / "serve.sh"
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    run_dir = tmp_path_factory.mktemp("serve") / "set"
+    listen, base = free_port(), free_port()
+    while base + 1 == listen:
+        base = free_port()
+    env = {**os.environ, "KETAPAIN_RUN_DIR": str(run_dir), "PATH": os.environ.get("PATH", "") + ":/usr/sbin"}
+    out = subprocess.run(["bash", str(SERVE), "--workers", "2", "--listen", f"127.0.0.1:{listen}", "--base-port",
+                          str(base)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    yield f"http://127.0.0.1:{listen}", base, env
+    subprocess.run(["bash", str(SERVE), "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60)
+
+
+def test_serve_status_and_health(two_workers):
+    url, base, env = two_workers
+    out = subprocess.run(["bash", str(SERVE), "status"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.count(" ok") == 3, out.stdout
+    assert _answers(url + "/_stcore/health")
+    for port in (base, base + 1):
+        assert _answers(f"http://127.0.0.1:{port}/_stcore/health")
+
+
+def test_serve_headers_gzip_and_sticky_cookie(two_workers):
+    url, _, _ = two_workers
+    with urllib.request.urlopen(url + "/", timeout=10) as r:
+        h, body = r.headers, r.read().decode()
+    assert h["X-Frame-Options"] == "DENY"
+    csp = h["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    cookie = h["Set-Cookie"]
+    assert cookie.startswith("ketapain_route=") and "HttpOnly" in cookie
+    # a static js file comes gzip-compressed (Streamlit itself sends it uncompressed)
+    js = re.search(r'src="\.?/?(static/js/[^"]+\.js)"', body).group(1)
+    req = urllib.request.Request(f"{url}/{js}", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.headers["Content-Encoding"] == "gzip"
+        assert r.headers["X-Frame-Options"] == "DENY"
+        raw = r.read()
+    assert len(gzip.decompress(raw)) > 2 * len(raw)
+    # a browser that has its cookie is not given a new one (it stays on its process)
+    req = urllib.request.Request(url + "/", headers={"Cookie": cookie.split(";")[0]})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.headers["Set-Cookie"] is None
+
+
+def test_two_workers_end_to_end(two_workers, browser, idle):
+    """Through nginx to two app processes, in Chromium: browsers land on both processes, the Primary page
+    loads, a switch of the missing-data policy repaints it, and an upload (an HTTP request beside the websocket)
+    reaches the session's own process."""
+    url, _, _ = two_workers
+    contexts = []
+    try:
+        routes = set()
+        for _ in range(3):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            contexts.append(ctx)
+            page = ctx.new_page()
+            page.goto(url + "/")
+            idle(page, timeout=120_000)
+            routes |= {c["value"] for c in ctx.cookies() if c["name"] == "ketapain_route"}
+            omnibus = page.get_by_text("Omnibus test of treatment").first
+            before = omnibus.inner_text()
+            page.locator('[data-testid="stSidebar"]').get_by_text("Complete case", exact=True).click()
+            page.wait_for_function("() => location.search.includes('missing=complete')", timeout=60_000)
+            idle(page, timeout=60_000)
+            assert page.get_by_text("Omnibus test of treatment").first.inner_text() != before
+            assert page.locator('[data-testid="stException"]').count() == 0
+        assert len(routes) == 3
+        # the upload: its PUT must reach the process that holds the session
+        page = contexts[-1].pages[0]
+        page.goto(url + "/data")
+        idle(page, timeout=60_000)
+        text = "patient,period,treatment,day,pain_average\n" + "".join(
+            f"{p},{per},{arm},{d},{(p + d + per) % 9}\n" for p in range(1, 7)
+            for per, arm in enumerate(("A", "B") if p % 2 else ("B", "A"), 1) for d in range(1, 36))
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "diary.csv", "mimeType": "text/csv", "buffer": text.encode()}])
+        page.get_by_text("In use: your upload", exact=False).first.wait_for(timeout=60_000)
+        idle(page, timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def test_serve_stop(two_workers):
+    url, base, env = two_workers
+    out = subprocess.run(["bash", str(SERVE), "stop"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    time.sleep(0.5)
+    assert not _answers(url + "/_stcore/health")
+    assert not _answers(f"http://127.0.0.1:{base}/_stcore/health")
+    assert not _answers(f"http://127.0.0.1:{base + 1}/_stcore/health")

@@ -212,3 +212,19 @@ def test_json_output_escapes_control_characters(tmp_path):
     code, out, err = run("analyze", str(DIARY), "--json", "-")
     assert code == 0 and out.isascii() and not _RAW_CONTROL.search(out)
     assert json.loads(out)["settings"]
+
+
+def test_size_limits_are_options(tmp_path):
+    """--max-rows / --max-file-mib are the command line's own limits: a diary above them is refused with a clear
+    message (exit 2); the default file size fits a 20,000-patient CSV (~70 MiB), beyond the app's 50 MiB."""
+    from ketapain_core.cli import CLI_MAX_FILE_MIB, CLI_MAX_ROWS
+    from ketapain_core.io import Limits
+
+    n_rows = len(pd.read_csv(DIARY))
+    code, out, err = run("auc", str(DIARY), "--max-rows", str(n_rows - 1))
+    assert code == 2 and "rows" in err and "Traceback" not in err
+    assert run("auc", str(DIARY), "--max-rows", str(n_rows))[0] == 0
+    code, _, err = run("auc", str(DIARY), "--max-file-mib", "0")
+    assert code == 2 and "--max-file-mib" in err
+    assert CLI_MAX_ROWS == Limits().max_rows
+    assert CLI_MAX_FILE_MIB * 2**20 >= 200 * 2**20 > Limits().max_file_bytes
