@@ -30,6 +30,7 @@ from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
 from .format import fmt_num as _fmt_number
 from .format import fmt_p as _fmt_p
+from .format import p_text as _p_text
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
 
@@ -81,6 +82,15 @@ def _fmt_num(x: object, digits: int) -> str:
     if isinstance(x, (float, np.floating)):
         return _fmt_number(x, digits, missing="")
     return str(x)
+
+
+def p_text(p: object) -> str:
+    """A P value in a sentence of the report: ``P = 0.031``, ``P < 0.001``, ``P = -`` when missing.
+
+    >>> p_text(0.03125), p_text(1e-7)
+    ('P = 0.031', 'P < 0.001')
+    """
+    return _p_text(p)
 
 
 def fmt_p(p: object) -> str:
@@ -201,8 +211,8 @@ def _primary_section(a: Analysis) -> str:
                                                       for w in m.warnings) + "</ul>")
     o = m.omnibus
     if o.estimable:
-        parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)} (Satterthwaite); "
-                        f"Wald chi-square({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}. ICC = {m.icc:.3f}."))
+        parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, {p_text(o.p_f)} (Satterthwaite); "
+                        f"Wald chi-square({o.df}) = {o.chi2:.3f}, {p_text(o.p_chi2)}. ICC = {m.icc:.3f}."))
     else:
         parts.append(_p(f"Treatment: {o.reason}. ICC = {m.icc:.3f}."))
     parts.append("<h3>Fixed effects</h3>" + html_table(m.fixed_effects))
@@ -218,9 +228,9 @@ def _primary_section(a: Analysis) -> str:
     parts.append("<h3>Diagnostics</h3>")
     w, pw = m.normality.get("shapiro_w"), m.normality.get("p")
     sp = m.seq_period
-    parts.append(_p(f"Shapiro-Wilk on the residuals: W = {_fmt_num(w, 3)}, P = {fmt_p(pw)}. "
+    parts.append(_p(f"Shapiro-Wilk on the residuals: W = {_fmt_num(w, 3)}, {p_text(pw)}. "
                     + (f"Sequence x period interaction: Wald chi-square({sp.df}) = {sp.chi2:.2f}, "
-                       f"P = {fmt_p(sp.p_chi2)}." if sp else "Sequence x period interaction: not estimable.")))
+                       f"{p_text(sp.p_chi2)}." if sp else "Sequence x period interaction: not estimable.")))
     parts.append(_fig(figures.qq_plot(m.data, arms, title="Residual QQ plot")))
     return "\n".join(parts)
 
@@ -439,10 +449,10 @@ def _safety_html(trial: Trial, reference: str) -> str:
         if len(m.odds_ratios):
             parts.append(html_table(m.odds_ratios, default_digits=3))
             parts.append(_p(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "
-                            f"{m.omnibus['chi2']:.3f}, P = {fmt_p(m.omnibus['p'])}."))
+                            f"{m.omnibus['chi2']:.3f}, {p_text(m.omnibus['p'])}."))
         c = s.exact.cochran
         parts.append("<h3>Exact small-sample tests</h3>"
-                     + _p(f"Cochran's Q = {_fmt_num(c.q, 3)} (df {c.df}), asymptotic P = {fmt_p(c.p)}, exact P = "
+                     + _p(f"Cochran's Q = {_fmt_num(c.q, 3)} (df {c.df}), asymptotic {p_text(c.p)}, exact P = "
                           f"{fmt_p(c.p_exact)} ({c.exact_method}; {c.n_informative} informative of {c.n_patients} "
                           f"patients). {c.note}")
                      + html_table(s.exact.mcnemar, digits={"n_pairs": 0}))

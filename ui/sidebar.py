@@ -96,7 +96,7 @@ def render() -> Context:
         d = trial.period_days if trial is not None else int(ss[state.PERIOD_DAYS])
         st.slider("AUC horizon (last day)", min_value=2, max_value=max(d, 3), step=1, key=state.HORIZON,
                   help="AUC over days 1 to this day. The paper: 35 (primary), also 7, 15, 21, 28.")
-        st.radio("**Missing diary days**", state.POLICY_ORDER, key=state.POLICY,
+        st.radio("Missing diary days", state.POLICY_ORDER, key=state.POLICY,
                  format_func=lambda p: POLICIES[p].label,
                  captions=[POLICIES[p].assumption for p in state.POLICY_ORDER],
                  help="How a missing diary day is handled before the AUC. The paper used LOCF for the primary "
