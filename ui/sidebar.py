@@ -21,6 +21,12 @@ log = logging.getLogger("ketapain.ui")
 
 PAGE_CONFIG = dict(page_title="KETAPAIN Explorer", page_icon=":material/monitor_heart:", layout="wide")
 
+#: A visible "Working..." badge at the top of the page while the script runs (every rerun, not only the first):
+#: Streamlit marks the app element with its script state.
+RUNNING_CSS = ("<style>[data-testid=\"stApp\"][data-test-script-state=\"running\"]::after{content:\"Working\2026\";"
+               "position:fixed;top:0.6rem;left:50%;transform:translateX(-50%);z-index:1000000;padding:2px 12px;"
+               "border-radius:10px;background:#0072B2;color:#fff;font-size:0.85rem;pointer-events:none}</style>")
+
 CARRYOVER_LABELS = {
     "exclude": "Exclude (not fitted)",
     "include": "Include (always fitted)",
@@ -108,7 +114,13 @@ def render() -> Context:
                      format_func=lambda m: CARRYOVER_LABELS.get(m, m),
                      help="One 0/1 term per non-reference arm given in the previous period.")
         st.toggle("Analyse log(AUC + 1)", key=state.LOG)
-        st.caption("These settings are kept in the page address: copy the URL to share this exact view.")
+        st.button("Reset to defaults", on_click=state.reset_to_defaults, icon=":material/restart_alt:",
+                  key="reset_defaults", help="Every setting above and on the pages back to its default; the data "
+                                            "stay as they are.")
+        st.caption("These settings are kept in the page address: copy the URL to share this exact view"
+                   + (" (an uploaded dataset comes back with it in this browser until it expires; the link does not "
+                      "carry your files to anyone else's server)." if ss[state.DATASET] == state.UPLOAD else "."))
+    st.html(RUNNING_CSS)
     settings = state.settings_from_session(trial) if trial is not None else None
     ctx = Context(
         dataset=ss[state.DATASET], data_key=key, trial=trial, report=report, file_names=names,
