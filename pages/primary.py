@@ -8,6 +8,7 @@ from ui import audit, cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Primary endpoint", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "primary")
 trial, s = ctx.trial, ctx.settings
 arms = trial.arms
 unit = "log(AUC + 1)" if s.log else "AUC (pain score-days)"

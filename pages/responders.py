@@ -9,6 +9,7 @@ from ui import cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Responders", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "responders")
 trial, s = ctx.trial, ctx.settings
 arms = trial.arms
 label = OUTCOME_LABELS.get(s.outcome, s.outcome)

@@ -17,6 +17,7 @@ MI_ON, TP_ON, DAILY_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on"
 ctx = sidebar.page_context()
 render.page_header("Sensitivity to missing data", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "sensitivity")
 trial, s = ctx.trial, ctx.settings
 order = list(state.POLICY_ORDER)
 labels = {p: POLICIES[p].label for p in order}

@@ -11,6 +11,7 @@ from ui import cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Time course", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "time_course")
 trial, s = ctx.trial, ctx.settings
 arms = trial.arms
 label = OUTCOME_LABELS.get(s.outcome, s.outcome)

@@ -452,6 +452,44 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
             st.code(snippets.r_snippet(ctx.settings, reference, arms), language="r")
 
 
+# ---- scripts a reviewer can run (issue [14]) ----------------------------------------------------------------------
+def script_downloads(ctx: Context, page: str) -> None:
+    """"Download the R script" and "Download the Python script" of a results page: complete files that read the
+    user's diary, apply the policy, compute the AUCs, fit the model and print the page's tables
+    (:mod:`ketapain_core.scripts`). Written only when clicked."""
+    from ketapain_core import scripts
+
+    if ctx.settings is None or ctx.trial is None:
+        return
+    bundled = ctx.dataset == _state.BUNDLED
+    mapping = diary_mapping(ctx)
+    arms, s, names = list(ctx.trial.arms), ctx.settings, list(ctx.file_names)
+    r_name, py_name = scripts.script_name(page, "R"), scripts.script_name(page, "python")
+    left, right = st.columns(2)
+    with left:
+        st.download_button(f"Download the R script: {r_name}",
+                           lambda: scripts.r_script(page, s, names, arms, bundled=bundled, mapping=mapping),
+                           file_name=r_name, mime="text/plain", key=f"dl-script-r-{page}", on_click="ignore",
+                           icon=":material/code:", help="Base R with lme4, lmerTest, emmeans and effectsize: reads "
+                           "your diary CSV, applies the missing-data policy, computes the AUCs, fits the model and "
+                           "prints this page's tables. Rscript " + r_name)
+    with right:
+        st.download_button(f"Download the Python script: {py_name}",
+                           lambda: scripts.python_script(page, s, names, bundled=bundled),
+                           file_name=py_name, mime="text/x-python", key=f"dl-script-py-{page}", on_click="ignore",
+                           icon=":material/code:", help="ketapain_core: reads your files, applies the policy, "
+                           "computes the AUCs, fits the model and prints this page's tables. python3 " + py_name)
+
+
+def diary_mapping(ctx: Context) -> dict:
+    """The column mapping the reader found for the diary (your column -> canonical name), if any."""
+    maps = getattr(ctx.report, "mappings", None) or {}
+    for table, mapping in maps.items():
+        if "diary" in str(table).lower() or "treatment" in set(mapping.values()):
+            return dict(mapping)
+    return {}
+
+
 # ---- secondary endpoints (issue [4]): display reshaping, no statistics -----------------------------------------
 def secondary_diary_display(table: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
     """The diary secondary outcomes (``diary_secondary`` / ``table2``, long) as one row per outcome: each arm's
