@@ -7,8 +7,12 @@ the time it was made. Print CSS lays it out for a PDF.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import html
+import io
+import re
+import zipfile
 import importlib.metadata
 import platform
 from dataclasses import dataclass, replace
@@ -120,9 +124,18 @@ def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, def
     return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+#: While :func:`build_report_and_figures` runs: the figures the report draws, in order.
+_COLLECT: contextvars.ContextVar[Optional[list]] = contextvars.ContextVar("report_figures", default=None)
+#: The report's figures: the camera button saves SVG, no plotly logo link.
+FIGURE_CONFIG = {**figures.PLOTLY_CONFIG, "responsive": True}
+
+
 def _fig(fig) -> str:
+    collected = _COLLECT.get()
+    if collected is not None:
+        collected.append(fig)
     return '<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False,
-                                                 config={"displaylogo": False, "responsive": True}) + "</div>"
+                                                 config=FIGURE_CONFIG) + "</div>"
 
 
 def status_html(result: HasStatus, extra: str = "", what: str = "Model") -> str:
@@ -144,6 +157,8 @@ class ReportInput:
     validation: ValidationReport
     data_sha256: str
     file_names: tuple[str, ...] = ()
+    #: The settings of the report (set by :func:`build_report`; the data section draws its heatmap with them).
+    settings: Optional[AnalysisSettings] = None
 
 
 def _data_section(inp: ReportInput) -> str:
@@ -172,6 +187,13 @@ def _data_section(inp: ReportInput) -> str:
         parts.append(f'<ul class="messages">{items}</ul>')
     else:
         parts.append(_p("No validation messages."))
+    if inp.settings is not None:
+        s = inp.settings
+        daily = daily_values(t.diary, s.outcome, s.policy, t.period_days)
+        parts.append("<h3>Diary days: recorded, imputed, missing</h3>")
+        parts.append(_fig(figures.missingness_heatmap(daily, policy_label=POLICIES[s.policy].label,
+                                                      title=f"Diary days by patient ({POLICIES[s.policy].label}): "
+                                                            "vermillion with an hourglass = imputed")))
     return "\n".join(parts)
 
 
@@ -256,7 +278,7 @@ def _time_course_section(trial: Trial, a: Analysis) -> str:
     ])
 
 
-def _responders_section(trial: Trial, a: Analysis) -> str:
+def _responders_section(trial: Trial, a: Analysis, patient: Optional[str] = None) -> str:
     s = a.settings
     parts = ["<h2 id='responders'>Responders</h2>",
              _p(f"A patient responds to an arm when its AUC is lower than under {a.reference}; stricter: at least "
@@ -266,6 +288,20 @@ def _responders_section(trial: Trial, a: Analysis) -> str:
         r = analyze(trial.diary, replace(s, horizon=h), interaction_test=False) if h != s.horizon else a
         parts.append(_fig(figures.auc_by_patient(r.auc.table, list(a.summary["arm"]),
                                                  title=f"AUC per patient under each arm, days 1-{h}")))
+    arms = list(a.summary["arm"])
+    parts.append(_fig(figures.waterfall(a.responders.per_patient, arms, threshold="any", reference=a.reference,
+                                        title=f"% change in AUC vs {a.reference}, per patient (day {s.horizon})")))
+    daily = daily_values(trial.diary, s.outcome, s.policy, s.period_days)
+    patients = sorted(str(p) for p in trial.diary["patient"].unique())
+    patient = patient if patient in patients else (patients[0] if patients else None)
+    if patient is not None:
+        label = OUTCOME_LABELS.get(s.outcome, s.outcome)
+        parts.append(_p(f"Patient drill-down (patient {patient}; the app shows any patient): recorded days in the "
+                        f"arm's colour and symbol, {figures.IMPUTED_WORDS} = filled by {POLICIES[s.policy].label}, "
+                        "grey crosses = still missing."))
+        parts.append(_fig(figures.patient_diary(daily, patient, arms, policy_label=POLICIES[s.policy].label,
+                                                title=f"Patient {patient}: daily {label.lower()} in each period",
+                                                y_title=f"{label} (0-10)")))
     return "\n".join(parts)
 
 
@@ -283,6 +319,10 @@ def _sensitivity_section(trial: Trial, a: Analysis) -> str:
         parts.append(_fig(figures.forest(comp, group="policy", group_labels=labels,
                                          title="Model-based contrasts (a - b) by missing-data policy")))
         parts.append(html_table(comp))
+    es = summaries.policy_comparison(analyses, what="effect_sizes")
+    if len(es):
+        parts.append(_fig(figures.forest(es, estimate="d", group="policy", group_labels=labels,
+                                         x_title="d_z (95% CI)", title="Within-patient effect sizes by policy")))
     parts.append("<ul>" + "".join(f"<li><b>{html.escape(t.label)}</b>: {html.escape(t.rule)} "
                                   f"<i>Assumes:</i> {html.escape(t.assumption)}</li>"
                                   for t in (METHODS[k] for k in [*analyses, "tipping"]))
@@ -323,7 +363,8 @@ def _provenance_section(now: _dt.datetime, inp: ReportInput, a: Analysis) -> str
 
 
 def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
-                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = ()) -> str:
+                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = (),
+                 patient: Optional[str] = None) -> str:
     """The whole report as one HTML document (UTF-8 text).
 
     Parameters
@@ -336,6 +377,8 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         The time stamp (UTC); default now.
     extra_sections : sequence of (title, html)
         Further sections (e.g. secondary endpoints, safety) appended before the methods.
+    patient : str, optional
+        The patient of the drill-down figure (default: the first).
 
     Examples
     --------
@@ -348,6 +391,7 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
     now = now or _dt.datetime.now(_dt.timezone.utc)
     trial = inp.trial
     a = analyze(trial.diary, settings)
+    inp = replace(inp, settings=settings)
     titles = list(SECTIONS[:6]) + [t for t, _ in extra_sections] + list(SECTIONS[6:])
     toc = " ".join(f"<a href='#{t.lower().replace(' ', '-')}'>{html.escape(t)}</a>" for t in titles)
     body = [
@@ -357,7 +401,7 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         f"{html.escape(POLICIES[settings.policy].label)}</p>",
         f"<nav class='toc'>{toc}</nav>",
         _data_section(inp), _settings_section(a), _primary_section(a), _time_course_section(trial, a),
-        _responders_section(trial, a), _sensitivity_section(trial, a),
+        _responders_section(trial, a, patient), _sensitivity_section(trial, a),
     ]
     for title, section in extra_sections:
         body.append(f"<h2 id='{title.lower().replace(' ', '-')}'>{html.escape(title)}</h2>{section}")
@@ -367,6 +411,70 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
             f"<title>KETAPAIN Explorer report</title><style>{_CSS}</style>"
             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
             + "\n".join(body) + "</body></html>\n")
+
+
+def build_report_and_figures(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
+                             secondary: bool = True, **kwargs) -> tuple[str, list]:
+    """The report (with the Baseline, Questionnaires and Safety sections when ``secondary``) and every figure it
+    draws, in order."""
+    token = _COLLECT.set([])
+    try:
+        extra = list(kwargs.pop("extra_sections", ()))
+        if secondary:
+            from .schema import default_reference
+
+            extra += secondary_sections(inp.trial, settings.reference or default_reference(inp.trial.arms),
+                                        carryover=settings.carryover, log=settings.log)
+        doc = build_report(inp, settings, extra_sections=extra, **kwargs)
+        return doc, list(_COLLECT.get() or [])
+    finally:
+        _COLLECT.reset(token)
+
+
+def _slug(text: str, limit: int = 60) -> str:
+    """A file-name part from a figure title.
+
+    >>> _slug("AUC per patient, day 35 (Fig. 2)")
+    'auc_per_patient_day_35_fig_2'
+    """
+    t = re.sub(r"<[^>]*>|&[a-z]+;|&#\d+;", " ", str(text))
+    t = re.sub(r"[^A-Za-z0-9]+", "_", t).strip("_").lower()
+    return t[:limit].rstrip("_") or "figure"
+
+
+def results_zip(inp: ReportInput, settings: AnalysisSettings, tables: Mapping[str, pd.DataFrame], *,
+                patient: Optional[str] = None) -> bytes:
+    """One ZIP of everything: ``ketapain_report.html``, every figure of the report as its own interactive HTML
+    file (``figures/``, sharing one ``plotly.min.js``, no network needed; the camera button saves SVG) and every
+    table as a formula-safe CSV (``tables/``).
+
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> t = simulate_trial()
+    >>> z = zipfile.ZipFile(io.BytesIO(results_zip(ReportInput(t, ValidationReport(), "0" * 64),
+    ...                                            AnalysisSettings(), {"summary": t.design()})))
+    >>> "tables/summary.csv" in z.namelist() and "figures/plotly.min.js" in z.namelist()
+    True
+    """
+    from .export import csv_bytes, safe_file_name
+
+    doc, figs = build_report_and_figures(inp, settings, patient=patient)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ketapain_report.html", doc)
+        z.writestr("figures/plotly.min.js", get_plotlyjs())
+        seen: set[str] = set()
+        for i, fig in enumerate(figs, 1):
+            title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "figure"
+            name = f"{i:02d}_{_slug(title)}"
+            while name in seen:
+                name += "_"
+            seen.add(name)
+            page = pio.to_html(fig, full_html=True, include_plotlyjs="directory",
+                               config={**FIGURE_CONFIG, "toImageButtonOptions": {"format": "svg", "filename": name}})
+            z.writestr(f"figures/{name}.html", page)
+        for name, df in tables.items():
+            z.writestr(f"tables/{safe_file_name(str(name) + '.csv')}", csv_bytes(df))
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------------------------------------------

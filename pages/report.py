@@ -45,6 +45,10 @@ with render.guard("The results workbook"):
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", on_click="ignore", key="dl_xlsx")
 
+st.subheader("Every figure and table (ZIP)")
+with render.guard("The ZIP of figures and tables"):
+    render.results_zip_download(ctx, tables)
+
 st.subheader("Audit log of this session")
 events = st.session_state.get(audit.LOG, [])
 st.markdown(f"{len(events)} events: the data loaded (with its SHA-256), every settings change, and the "

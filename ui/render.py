@@ -481,6 +481,21 @@ def script_downloads(ctx: Context, page: str) -> None:
                            "computes the AUCs, fits the model and prints this page's tables. python3 " + py_name)
 
 
+def results_zip_download(ctx: Context, tables: Mapping[str, pd.DataFrame]) -> None:
+    """One ZIP: the report, every figure of the report as its own interactive HTML (the camera saves SVG) and
+    every table as CSV (:func:`ketapain_core.report.results_zip`); made only when clicked (some seconds)."""
+    from ketapain_core.report import ReportInput, results_zip
+
+    digest = (ctx.data_key or "").split("/")[0]
+    inp = ReportInput(ctx.trial, ctx.report, digest, tuple(ctx.file_names))
+    st.markdown("The report, each of its figures as an interactive HTML file (open it offline; its camera button "
+                "saves the figure as SVG) and each table above as CSV. Making it takes some seconds after the click.")
+    st.download_button("Download ketapain_results.zip",
+                       lambda: results_zip(inp, ctx.settings, dict(tables), patient=ctx.patient),
+                       file_name="ketapain_results.zip", mime="application/zip", key="dl_zip",
+                       on_click="ignore", icon=":material/folder_zip:")
+
+
 def diary_mapping(ctx: Context) -> dict:
     """The column mapping the reader found for the diary (your column -> canonical name), if any."""
     maps = getattr(ctx.report, "mappings", None) or {}
