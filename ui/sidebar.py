@@ -6,6 +6,7 @@ widgets and returns the :class:`ui.context.Context` every page reads.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Optional
 
 import streamlit as st
@@ -19,13 +20,20 @@ from .context import Context
 
 log = logging.getLogger("ketapain.ui")
 
-PAGE_CONFIG = dict(page_title="KETAPAIN Explorer", page_icon=":material/monitor_heart:", layout="wide")
+#: The page icon is a file of the app (a ``:material/...:`` icon would be fetched from fonts.gstatic.com: the app
+#: makes no request beyond its own server).
+FAVICON = str(Path(__file__).with_name("favicon.png"))
+PAGE_CONFIG = dict(page_title="KETAPAIN Explorer", page_icon=FAVICON, layout="wide")
 
 #: A visible "Working..." badge at the top of the page while the script runs (every rerun, not only the first):
 #: Streamlit marks the app element with its script state.
 RUNNING_CSS = ("<style>[data-testid=\"stApp\"][data-test-script-state=\"running\"]::after{content:\"Working\2026\";"
                "position:fixed;top:0.6rem;left:50%;transform:translateX(-50%);z-index:1000000;padding:2px 12px;"
-               "border-radius:10px;background:#0072B2;color:#fff;font-size:0.85rem;pointer-events:none}</style>")
+               "border-radius:10px;background:#0072B2;color:#fff;font-size:0.85rem;pointer-events:none}"
+               # at phone width a figure's title spans the whole width: the (vertical) toolbar moves to the
+               # bottom right corner, so it never covers a title
+               "@media (max-width: 700px){[data-testid=\"stPlotlyChart\"] .modebar"
+               "{top:auto !important;bottom:2px !important}}</style>")
 
 CARRYOVER_LABELS = {
     "exclude": "Exclude (not fitted)",
