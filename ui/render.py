@@ -172,8 +172,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 def download_label(label: Optional[str], file_name: str) -> str:
     """A download button's label: it names the file it saves (the label, escaped, then the file name).
 
-    >>> download_label(None, "auc.csv"), download_label("Download the AUC table (CSV)", "auc.csv")
-    ('Download auc.csv', 'Download the AUC table (CSV): auc.csv')
+    >>> download_label(None, "auc.csv"), download_label("Download the AUC table", "auc.csv")
+    ('Download auc.csv', 'Download the AUC table: auc.csv')
     """
     if not label:
         return f"Download {file_name}"
@@ -275,7 +275,7 @@ _TABLE_CSS = ("<style>.kp-table{border-collapse:collapse;width:100%;font-size:0.
 def html_table_markup(shown: pd.DataFrame) -> str:
     """A real ``<table>`` (header cells ``<th scope="col">``), every cell escaped; for ``st.html``.
 
-    >>> "<th scope=\"col\">a&lt;b</th>" in html_table_markup(pd.DataFrame({"a<b": ["<i>x</i>"]}))
+    >>> '<th scope="col">a&lt;b</th>' in html_table_markup(pd.DataFrame({"a<b": ["<i>x</i>"]}))
     True
     """
     import html as _html

@@ -126,8 +126,10 @@ def render() -> Context:
                   key="reset_defaults", help="Every setting above and on the pages back to its default; the data "
                                             "stay as they are.")
         st.caption("These settings are kept in the page address: copy the URL to share this exact view"
-                   + (" (an uploaded dataset comes back with it in this browser until it expires; the link does not "
-                      "carry your files to anyone else's server)." if ss[state.DATASET] == state.UPLOAD else "."))
+                   + (". Your upload is kept in this server's memory under the random token in the address, for "
+                      "4 hours after its last use: a reload keeps it, and anyone you give the address can open it "
+                      "on this server until then (Remove the upload on the Data and design page ends that)."
+                      if ss[state.DATASET] == state.UPLOAD else "."))
     st.html(RUNNING_CSS)
     settings = state.settings_from_session(trial) if trial is not None else None
     ctx = Context(
