@@ -148,7 +148,7 @@ def r_snippet(settings: AnalysisSettings, reference: Optional[str] = None,
     lines = [
         f"# {auc_file}: AUC of {settings.outcome} over days 1-{settings.horizon}; missing diary days: "
         f"{POLICIES[settings.policy].label}",
-        f"# python -m ketapain_core auc FILE --outcome {settings.outcome} --missing {settings.policy} "
+        f"# python3 -m ketapain_core auc FILE --outcome {settings.outcome} --missing {settings.policy} "
         f"--horizon {settings.horizon} --period-days {settings.period_days} > {auc_file}",
         "library(lmerTest); library(emmeans); library(effectsize)",
         f"d <- read.csv({r_string(auc_file)}, colClasses = c(patient = \"character\", treatment = \"character\", "
