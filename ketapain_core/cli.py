@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from .format import ci_text, fmt_num, fmt_p, median_iqr_text
+from .format import ci_text, fmt_num, fmt_p, median_iqr_text, p_text
 from .missing import POLICIES
 from .schema import (BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, DEFAULT_OUTCOME,
                      DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial)
@@ -346,8 +346,8 @@ def format_summary(a) -> str:
     o = m.omnibus
     lines += ["", f"model: {m.status} ({m.reason}); {m.n_used} patient-periods used, "
                   f"{len(m.excluded)} left out; ICC = {m.icc:.3f}",
-              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)}; "
-               f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}" if o.estimable else f"treatment: {o.reason}"),
+              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, {p_text(o.p_f)}; "
+               f"Wald chi2({o.df}) = {o.chi2:.3f}, {p_text(o.p_chi2)}" if o.estimable else f"treatment: {o.reason}"),
               m.carryover_decision, "",
               "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
     for r in m.contrasts.itertuples():

@@ -37,11 +37,25 @@ ARM_SYMBOLS: tuple[str, ...] = ("circle", "square", "triangle-up", "x", "star", 
 #: Vermillion, only for the arm medians of the spaghetti plot.
 MEDIAN_COLOUR: str = "#D55E00"
 #: Day status colours of the missingness heatmap (not arm colours: no arm meaning).
-STATUS_COLOURS: dict[str, str] = {"observed": "#D9D9D9", "imputed": "#56B4E9", "missing": "#1A1A1A"}
-#: Neutral styles for groups that are not arms (e.g. missing-data policies on the sensitivity forest plot).
-GROUP_STYLES: tuple[tuple[str, str], ...] = (("#000000", "circle"), ("#6E6E6E", "square"),
-                                             ("#A0A0A0", "diamond"), ("#000000", "triangle-up"),
-                                             ("#6E6E6E", "x"), ("#A0A0A0", "star"))
+STATUS_COLOURS: dict[str, str] = {"observed": "#D9D9D9", "imputed": "#D55E00", "missing": "#1A1A1A"}
+#: Styles (colour, symbol) for groups that are not arms (the missing-data methods of the sensitivity forest
+#: plot): every one a different colour AND a different symbol, so no two methods look alike (eight methods:
+#: five policies, MI, the daily-data model and one spare).
+GROUP_STYLES: tuple[tuple[str, str], ...] = (("#000000", "circle"), ("#D55E00", "square"),
+                                             ("#0072B2", "diamond"), ("#009E73", "triangle-up"),
+                                             ("#CC79A7", "x"), ("#E69F00", "star"), ("#56B4E9", "triangle-down"),
+                                             ("#6E6E6E", "cross"))
+#: Imputed diary days in every figure that shows days: a vermillion hourglass, unlike any arm's colour or symbol
+#: (recorded days keep the arm's colour and symbol; still-missing days are grey crosses).
+IMPUTED_COLOUR: str = "#D55E00"
+IMPUTED_SYMBOL: str = "hourglass"
+#: What the figures' captions call the imputed-day and median markers (one owner of the words and the colours).
+IMPUTED_WORDS: str = "vermillion (orange-red) hourglasses"
+MEDIAN_WORDS: str = "vermillion (orange-red) diamonds"
+#: Plotly config of every figure shown: the camera button saves SVG (vector, any size); no plotly logo link
+#: (no request beyond the app's own server).
+PLOTLY_CONFIG: dict = {"displaylogo": False,
+                       "toImageButtonOptions": {"format": "svg", "filename": "ketapain_figure"}}
 
 _AUC_TITLE = "AUC (pain score-days)"
 # Figures with side-by-side panels: the legend goes above the panel titles.
@@ -49,7 +63,8 @@ _PANEL_LEGEND = dict(legend=dict(orientation="h", yanchor="bottom", y=1.08, xanc
                      margin=dict(l=60, r=20, t=90, b=50))
 # No template is set: the app's theme styles the figures, and building a template into every figure costs
 # about 35 ms (plotly deep-copies it).
-_LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50), hoverlabel=dict(namelength=-1),
+# The modebar stands vertically at the right edge, so at phone width it does not cover the title.
+_LAYOUT = dict(margin=dict(l=60, r=40, t=60, b=50), hoverlabel=dict(namelength=-1), modebar=dict(orientation="v"),
                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
 
 
@@ -524,7 +539,7 @@ def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, lev
     colours, symbols = arm_colours(arms), arm_symbols(arms)
     pct = f"{level * 100:g}%"
     data: list[dict] = []
-    for a in arms:
+    for i, a in enumerate(arms):
         g = t[t["treatment"] == a]
         if g.empty:
             continue
@@ -534,7 +549,8 @@ def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, lev
         band_y = np.concatenate([hi, lo[::-1]])
         keep = np.isfinite(band_y)
         data.append(dict(type="scatter", x=band_x[keep].tolist(), y=band_y[keep].tolist(), fill="toself",
-                         mode="lines", line=dict(width=0, color=colours[a]), fillcolor=_rgba(colours[a], 0.18),
+                         mode="lines", line=dict(width=1, color=colours[a], dash=_BAND_DASHES[i % len(_BAND_DASHES)]),
+                         fillcolor=_rgba(colours[a], 0.10),
                          name=f"{plot_text(a)} {pct} CI", legendgroup=plot_text(a), showlegend=False, hoverinfo="skip"))
         data.append(dict(
             type="scatter", x=x.tolist(), y=g["mean"].astype(float).tolist(), mode="lines+markers",
@@ -553,6 +569,10 @@ def mean_daily(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, *, lev
 # Missingness heatmap
 # --------------------------------------------------------------------------------------------------------------
 _STATUS = ("observed", "imputed", "missing")
+#: Outline of each arm's confidence band (overlapping bands stay distinguishable where their fills blend).
+#: A second cue besides colour in the heatmap's cells: imputed days carry an hourglass, missing days a cross.
+_STATUS_GLYPHS = np.array(["", "\u29d7", "\u00d7"], dtype=object)
+_BAND_DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash")
 
 
 def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current policy",
@@ -615,13 +635,16 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
         val = val_all[m]
         val_txt = np.where(np.isnan(val), "-", np.char.mod("%.1f", np.nan_to_num(val))).astype(object)
         text[r, col] = trt_all[m] + ": " + labels[status[m]] + ", value " + val_txt
+        glyph = np.full((len(patients), len(days)), "", dtype=object)
+        glyph[r, col] = _STATUS_GLYPHS[status[m].astype(int)]
         data.append(dict(
             type="heatmap", z=[_none(row) for row in z], x=days, y=_texts(patients), zmin=0, zmax=2, colorscale=scale,
-            text=text.tolist(), name=f"Period {p}", xaxis=xref, yaxis="y", showscale=(j == 0), xgap=1, ygap=1,
-            hoverongaps=False,
+            customdata=text.tolist(), text=glyph.tolist(), texttemplate="%{text}",
+            textfont=dict(color="#FFFFFF", size=9), name=f"Period {p}", xaxis=xref, yaxis="y", showscale=(j == 0),
+            xgap=1, ygap=1, hoverongaps=False,
             colorbar=dict(tickvals=[1 / 3, 1, 5 / 3], ticktext=list(labels), title=dict(text="Diary day"), len=0.6,
                           thickness=14),
-            hovertemplate="patient %{y}, day %{x}<br>%{text}<extra>Period " + str(p) + "</extra>"))
+            hovertemplate="patient %{y}, day %{x}<br>%{customdata}<extra>Period " + str(p) + "</extra>"))
         layout[key] = dict(domain=domain, anchor="y", title=_axis_title("Day"), dtick=7, tick0=0)
         layout["annotations"].append(_panel_title(f"Period {p}", domain))
     return _figure(data, layout, title)
@@ -634,8 +657,9 @@ def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str
                   y_title: str = "Daily pain (0-10)") -> go.Figure:
     """One patient's daily diary in each period, coloured by the arm received, imputed days marked.
 
-    Observed days are filled markers, days filled by the policy are open markers on a dotted line, and days
-    still missing are grey crosses at the bottom of the panel.
+    Recorded days are markers in the arm's colour and symbol, days filled by the policy are vermillion
+    hourglasses (:data:`IMPUTED_COLOUR`, :data:`IMPUTED_SYMBOL`) on the dotted line, and days still missing
+    are grey crosses at the bottom of the panel.
 
     Parameters
     ----------
@@ -693,8 +717,8 @@ def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str
             name = f"imputed ({plot_text(policy_label)})"
             data.append(dict(common, x=x[imp].tolist(), y=y[imp].tolist(), mode="markers", name=name,
                              legendgroup="imputed", showlegend=name not in shown,
-                             marker=dict(color="white", symbol="circle-open", size=8,
-                                         line=dict(color=colour, width=2)),
+                             marker=dict(color=IMPUTED_COLOUR, symbol=IMPUTED_SYMBOL, size=9,
+                                         line=dict(color=IMPUTED_COLOUR, width=1)),
                              hovertemplate="day %{x}: %{y:.1f} (imputed)<extra>" + plot_text(a) + "</extra>"))
             shown.add(name)
         miss = ~obs & ~imp
@@ -717,6 +741,21 @@ def patient_diary(daily: pd.DataFrame, patient: str, arms: Optional[Sequence[str
 # --------------------------------------------------------------------------------------------------------------
 # Tipping point (issue [5])
 # --------------------------------------------------------------------------------------------------------------
+def _log_p_axis(p: pd.Series, alpha: float) -> dict:
+    """A log P axis with a few labelled decades (1, 0.1, 0.01 ...) and alpha, never the minor 2..9 labels that
+    overlap at a small height."""
+    v = pd.to_numeric(p, errors="coerce").to_numpy(dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    lo = float(min(v.min(), alpha)) if len(v) else alpha
+    lo_dec = int(math.floor(math.log10(max(lo, 1e-300))))
+    decades = [10.0 ** k for k in range(lo_dec, 1)]
+    step = max(1, math.ceil(len(decades) / 5))
+    ticks = sorted(set(decades[::-1][::step]) | {alpha})
+    text = [f"{x:g}" if x >= 1e-4 else f"1e{int(round(math.log10(x)))}" for x in ticks]
+    return dict(title=_axis_title("P (log scale)"), domain=[0.0, 0.33], type="log", tickmode="array",
+                tickvals=ticks, ticktext=text, range=[lo_dec - 0.1, 0.05], minor=dict(showgrid=False))
+
+
 def tipping_curve(table: pd.DataFrame, *, flip_delta: Optional[float] = None, alpha: float = 0.05,
                   contrast_label: str = "a \u2212 b", y_title: str = "Difference in AUC",
                   title: Optional[str] = None) -> go.Figure:
@@ -775,7 +814,7 @@ def tipping_curve(table: pd.DataFrame, *, flip_delta: Optional[float] = None, al
         xaxis=dict(title=_axis_title("delta added to each imputed day of the active arm(s) (pain points)"),
                    anchor="y2"),
         yaxis=dict(title=_axis_title(f"{contrast_label}: {y_title}"), domain=[0.45, 1.0]),
-        yaxis2=dict(title=_axis_title("P (log scale)"), domain=[0.0, 0.33], type="log"),
+        yaxis2=_log_p_axis(t["p"], alpha),
         shapes=shapes, annotations=annotations)
     return _figure(data, layout, title)
 

@@ -8,8 +8,10 @@ display strings, a dash in the app, blank in the report).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Optional
 
+import numpy as np
 import pandas as pd
 
 #: A missing number inside the core's display strings (``display`` columns: "NA ± NA").
@@ -49,6 +51,68 @@ def fmt_p(p: Any, missing: str = MISSING_APP) -> str:
     if v is None:
         return missing
     return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def p_text(p: Any, missing: str = MISSING_APP, name: str = "P") -> str:
+    """A P value in a sentence: ``P = 0.048``, ``P < 0.001`` (never ``P = <0.001``).
+
+    >>> p_text(0.04812), p_text(0.00001), p_text(None), p_text(0.2, name="exact P")
+    ('P = 0.048', 'P < 0.001', 'P = -', 'exact P = 0.200')
+    """
+    t = fmt_p(p, missing)
+    return f"{name} < 0.001" if t == "<0.001" else f"{name} = {t}"
+
+
+#: What a result column is called where a table is shown (app, report): no raw names such as ``ci_low``.
+COLUMN_LABELS: dict[str, str] = {
+    "a": "Arm a", "b": "Arm b", "arm": "Arm", "term": "Term", "estimate": "Estimate", "se": "SE", "df": "df",
+    "t": "t", "p": "P", "p_sidak": "P (Sidak)", "p_f": "P (F)", "p_chi2": "P (chi2)", "p_exact": "Exact P",
+    "ci_low": "95% CI low", "ci_high": "95% CI high", "emmean": "Model-based mean", "estimable": "Estimable",
+    "reason": "Why not estimable", "n": "n", "n_used": "Patient-periods used", "mean_diff": "Mean difference",
+    "sd_diff": "SD of differences", "d": "d_z", "g": "Hedges' g_z", "g_ci_low": "g_z 95% CI low",
+    "g_ci_high": "g_z 95% CI high", "component": "Component", "variance": "Variance", "sd": "SD",
+    "patient": "Patient", "period": "Period", "treatment": "Arm received", "sequence": "Sequence",
+    "auc": "AUC", "n_imputed": "Days imputed", "n_observed": "Days recorded", "excluded": "Left out",
+    "delta": "delta", "fmi": "Fraction of missing information", "policy": "Policy", "method": "Method",
+    "pct_change": "% change", "auc_reference": "AUC under the reference", "responder_any": "Responder (any)",
+    "responder_30": "Responder (>= 30%)", "responder_50": "Responder (>= 50%)", "baseline": "Baseline",
+    "source": "Source", "chi2": "Wald chi2", "num_df": "num df", "den_df": "den df", "f": "F",
+    "odds_ratio": "Odds ratio", "observed": "Recorded", "imputed": "Imputed", "missing": "Missing",
+    "patients": "Patients", "horizon": "Horizon", "outcome": "Outcome", "mean": "Mean", "median": "Median",
+    "q1": "Q1", "q3": "Q3", "n_missing": "Missing AUC", "residual": "Residual", "fitted": "Fitted",
+    "day": "Day", "value": "Value", "shapiro_w": "Shapiro-Wilk W",
+}
+
+
+def column_label(name: Any) -> str:
+    """The shown name of a result column (:data:`COLUMN_LABELS`); other names as they are.
+
+    >>> column_label("ci_low"), column_label("p_sidak"), column_label("Mean ± SD")
+    ('95% CI low', 'P (Sidak)', 'Mean ± SD')
+    """
+    return COLUMN_LABELS.get(str(name), str(name))
+
+
+def cell_text(x: Any, digits: int = 2, missing: str = MISSING_APP, p_value: bool = False) -> str:
+    """One table cell as text (for the HTML tables): P values as :func:`fmt_p`, floats with ``digits``, whole
+    numbers as they are, booleans as yes/no, missing as ``missing`` (never ``None`` or ``nan``).
+
+    >>> cell_text(0.00001, p_value=True), cell_text(3.14159), cell_text(4), cell_text(None), cell_text(True)
+    ('<0.001', '3.14', '4', '-', 'yes')
+    """
+    if isinstance(x, str):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if x is None or x is pd.NA or x is pd.NaT or (isinstance(x, numbers.Real) and math.isnan(float(x))):
+        return missing
+    if p_value:
+        return fmt_p(x, missing)
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    if isinstance(x, numbers.Real):
+        return f"{float(x):.{digits}f}"
+    return str(x)
 
 
 def mean_sd_text(mean: Any, sd: Any, digits: int = 0, n: Optional[int] = None,
@@ -94,5 +158,6 @@ def n_pct_text(count: Any, total: Any, digits: int = 0) -> str:
     return f"{c} ({fmt_num(100.0 * c / t, digits)}%)" if t > 0 else f"{c} ({MISSING_TEXT})"
 
 
-__all__ = ["MISSING_TEXT", "MISSING_APP", "fmt_num", "fmt_p", "mean_sd_text", "median_iqr_text", "ci_text",
+__all__ = ["MISSING_TEXT", "MISSING_APP", "fmt_num", "fmt_p", "p_text", "COLUMN_LABELS", "column_label",
+           "cell_text", "mean_sd_text", "median_iqr_text", "ci_text",
            "n_pct_text"]

@@ -7,8 +7,12 @@ the time it was made. Print CSS lays it out for a PDF.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import html
+import io
+import re
+import zipfile
 import importlib.metadata
 import platform
 from dataclasses import dataclass, replace
@@ -31,6 +35,7 @@ from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
 from .format import fmt_num as _fmt_number
 from .format import fmt_p as _fmt_p
+from .format import p_text as _p_text
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
 
@@ -84,6 +89,15 @@ def _fmt_num(x: object, digits: int) -> str:
     return str(x)
 
 
+def p_text(p: object) -> str:
+    """A P value in a sentence of the report: ``P = 0.031``, ``P < 0.001``, ``P = -`` when missing.
+
+    >>> p_text(0.03125), p_text(1e-7)
+    ('P = 0.031', 'P < 0.001')
+    """
+    return _p_text(p)
+
+
 def fmt_p(p: object) -> str:
     """P values as the app shows them (three decimals, ``<0.001`` below that), blank when missing.
 
@@ -111,9 +125,18 @@ def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, def
     return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+#: While :func:`build_report_and_figures` runs: the figures the report draws, in order.
+_COLLECT: contextvars.ContextVar[Optional[list]] = contextvars.ContextVar("report_figures", default=None)
+#: The report's figures: the camera button saves SVG, no plotly logo link.
+FIGURE_CONFIG = {**figures.PLOTLY_CONFIG, "responsive": True}
+
+
 def _fig(fig) -> str:
+    collected = _COLLECT.get()
+    if collected is not None:
+        collected.append(fig)
     return '<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False,
-                                                 config={"displaylogo": False, "responsive": True}) + "</div>"
+                                                 config=FIGURE_CONFIG) + "</div>"
 
 
 def status_html(result: HasStatus, extra: str = "", what: str = "Model") -> str:
@@ -135,6 +158,8 @@ class ReportInput:
     validation: ValidationReport
     data_sha256: str
     file_names: tuple[str, ...] = ()
+    #: The settings of the report (set by :func:`build_report`; the data section draws its heatmap with them).
+    settings: Optional[AnalysisSettings] = None
 
 
 def _data_section(inp: ReportInput) -> str:
@@ -163,6 +188,13 @@ def _data_section(inp: ReportInput) -> str:
         parts.append(f'<ul class="messages">{items}</ul>')
     else:
         parts.append(_p("No validation messages."))
+    if inp.settings is not None:
+        s = inp.settings
+        daily = daily_values(t.diary, s.outcome, s.policy, t.period_days)
+        parts.append("<h3>Diary days: recorded, imputed, missing</h3>")
+        parts.append(_fig(figures.missingness_heatmap(daily, policy_label=POLICIES[s.policy].label,
+                                                      title=f"Diary days by patient ({POLICIES[s.policy].label}): "
+                                                            "vermillion with an hourglass = imputed")))
     return "\n".join(parts)
 
 
@@ -202,8 +234,8 @@ def _primary_section(a: Analysis) -> str:
                                                       for w in m.warnings) + "</ul>")
     o = m.omnibus
     if o.estimable:
-        parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)} (Satterthwaite); "
-                        f"Wald chi-square({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}. ICC = {m.icc:.3f}."))
+        parts.append(_p(f"Treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, {p_text(o.p_f)} (Satterthwaite); "
+                        f"Wald chi-square({o.df}) = {o.chi2:.3f}, {p_text(o.p_chi2)}. ICC = {m.icc:.3f}."))
     else:
         parts.append(_p(f"Treatment: {o.reason}. ICC = {m.icc:.3f}."))
     parts.append("<h3>Fixed effects</h3>" + html_table(m.fixed_effects))
@@ -219,9 +251,9 @@ def _primary_section(a: Analysis) -> str:
     parts.append("<h3>Diagnostics</h3>")
     w, pw = m.normality.get("shapiro_w"), m.normality.get("p")
     sp = m.seq_period
-    parts.append(_p(f"Shapiro-Wilk on the residuals: W = {_fmt_num(w, 3)}, P = {fmt_p(pw)}. "
+    parts.append(_p(f"Shapiro-Wilk on the residuals: W = {_fmt_num(w, 3)}, {p_text(pw)}. "
                     + (f"Sequence x period interaction: Wald chi-square({sp.df}) = {sp.chi2:.2f}, "
-                       f"P = {fmt_p(sp.p_chi2)}." if sp else "Sequence x period interaction: not estimable.")))
+                       f"{p_text(sp.p_chi2)}." if sp else "Sequence x period interaction: not estimable.")))
     parts.append(_fig(figures.qq_plot(m.data, arms, title="Residual QQ plot")))
     return "\n".join(parts)
 
@@ -247,7 +279,7 @@ def _time_course_section(trial: Trial, a: Analysis) -> str:
     ])
 
 
-def _responders_section(trial: Trial, a: Analysis) -> str:
+def _responders_section(trial: Trial, a: Analysis, patient: Optional[str] = None) -> str:
     s = a.settings
     parts = ["<h2 id='responders'>Responders</h2>",
              _p(f"A patient responds to an arm when its AUC is lower than under {a.reference}; stricter: at least "
@@ -258,6 +290,20 @@ def _responders_section(trial: Trial, a: Analysis) -> str:
         parts.append(_fig(figures.auc_by_patient(r.auc.table, list(a.summary["arm"]),
                                                  title=f"AUC per patient under each arm, days 1-{h}")))
     parts.append(_responders_chance_html(trial, a))
+    arms = list(a.summary["arm"])
+    parts.append(_fig(figures.waterfall(a.responders.per_patient, arms, threshold="any", reference=a.reference,
+                                        title=f"% change in AUC vs {a.reference}, per patient (day {s.horizon})")))
+    daily = daily_values(trial.diary, s.outcome, s.policy, s.period_days)
+    patients = sorted(str(p) for p in trial.diary["patient"].unique())
+    patient = patient if patient in patients else (patients[0] if patients else None)
+    if patient is not None:
+        label = OUTCOME_LABELS.get(s.outcome, s.outcome)
+        parts.append(_p(f"Patient drill-down (patient {patient}; the app shows any patient): recorded days in the "
+                        f"arm's colour and symbol, {figures.IMPUTED_WORDS} = filled by {POLICIES[s.policy].label}, "
+                        "grey crosses = still missing."))
+        parts.append(_fig(figures.patient_diary(daily, patient, arms, policy_label=POLICIES[s.policy].label,
+                                                title=f"Patient {patient}: daily {label.lower()} in each period",
+                                                y_title=f"{label} (0-10)")))
     return "\n".join(parts)
 
 
@@ -370,6 +416,10 @@ def _sensitivity_section(trial: Trial, a: Analysis, multiple_imputation: bool = 
     parts.append("<h3>Estimands</h3>" + html_table(estimand_table(
         s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower(),
         keys=[*analyses, *(mi_keys if multiple_imputation else []), "tipping"]).drop(columns=["method"])))
+    es = summaries.policy_comparison(analyses, what="effect_sizes")
+    if len(es):
+        parts.append(_fig(figures.forest(es, estimate="d", group="policy", group_labels=labels,
+                                         x_title="d_z (95% CI)", title="Within-patient effect sizes by policy")))
     parts.append("<ul>" + "".join(f"<li><b>{html.escape(t.label)}</b>: {html.escape(t.rule)} "
                                   f"<i>Assumes:</i> {html.escape(t.assumption)}</li>"
                                   for t in (METHODS[k] for k in [*analyses, *(mi_keys if multiple_imputation
@@ -412,7 +462,7 @@ def _provenance_section(now: _dt.datetime, inp: ReportInput, a: Analysis) -> str
 
 def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
                  now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = (),
-                 multiple_imputation: bool = True) -> str:
+                 multiple_imputation: bool = True, patient: Optional[str] = None) -> str:
     """The whole report as one HTML document (UTF-8 text).
 
     Parameters
@@ -428,6 +478,8 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
     multiple_imputation : bool
         Run multiple imputation under MAR and the reference-based strategies (J2R, CR, CIR; m = 20, the default
         seed) for the sensitivity section.
+    patient : str, optional
+        The patient of the drill-down figure (default: the first).
 
     Examples
     --------
@@ -440,6 +492,7 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
     now = now or _dt.datetime.now(_dt.timezone.utc)
     trial = inp.trial
     a = analyze(trial.diary, settings)
+    inp = replace(inp, settings=settings)
     titles = list(SECTIONS[:6]) + [t for t, _ in extra_sections] + list(SECTIONS[6:])
     toc = " ".join(f"<a href='#{t.lower().replace(' ', '-')}'>{html.escape(t)}</a>" for t in titles)
     body = [
@@ -449,7 +502,7 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         f"{html.escape(POLICIES[settings.policy].label)}</p>",
         f"<nav class='toc'>{toc}</nav>",
         _data_section(inp), _settings_section(a), _primary_section(a), _time_course_section(trial, a),
-        _responders_section(trial, a), _sensitivity_section(trial, a, multiple_imputation),
+        _responders_section(trial, a, patient), _sensitivity_section(trial, a, multiple_imputation),
     ]
     for title, section in extra_sections:
         body.append(f"<h2 id='{title.lower().replace(' ', '-')}'>{html.escape(title)}</h2>{section}")
@@ -459,6 +512,70 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
             f"<title>KETAPAIN Explorer report</title><style>{_CSS}</style>"
             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
             + "\n".join(body) + "</body></html>\n")
+
+
+def build_report_and_figures(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
+                             secondary: bool = True, **kwargs) -> tuple[str, list]:
+    """The report (with the Baseline, Questionnaires and Safety sections when ``secondary``) and every figure it
+    draws, in order."""
+    token = _COLLECT.set([])
+    try:
+        extra = list(kwargs.pop("extra_sections", ()))
+        if secondary:
+            from .schema import default_reference
+
+            extra += secondary_sections(inp.trial, settings.reference or default_reference(inp.trial.arms),
+                                        carryover=settings.carryover, log=settings.log)
+        doc = build_report(inp, settings, extra_sections=extra, **kwargs)
+        return doc, list(_COLLECT.get() or [])
+    finally:
+        _COLLECT.reset(token)
+
+
+def _slug(text: str, limit: int = 60) -> str:
+    """A file-name part from a figure title.
+
+    >>> _slug("AUC per patient, day 35 (Fig. 2)")
+    'auc_per_patient_day_35_fig_2'
+    """
+    t = re.sub(r"<[^>]*>|&[a-z]+;|&#\d+;", " ", str(text))
+    t = re.sub(r"[^A-Za-z0-9]+", "_", t).strip("_").lower()
+    return t[:limit].rstrip("_") or "figure"
+
+
+def results_zip(inp: ReportInput, settings: AnalysisSettings, tables: Mapping[str, pd.DataFrame], *,
+                patient: Optional[str] = None) -> bytes:
+    """One ZIP of everything: ``ketapain_report.html``, every figure of the report as its own interactive HTML
+    file (``figures/``, sharing one ``plotly.min.js``, no network needed; the camera button saves SVG) and every
+    table as a formula-safe CSV (``tables/``).
+
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> t = simulate_trial()
+    >>> z = zipfile.ZipFile(io.BytesIO(results_zip(ReportInput(t, ValidationReport(), "0" * 64),
+    ...                                            AnalysisSettings(), {"summary": t.design()})))
+    >>> "tables/summary.csv" in z.namelist() and "figures/plotly.min.js" in z.namelist()
+    True
+    """
+    from .export import csv_bytes, safe_file_name
+
+    doc, figs = build_report_and_figures(inp, settings, patient=patient)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ketapain_report.html", doc)
+        z.writestr("figures/plotly.min.js", get_plotlyjs())
+        seen: set[str] = set()
+        for i, fig in enumerate(figs, 1):
+            title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "figure"
+            name = f"{i:02d}_{_slug(title)}"
+            while name in seen:
+                name += "_"
+            seen.add(name)
+            page = pio.to_html(fig, full_html=True, include_plotlyjs="directory",
+                               config={**FIGURE_CONFIG, "toImageButtonOptions": {"format": "svg", "filename": name}})
+            z.writestr(f"figures/{name}.html", page)
+        for name, df in tables.items():
+            z.writestr(f"tables/{safe_file_name(str(name) + '.csv')}", csv_bytes(df))
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -541,10 +658,10 @@ def _safety_html(trial: Trial, reference: str) -> str:
         if len(m.odds_ratios):
             parts.append(html_table(m.odds_ratios, default_digits=3))
             parts.append(_p(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "
-                            f"{m.omnibus['chi2']:.3f}, P = {fmt_p(m.omnibus['p'])}."))
+                            f"{m.omnibus['chi2']:.3f}, {p_text(m.omnibus['p'])}."))
         c = s.exact.cochran
         parts.append("<h3>Exact small-sample tests</h3>"
-                     + _p(f"Cochran's Q = {_fmt_num(c.q, 3)} (df {c.df}), asymptotic P = {fmt_p(c.p)}, exact P = "
+                     + _p(f"Cochran's Q = {_fmt_num(c.q, 3)} (df {c.df}), asymptotic {p_text(c.p)}, exact P = "
                           f"{fmt_p(c.p_exact)} ({c.exact_method}; {c.n_informative} informative of {c.n_patients} "
                           f"patients). {c.note}")
                      + html_table(s.exact.mcnemar, digits={"n_pairs": 0}))

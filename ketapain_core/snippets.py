@@ -148,7 +148,7 @@ def r_snippet(settings: AnalysisSettings, reference: Optional[str] = None,
     lines = [
         f"# {auc_file}: AUC of {settings.outcome} over days 1-{settings.horizon}; missing diary days: "
         f"{POLICIES[settings.policy].label}",
-        f"# python -m ketapain_core auc FILE --outcome {settings.outcome} --missing {settings.policy} "
+        f"# python3 -m ketapain_core auc FILE --outcome {settings.outcome} --missing {settings.policy} "
         f"--horizon {settings.horizon} --period-days {settings.period_days} > {auc_file}",
         "library(lmerTest); library(emmeans); library(effectsize)",
         f"d <- read.csv({r_string(auc_file)}, colClasses = c(patient = \"character\", treatment = \"character\", "
@@ -234,6 +234,71 @@ def stata_snippet(settings: AnalysisSettings, reference: str, arms: Sequence[str
         "pwcompare trt, mcompare(sidak) effects           // pairwise a - b, Sidak-adjusted",
         "predict res, residuals",
         "swilk res",
+    ]
+    return "\n".join(lines)
+
+
+def sas_string(text: object) -> str:
+    """``text`` as a SAS single-quoted literal: quotes doubled, control characters removed; in single quotes SAS
+    resolves no macro (``&``, ``%``), so nothing in a label is expanded or run.
+
+    >>> print(sas_string("O'Brien &x %sysexec(rm)"))
+    'O''Brien &x %sysexec(rm)'
+    """
+    t = "".join(ch for ch in str(text) if ord(ch) >= 0x20 and ord(ch) != 0x7F)
+    return "'" + t.replace("'", "''") + "'"
+
+
+def sas_snippet(settings: AnalysisSettings, reference: str, arms: Sequence[str],
+                auc_file: str = "auc_table.csv") -> str:
+    """The equivalent SAS statements: PROC MIXED by REML with Satterthwaite df (``ddfm=satterthwaite``) and the
+    Sidak-adjusted pairwise differences of the least-squares means (``lsmeans / diff adjust=sidak``).
+
+    The arms are numbered in the app's order (1 = the reference) through a format, so the levels come out in
+    the app's order.
+
+    >>> code = sas_snippet(AnalysisSettings(), "Placebo", ["Placebo", "Ketamine"])
+    >>> "ddfm=satterthwaite" in code and "lsmeans trt / diff adjust=sidak cl;" in code
+    True
+    """
+    arms = _model_arms(arms, reference)
+    resp = "lauc" if settings.log else "auc"
+    lines = [
+        f"/* {auc_file}: AUC of {_r_comment(settings.outcome)} over days 1-{settings.horizon}; missing diary days: "
+        f"{POLICIES[settings.policy].label} */",
+        f"proc import datafile={sas_string(auc_file)} out=auc dbms=csv replace; guessingrows=max; run;",
+        "proc format; value trtf " + " ".join(f"{i}={sas_string(a)}" for i, a in enumerate(arms, 1)) + "; run;",
+        "data auc; set auc;",
+        "  length trt 8;",
+    ]
+    for i, a in enumerate(arms, 1):
+        lines.append(f"  {'if' if i == 1 else 'else if'} treatment = {sas_string(a)} then trt = {i};")
+    if settings.log:
+        lines.append("  lauc = log(auc + 1);")
+    lines.append("  format trt trtf.;")
+    lines.append("run;")
+    carry = ""
+    if settings.carryover != "exclude":
+        lines += ["/* carry-over from period p-1 only; missing (left out) when the patient has no row for p-1 */",
+                  "proc sort data=auc; by patient period; run;",
+                  "data auc; set auc; by patient;",
+                  "  prev = lag(trt); prevper = lag(period);",
+                  "  if first.patient then do; prev = .; prevper = .; end;"]
+        names = []
+        for i in range(2, len(arms) + 1):
+            lines.append(f"  if period = 1 then carry_{i} = 0; else if prevper = period - 1 then "
+                         f"carry_{i} = (prev = {i}); else carry_{i} = .;")
+            names.append(f"carry_{i}")
+        lines.append("run;")
+        carry = " " + " ".join(names)
+    lines += [
+        "proc mixed data=auc method=reml order=internal;   /* levels in the app's order (1 = reference) */",
+        "  class patient period sequence trt;",
+        f"  model {resp} = trt period sequence{carry} / ddfm=satterthwaite solution;",
+        "  random intercept / subject=patient;",
+        "  lsmeans trt / diff adjust=sidak cl;   /* SAS prints level i - level j (i < j): the app's a - b with "
+        "the opposite sign */",
+        "run;",
     ]
     return "\n".join(lines)
 

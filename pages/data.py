@@ -112,14 +112,15 @@ s = ctx.settings
 policy = POLICIES[s.policy]
 st.subheader("Diary days: observed, imputed, missing")
 st.caption(f"{OUTCOME_LABELS.get(s.outcome, s.outcome)}, days 1-{trial.period_days} of each period; imputed = "
-           f"filled by the current policy ({policy.label}: {policy.description})")
+           f"filled by the current policy ({policy.label}: {policy.description}); in the heatmap imputed days are "
+           f"vermillion cells with an hourglass, missing days black cells with a cross")
 with render.guard("The missingness heatmap"):
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
     counts = summaries.missingness_counts(daily)
     render.table(counts, "diary_days_by_period.csv")
     render.show_code(ctx, python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
-    st.plotly_chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")
+    render.chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")
 
 # ---- templates -------------------------------------------------------------------------------------------------
 st.subheader("Templates")

@@ -153,6 +153,9 @@ st.caption("`label define` numbers the arms in the app's order before `encode`, 
            f"({render.esc(ref)}) and `pwcompare` reports the same a - b as the app. "
            "`dfmethod(satterthwaite)` needs Stata 14 or later (the paper used Stata 13).")
 
+st.markdown("**SAS** (`PROC MIXED`, REML, Satterthwaite df; Sidak-adjusted differences of least-squares means)")
+st.code(snippets.sas_snippet(code_settings, ref, arms, auc_file="auc_table.csv"), language="sas")
+
 st.subheader("References")
 st.markdown(render.bullet_list([
     "Pickering G, Pereira B, Morel V, et al. Ketamine and magnesium for refractory neuropathic pain: a randomized, "

@@ -8,6 +8,7 @@ from ui import audit, cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Primary endpoint", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "primary")
 trial, s = ctx.trial, ctx.settings
 arms = trial.arms
 unit = "log(AUC + 1)" if s.log else "AUC (pain score-days)"
@@ -27,8 +28,8 @@ with render.guard("The summary table"):
         st.markdown(f"Omnibus test of treatment: **{render.esc(m.omnibus.reason)}**. AUC in pain score-days, "
                     "mean ± SD and median [IQR] over the patient-periods with an AUC.")
     elif m is not None:
-        st.markdown(f"Omnibus test of treatment: **P = {render.fmt_p(m.omnibus.p_f)}** (F test, Satterthwaite df; "
-                    f"Wald chi-square P = {render.fmt_p(m.omnibus.p_chi2)}). AUC in pain score-days, mean ± SD and "
+        st.markdown(f"Omnibus test of treatment: **{render.p_text(m.omnibus.p_f)}** (F test, Satterthwaite df; "
+                    f"Wald chi-square {render.p_text(m.omnibus.p_chi2)}). AUC in pain score-days, mean ± SD and "
                     "median [IQR] over the patient-periods with an AUC.")
     render.table(shown, "table2_row.csv", download_df=a.summary.assign(horizon=s.horizon, outcome=s.outcome,
                                                                          policy=s.policy))
@@ -40,10 +41,10 @@ with render.guard("The spaghetti plot"):
     highlight = st.multiselect("Highlight patients", state.patient_list(trial), key=state.HIGHLIGHT,
                    placeholder="Choose patients to draw in bold")
     fig_no = "Fig. 3" if s.horizon == 7 else "Fig. 2" if s.horizon == 35 else "Figs. 2-3"
-    st.plotly_chart(figures.spaghetti(a.auc.table, arms, highlight=highlight,
+    render.chart(figures.spaghetti(a.auc.table, arms, highlight=highlight,
                                       title=f"AUC per patient under each arm, day {s.horizon} ({fig_no} style)"),
                     key="spaghetti")
-    st.caption("One point per patient per arm, joined across arms; red diamonds are the arm medians. A line breaks "
+    st.caption(f"One point per patient per arm, joined across arms; {figures.MEDIAN_WORDS} are the arm medians. A line breaks "
                "where a patient-period has no AUC under the current missing-data policy.")
 
 # ---- model -----------------------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ with render.guard("The mixed model"):
             st.markdown("**Variance components**")
             render.table(render.variance_display(m), "variance_components.csv", download_df=m.variance_frame())
         with right:
-            st.metric("ICC (between-patient share of variance)", render.fmt(m.icc, 2))
+            st.metric("ICC", render.fmt(m.icc, 2), help="Intraclass correlation: the between-patient share of the variance")
         st.markdown("**Model-based means per arm** (emmeans: equal weights over periods and sequences)")
         render.table(render.estimability_view(m.emmeans), "emmeans.csv", digits={"df": 1}, download_df=m.emmeans)
         render.show_code(ctx, 'emmeans')
@@ -90,7 +91,7 @@ with render.guard("The mixed model"):
 st.subheader("Effect sizes (within-patient d_z, 95% CI)")
 with render.guard("The effect sizes"):
     es = a.effect_sizes.table
-    st.plotly_chart(figures.forest(es, estimate="d", x_title="d_z = mean(a - b) / SD(a - b), 95% CI",
+    render.chart(figures.forest(es, estimate="d", x_title="d_z = mean(a - b) / SD(a - b), 95% CI",
                                    title="Standardized within-patient differences"), key="effect_forest")
     render.table(render.estimability_view(es), "effect_sizes.csv", digits={"n": 0}, download_df=es)
     render.show_code(ctx, 'effect_sizes')
@@ -105,7 +106,7 @@ with render.guard("The diagnostics"):
     else:
         left, right = st.columns([3, 2])
         with left:
-            st.plotly_chart(figures.qq_plot(m.data, arms, title="Normal QQ plot of the residuals"), key="qq")
+            render.chart(figures.qq_plot(m.data, arms, title="Normal QQ plot of the residuals"), key="qq")
         with right:
             w, p = m.normality.get("shapiro_w"), m.normality.get("p")
             st.metric("Shapiro-Wilk W", render.fmt(w, 3), help="Normality of the residuals")
@@ -115,8 +116,8 @@ with render.guard("The diagnostics"):
                            "in that case: try **Analyse log(AUC + 1)** in the sidebar.")
             if m.seq_period is not None:
                 st.markdown(f"Sequence x period interaction: Wald chi2 = {render.fmt(m.seq_period.chi2, 2)}, "
-                            f"df = {m.seq_period.df}, P = {render.fmt_p(m.seq_period.p_chi2)}; F test "
-                            f"P = {render.fmt_p(m.seq_period.p_f)}.")
+                            f"df = {m.seq_period.df}, {render.p_text(m.seq_period.p_chi2)}; F test "
+                            f"{render.p_text(m.seq_period.p_f)}.")
             else:
                 st.markdown("Sequence x period interaction: not estimable in these data.")
             st.markdown(f"Converged: **{'yes' if m.converged else 'no'}**; boundary fit (patient variance 0): "

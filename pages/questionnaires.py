@@ -62,7 +62,7 @@ else:
         instrument, scale = dict((state.scale_label(i, sc), (i, sc))
                                  for i, sc in cache.scales(ctx.data_key, trial.questionnaires))[label]
         per = cache.scale_per_patient(ctx.data_key, instrument, scale, trial.questionnaires, trial.design())
-        st.plotly_chart(figures.scale_by_patient(per, arms, title=f"{instrument}: {scale}, per patient",
+        render.chart(figures.scale_by_patient(per, arms, title=f"{instrument}: {scale}, per patient",
                                                  y_title=f"{instrument} {scale}"), key="scale_plot")
         st.caption("One line per patient from baseline through the value at the end of each arm's period; red "
                    "diamonds are the means. A line breaks where a value is missing.")
@@ -70,7 +70,7 @@ else:
             row = q.tests[(q.tests["instrument"] == instrument) & (q.tests["scale"] == scale)]
             if len(row):
                 r0 = row.iloc[0]
-                st.markdown(f"**P = {render.fmt_p(r0['p_f'])}** (F test, {int(r0['n_used'])} patient-periods); "
+                st.markdown(f"**{render.p_text(r0['p_f'])}** (F test, {int(r0['n_used'])} patient-periods); "
                             f"status: {render.esc(r0['status'])} ({render.esc(r0['reason'])}).")
         render.download(per, f"scale_{instrument}_{scale}.csv".replace(" ", "_").replace("/", "-"),
                         "Download this scale per patient (CSV)", key="dl-scale-per-patient")

@@ -24,7 +24,7 @@ with render.guard("The report"):
             cache.report_html(ctx.data_key, s, ctx.file_names, trial, ctx.report)
     if st.session_state.get("_report_for") == (ctx.data_key, repr(s)):
         doc = cache.report_html(ctx.data_key, s, ctx.file_names, trial, ctx.report)
-        st.download_button("Download report.html", doc, file_name="ketapain_report.html", mime="text/html",
+        st.download_button("Download ketapain_report.html", doc, file_name="ketapain_report.html", mime="text/html",
                            icon=":material/download:", on_click="ignore", key="dl_report")
         st.caption(f"{len(doc) / 2**20:.1f} MiB, for the current settings.")
 
@@ -41,9 +41,13 @@ with render.guard("The results workbook"):
                        "excluded": m.excluded})
     st.markdown("One sheet per table: " + ", ".join(tables) + ". Text cells that a spreadsheet would run as a "
                 "formula (starting with =, +, -, @) get a leading apostrophe; numbers are untouched.")
-    st.download_button("Download results.xlsx", lambda: export.xlsx_bytes(tables), file_name="ketapain_results.xlsx",
+    st.download_button("Download ketapain_results.xlsx", lambda: export.xlsx_bytes(tables), file_name="ketapain_results.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", on_click="ignore", key="dl_xlsx")
+
+st.subheader("Every figure and table (ZIP)")
+with render.guard("The ZIP of figures and tables"):
+    render.results_zip_download(ctx, tables)
 
 st.subheader("Audit log of this session")
 events = st.session_state.get(audit.LOG, [])
@@ -55,5 +59,5 @@ if events:
                           for e in events[-50:]])
     render.dataframe(shown)
 # the bytes are made now, in this script run: a callable would run later, outside the session, and see no log
-st.download_button("Download the audit log (JSON)", audit.as_json(), file_name="ketapain_audit_log.json",
+st.download_button("Download the audit log (JSON): ketapain_audit_log.json", audit.as_json(), file_name="ketapain_audit_log.json",
                    mime="application/json", icon=":material/download:", on_click="ignore", key="dl_audit")

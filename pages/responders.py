@@ -14,6 +14,7 @@ from ui import cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Responders", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "responders")
 trial, s = ctx.trial, ctx.settings
 arms = trial.arms
 label = OUTCOME_LABELS.get(s.outcome, s.outcome)
@@ -25,7 +26,7 @@ st.subheader(f"AUC per patient under each arm (Fig. 4): day {early} and day {lat
 for h, tag in ((early, "A"), (late, "B")):
     with render.guard(f"Fig. 4{tag} (day {h})"):
         auc = cache.auc(ctx.data_key, s.outcome, s.policy, h, trial.period_days, trial.diary)
-        st.plotly_chart(figures.auc_by_patient(auc.table, arms, title=f"{tag}. AUC of {label.lower()}, days 1-{h}"),
+        render.chart(figures.auc_by_patient(auc.table, arms, title=f"{tag}. AUC of {label.lower()}, days 1-{h}"),
                         key=f"fig4_{tag}")
 
 # ---- responders at the chosen horizon -------------------------------------------------------------------------
@@ -41,7 +42,7 @@ with render.guard("The responder analysis"):
 if a is not None:
     r = a.responders
     with render.guard("The waterfall plot"):
-        st.plotly_chart(figures.waterfall(r.per_patient, arms, threshold=threshold, reference=r.reference,
+        render.chart(figures.waterfall(r.per_patient, arms, threshold=threshold, reference=r.reference,
                                           title=f"% change in AUC vs {r.reference}, per patient (threshold: "
                                                 f"{threshold})"), key="waterfall")
 if ra is not None:
@@ -154,10 +155,11 @@ st.subheader("Patient drill-down")
 with render.guard("The patient drill-down"):
     patient = st.selectbox("Patient", state.patient_list(trial), key=state.PATIENT)
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
-    st.plotly_chart(figures.patient_diary(daily, patient, arms, policy_label=policy.label,
+    render.chart(figures.patient_diary(daily, patient, arms, policy_label=policy.label,
                                           title=f"Patient {patient}: daily {label.lower()} in each period",
                                           y_title=f"{label} (0-10)"), key="drilldown")
-    st.caption(f"Filled markers: recorded days; open markers: filled by {policy.label}; grey crosses: still missing.")
+    st.caption(f"Markers in the arm's colour and symbol: recorded days; {figures.IMPUTED_WORDS}: filled by "
+               f"{policy.label}; grey crosses: still missing.")
     if a is not None:
         t = a.auc.table
         render.table(t[t["patient"].astype(str) == str(patient)].drop(columns=["excluded"]),

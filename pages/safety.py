@@ -74,7 +74,7 @@ else:
             render.table(m.odds_ratios, "safety_odds_ratios.csv", digits={"odds_ratio": 2, "ci_low": 2,
                                                                           "ci_high": 2})
             st.markdown(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "
-                        f"{render.fmt(m.omnibus['chi2'], 2)}, **P = {render.fmt_p(m.omnibus['p'])}**.")
+                        f"{render.fmt(m.omnibus['chi2'], 2)}, **{render.p_text(m.omnibus['p'])}**.")
             with st.expander("Coefficients (log odds)"):
                 render.table(m.coefficients, "safety_coefficients.csv")
             render.show_code(ctx, python=snippets.safety_snippet("odds_ratios", ctx.file_names, trial.period_days,
@@ -83,8 +83,8 @@ else:
     with render.guard("The exact tests"):
         c = res.exact.cochran
         st.markdown(f"**Cochran's Q** across arms ({c.n_patients} patients with every arm, {c.n_informative} "
-                    f"informative): Q = {render.fmt(c.q, 2)}, df = {c.df}, asymptotic P = {render.fmt_p(c.p)}, "
-                    f"**exact P = {render.fmt_p(c.p_exact)}** ({render.esc(c.exact_method)}).")
+                    f"informative): Q = {render.fmt(c.q, 2)}, df = {c.df}, asymptotic {render.p_text(c.p)}, "
+                    f"**exact {render.p_text(c.p_exact)}** ({render.esc(c.exact_method)}).")
         if c.note:
             st.caption(render.esc(c.note))
         st.markdown("**Exact pairwise McNemar tests** (binomial test on the discordant patients; Sidak "

@@ -19,6 +19,7 @@ MI_ON, TP_ON, DAILY_ON, REF_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on", "s
 ctx = sidebar.page_context()
 render.page_header("Sensitivity to missing data", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "sensitivity")
 trial, s = ctx.trial, ctx.settings
 order = list(state.POLICY_ORDER)
 labels = {p: POLICIES[p].label for p in order}
@@ -133,7 +134,7 @@ method_labels = {**labels, "mi": methods.method_label("mi", mi.m if mi is not No
 st.subheader("Pairwise contrasts across methods")
 with render.guard("The contrasts by method"):
     comp = sens.method_comparison(analyses, mi, method_labels, daily=daily, extra=refmi)
-    st.plotly_chart(figures.forest(comp, group="method", group_labels=method_labels,
+    render.chart(figures.forest(comp, group="method", group_labels=method_labels,
                                    x_title=f"Difference in {scale} (95% CI)",
                                    title="Model-based contrasts (a - b) by method for missing days"),
                     key="sens_contrasts")
@@ -187,7 +188,7 @@ if st.session_state.get(TP_ON) and pair is not None:
         bar.empty()
         tp = sens.tipping_summary(rows, m=m, seed=seed)
         st.markdown(f"**{render.esc(tp.conclusion)}**")
-        st.plotly_chart(figures.tipping_curve(tp.table, flip_delta=tp.flip_delta, alpha=tp.alpha,
+        render.chart(figures.tipping_curve(tp.table, flip_delta=tp.flip_delta, alpha=tp.alpha,
                                               contrast_label=f"{tp.a} \u2212 {tp.b}",
                                               y_title=f"difference in {scale}",
                                               title=f"Tipping point: {tp.a} - {tp.b}"), key="sens_tipping")
@@ -200,7 +201,7 @@ else:
 st.subheader("Effect sizes under each policy")
 with render.guard("The effect sizes by policy"):
     es = summaries.policy_comparison(analyses, what="effect_sizes")
-    st.plotly_chart(figures.forest(es, estimate="d", group="policy", group_labels=labels,
+    render.chart(figures.forest(es, estimate="d", group="policy", group_labels=labels,
                                    x_title="d_z (95% CI)", title="Within-patient effect sizes by policy"),
                     key="sens_effects")
     render.table(es, "effect_sizes_by_policy.csv", digits={"n": 0})

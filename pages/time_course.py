@@ -11,6 +11,7 @@ from ui import cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Time course", ctx)
 render.require_data(ctx)
+render.script_downloads(ctx, "time_course")
 trial, s = ctx.trial, ctx.settings
 arms = trial.arms
 label = OUTCOME_LABELS.get(s.outcome, s.outcome)
@@ -19,7 +20,7 @@ policy = POLICIES[s.policy]
 st.subheader(f"Mean daily {label.lower()} per arm, days 1-{trial.period_days}")
 with render.guard("The time course"):
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
-    st.plotly_chart(figures.mean_daily(daily, arms, title=f"Mean daily {label.lower()} with 95% confidence band",
+    render.chart(figures.mean_daily(daily, arms, title=f"Mean daily {label.lower()} with 95% confidence band",
                                        y_title=f"{label} (0-10)"), key="time_course")
     n_imp = int(daily["imputed"].sum())
     st.caption(f"Mean over patients of each day's value after the missing-data policy ({policy.label}; "

@@ -3,7 +3,8 @@
 The bottom of the ``ui`` stack: it imports nothing from ``ui/``. The sidebar builds the context
 (:func:`ui.sidebar.render`) and stores it here; pages read it through :func:`ui.sidebar.page_context`, which also
 covers a page run before the router (Streamlit's older multipage mode, which ``AppTest`` uses for every rerun).
-The stack, each module importing only those above it: context, cache, state, audit, render, sidebar.
+The stack, each module importing only those above it: context, upload_store (the in-memory upload store, a
+leaf like this module), cache, state, audit, render, sidebar.
 """
 from __future__ import annotations
 

@@ -81,6 +81,15 @@ def fmt_p(p: Any) -> str:
     return _format.fmt_p(p, _format.MISSING_APP)
 
 
+def p_text(p: Any, name: str = "P") -> str:
+    """A P value in a sentence: ``P = 0.048`` or ``P < 0.001`` (:func:`ketapain_core.format.p_text`).
+
+    >>> p_text(0.04812), p_text(0.00001)
+    ('P = 0.048', 'P < 0.001')
+    """
+    return _format.p_text(p, _format.MISSING_APP, name)
+
+
 def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
     """``mean ± SD`` as in the paper's Table 2.
 
@@ -160,6 +169,18 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return _export.csv_bytes(df)
 
 
+def download_label(label: Optional[str], file_name: str) -> str:
+    """A download button's label: it names the file it saves (the label, escaped, then the file name).
+
+    >>> download_label(None, "auc.csv"), download_label("Download the AUC table", "auc.csv")
+    ('Download auc.csv', 'Download the AUC table: auc.csv')
+    """
+    if not label:
+        return f"Download {file_name}"
+    text = esc(label, limit=MAX_SHOWN)
+    return text if file_name in str(label) else f"{text}: {file_name}"
+
+
 def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key: Optional[str] = None) -> None:
     """A CSV download button for a results table: the CSV is written only when clicked (no rerun either).
 
@@ -167,44 +188,128 @@ def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key:
     (:func:`ketapain_core.export.safe_file_name`), and a ``label`` is escaped like any data-derived text."""
     name = _export.safe_file_name(file_name)
     # a safe name has no Markdown in it (every "_" sits between letters or digits: never emphasis)
-    st.download_button(esc(label, limit=MAX_SHOWN) if label else f"Download {name}", lambda: csv_bytes(df),
+    st.download_button(download_label(label, name), lambda: csv_bytes(df),
                        file_name=name, mime="text/csv", key=key or f"dl-{name}", on_click="ignore",
                        icon=":material/download:")
 
 
+P_COLUMNS: tuple[str, ...] = ("p", "p_sidak", "p_chi2", "p_f", "P", "p_value", "P (F)", "P (chi2)", "p_exact",
+                              "P (Wald chi2)")
+#: Most rows a results table shows at full height (no scrolling inside it); a longer table scrolls.
+FULL_ROWS = 60
+#: Most rows (and columns) of a table also given as a real HTML table (screen readers; long text wraps).
+HTML_ROWS, HTML_COLUMNS = 60, 16
+_ROW_PX = 35
+
+
 def number_config(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
-                  p_columns: Sequence[str] = ("p", "p_sidak", "p_chi2", "p_f", "P", "p_value", "P (F)", "P (chi2)")) -> dict:
-    """Column formats for ``st.dataframe``: P values with 4 decimals, counts as integers, others 2 decimals."""
+                  p_columns: Sequence[str] = P_COLUMNS) -> dict:
+    """Column formats and shown names for ``st.dataframe``: P values with 4 decimals, counts as integers,
+    others 2 decimals; every raw column name (``ci_low``, ``p_sidak``, ``se``) shown by its label
+    (:func:`ketapain_core.format.column_label`); the frame keeps its names (and its downloads)."""
     cfg: dict[str, Any] = {}
     for c in df.columns:
+        label = _format.column_label(c)
         if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            if label != str(c):
+                cfg[c] = st.column_config.Column(label)
             continue
         if c in p_columns:
-            cfg[c] = st.column_config.NumberColumn(c, format="%.4f")
+            cfg[c] = st.column_config.NumberColumn(label, format="%.4f")
         elif digits and c in digits:
-            cfg[c] = st.column_config.NumberColumn(c, format=f"%.{digits[c]}f")
+            cfg[c] = st.column_config.NumberColumn(label, format=f"%.{digits[c]}f")
         elif pd.api.types.is_integer_dtype(df[c]):
-            cfg[c] = st.column_config.NumberColumn(c, format="%d")
+            cfg[c] = st.column_config.NumberColumn(label, format="%d")
         else:
-            cfg[c] = st.column_config.NumberColumn(c, format="%.2f")
+            cfg[c] = st.column_config.NumberColumn(label, format="%.2f")
     return cfg
+
+
+def full_height(n_rows: int) -> Any:
+    """The height that shows every row of a table of ``n_rows`` (up to :data:`FULL_ROWS`; "auto" when short).
+
+    >>> full_height(5), full_height(20), full_height(1000)
+    ('auto', 738, 2138)
+    """
+    if n_rows <= 10:
+        return "auto"
+    return _ROW_PX * (min(n_rows, FULL_ROWS) + 1) + 3
 
 
 def dataframe(df: pd.DataFrame, *, column_config: Optional[Mapping[str, Any]] = None, height: Any = "auto",
               hide_index: bool = True) -> None:
     """The one way a page shows a table (a test checks no page calls ``st.dataframe`` itself).
 
+    Every row is shown (up to :data:`FULL_ROWS`, no scrolling inside the table), a missing value reads as a
+    dash (never ``None``), raw column names are shown by their labels.
     Streamlit's own table toolbar would write a CSV with formula cells unescaped: ``client.disableDataExport``
     in ``.streamlit/config.toml`` hides it, so a table leaves the app only through :func:`download`
     (formula-safe, :func:`ketapain_core.export.csv_bytes`)."""
-    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height)
+    if column_config is None:
+        column_config = number_config(df)
+    if height == "auto":
+        height = full_height(len(df))
+    st.dataframe(df, hide_index=hide_index, column_config=column_config, height=height,
+                 placeholder=_format.MISSING_APP)
+
+
+def html_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """The table as text cells under shown column names, for ``st.table`` (a real HTML table: screen readers
+    read it, long text wraps); numbers through :mod:`ketapain_core.format`, missing as a dash.
+
+    >>> html_table(pd.DataFrame({"p_sidak": [0.00001], "ci_low": [float("nan")], "n": [3]})).to_dict("list")
+    {'P (Sidak)': ['<0.001'], '95% CI low': ['-'], 'n': ['3']}
+    """
+    out = {}
+    for c in df.columns:
+        d = (digits or {}).get(c, 2)
+        out[_format.column_label(c)] = [_format.cell_text(x, d, p_value=c in P_COLUMNS) for x in df[c].tolist()]
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+_TABLE_CSS = ("<style>.kp-table{border-collapse:collapse;width:100%;font-size:0.9rem}"
+              ".kp-table th,.kp-table td{border:1px solid rgba(128,128,128,.4);padding:4px 8px;text-align:left;"
+              "white-space:normal;overflow-wrap:anywhere;vertical-align:top}</style>")
+
+
+def html_table_markup(shown: pd.DataFrame) -> str:
+    """A real ``<table>`` (header cells ``<th scope="col">``), every cell escaped; for ``st.html``.
+
+    >>> '<th scope="col">a&lt;b</th>' in html_table_markup(pd.DataFrame({"a<b": ["<i>x</i>"]}))
+    True
+    """
+    import html as _html
+
+    head = "".join(f'<th scope="col">{_html.escape(str(c))}</th>' for c in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in shown.itertuples(index=False))
+    return f'{_TABLE_CSS}<table class="kp-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def text_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None, *, expanded: bool = False) -> None:
+    """The same table as a real HTML table (wrapping text) in an expander, when it is small enough."""
+    if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
+        return
+    with st.expander("The same table as text (screen readers; long text wraps)", expanded=expanded,
+                     icon=":material/table_rows:"):
+        st.html(html_table_markup(html_table(df, digits)))
+
+
+def chart(fig: Any, key: str) -> None:
+    """The one way a page shows a figure: the camera button saves SVG, no link to plotly's site
+    (:data:`ketapain_core.figures.PLOTLY_CONFIG`)."""
+    from ketapain_core.figures import PLOTLY_CONFIG
+
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
 
 
 def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,
           download_df: Optional[pd.DataFrame] = None, height: Any = "auto", label: Optional[str] = None,
           key: Optional[str] = None) -> None:
-    """A results table (numbers formatted on screen only) with its CSV download (raw numbers)."""
+    """A results table (numbers formatted on screen only) with its CSV download (raw numbers), and the same
+    table as a real HTML table (:func:`text_table`)."""
     dataframe(df, column_config=number_config(df, digits), height=height)
+    text_table(df, digits)
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 
@@ -345,6 +450,59 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
             arms = ctx.trial.arms if ctx.trial is not None else None
             reference = ctx.settings.reference or (default_reference(arms) if arms else None)
             st.code(snippets.r_snippet(ctx.settings, reference, arms), language="r")
+
+
+# ---- scripts a reviewer can run (issue [14]) ----------------------------------------------------------------------
+def script_downloads(ctx: Context, page: str) -> None:
+    """"Download the R script" and "Download the Python script" of a results page: complete files that read the
+    user's diary, apply the policy, compute the AUCs, fit the model and print the page's tables
+    (:mod:`ketapain_core.scripts`). Written only when clicked."""
+    from ketapain_core import scripts
+
+    if ctx.settings is None or ctx.trial is None:
+        return
+    bundled = ctx.dataset == _state.BUNDLED
+    mapping = diary_mapping(ctx)
+    arms, s, names = list(ctx.trial.arms), ctx.settings, list(ctx.file_names)
+    r_name, py_name = scripts.script_name(page, "R"), scripts.script_name(page, "python")
+    left, right = st.columns(2)
+    with left:
+        st.download_button(f"Download the R script: {r_name}",
+                           lambda: scripts.r_script(page, s, names, arms, bundled=bundled, mapping=mapping),
+                           file_name=r_name, mime="text/plain", key=f"dl-script-r-{page}", on_click="ignore",
+                           icon=":material/code:", help="Base R with lme4, lmerTest, emmeans and effectsize: reads "
+                           "your diary CSV, applies the missing-data policy, computes the AUCs, fits the model and "
+                           "prints this page's tables. Rscript " + r_name)
+    with right:
+        st.download_button(f"Download the Python script: {py_name}",
+                           lambda: scripts.python_script(page, s, names, bundled=bundled),
+                           file_name=py_name, mime="text/x-python", key=f"dl-script-py-{page}", on_click="ignore",
+                           icon=":material/code:", help="ketapain_core: reads your files, applies the policy, "
+                           "computes the AUCs, fits the model and prints this page's tables. python3 " + py_name)
+
+
+def results_zip_download(ctx: Context, tables: Mapping[str, pd.DataFrame]) -> None:
+    """One ZIP: the report, every figure of the report as its own interactive HTML (the camera saves SVG) and
+    every table as CSV (:func:`ketapain_core.report.results_zip`); made only when clicked (some seconds)."""
+    from ketapain_core.report import ReportInput, results_zip
+
+    digest = (ctx.data_key or "").split("/")[0]
+    inp = ReportInput(ctx.trial, ctx.report, digest, tuple(ctx.file_names))
+    st.markdown("The report, each of its figures as an interactive HTML file (open it offline; its camera button "
+                "saves the figure as SVG) and each table above as CSV. Making it takes some seconds after the click.")
+    st.download_button("Download ketapain_results.zip",
+                       lambda: results_zip(inp, ctx.settings, dict(tables), patient=ctx.patient),
+                       file_name="ketapain_results.zip", mime="application/zip", key="dl_zip",
+                       on_click="ignore", icon=":material/folder_zip:")
+
+
+def diary_mapping(ctx: Context) -> dict:
+    """The column mapping the reader found for the diary (your column -> canonical name), if any."""
+    maps = getattr(ctx.report, "mappings", None) or {}
+    for table, mapping in maps.items():
+        if "diary" in str(table).lower() or "treatment" in set(mapping.values()):
+            return dict(mapping)
+    return {}
 
 
 # ---- secondary endpoints (issue [4]): display reshaping, no statistics -----------------------------------------

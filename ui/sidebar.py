@@ -6,6 +6,7 @@ widgets and returns the :class:`ui.context.Context` every page reads.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Optional
 
 import streamlit as st
@@ -19,7 +20,20 @@ from .context import Context
 
 log = logging.getLogger("ketapain.ui")
 
-PAGE_CONFIG = dict(page_title="KETAPAIN Explorer", page_icon=":material/monitor_heart:", layout="wide")
+#: The page icon is a file of the app (a ``:material/...:`` icon would be fetched from fonts.gstatic.com: the app
+#: makes no request beyond its own server).
+FAVICON = str(Path(__file__).with_name("favicon.png"))
+PAGE_CONFIG = dict(page_title="KETAPAIN Explorer", page_icon=FAVICON, layout="wide")
+
+#: A visible "Working..." badge at the top of the page while the script runs (every rerun, not only the first):
+#: Streamlit marks the app element with its script state.
+RUNNING_CSS = ("<style>[data-testid=\"stApp\"][data-test-script-state=\"running\"]::after{content:\"Working\2026\";"
+               "position:fixed;top:0.6rem;left:50%;transform:translateX(-50%);z-index:1000000;padding:2px 12px;"
+               "border-radius:10px;background:#0072B2;color:#fff;font-size:0.85rem;pointer-events:none}"
+               # at phone width a figure's title spans the whole width: the (vertical) toolbar moves to the
+               # bottom right corner, so it never covers a title
+               "@media (max-width: 700px){[data-testid=\"stPlotlyChart\"] .modebar"
+               "{top:auto !important;bottom:2px !important}}</style>")
 
 CARRYOVER_LABELS = {
     "exclude": "Exclude (not fitted)",
@@ -97,7 +111,7 @@ def render() -> Context:
         d = trial.period_days if trial is not None else int(ss[state.PERIOD_DAYS])
         st.slider("AUC horizon (last day)", min_value=2, max_value=max(d, 3), step=1, key=state.HORIZON,
                   help="AUC over days 1 to this day. The paper: 35 (primary), also 7, 15, 21, 28.")
-        st.radio("**Missing diary days**", state.POLICY_ORDER, key=state.POLICY,
+        st.radio("Missing diary days", state.POLICY_ORDER, key=state.POLICY,
                  format_func=lambda p: POLICIES[p].label,
                  captions=[POLICIES[p].assumption for p in state.POLICY_ORDER],
                  help="How a missing diary day is handled before the AUC. The paper used LOCF for the primary "
@@ -109,7 +123,15 @@ def render() -> Context:
                      format_func=lambda m: CARRYOVER_LABELS.get(m, m),
                      help="One 0/1 term per non-reference arm given in the previous period.")
         st.toggle("Analyse log(AUC + 1)", key=state.LOG)
-        st.caption("These settings are kept in the page address: copy the URL to share this exact view.")
+        st.button("Reset to defaults", on_click=state.reset_to_defaults, icon=":material/restart_alt:",
+                  key="reset_defaults", help="Every setting above and on the pages back to its default; the data "
+                                            "stay as they are.")
+        st.caption("These settings are kept in the page address: copy the URL to share this exact view"
+                   + (". Your upload is kept in this server's memory under the random token in the address, for "
+                      "4 hours after its last use: a reload keeps it, and anyone you give the address can open it "
+                      "on this server until then (Remove the upload on the Data and design page ends that)."
+                      if ss[state.DATASET] == state.UPLOAD else "."))
+    st.html(RUNNING_CSS)
     settings = state.settings_from_session(trial) if trial is not None else None
     ctx = Context(
         dataset=ss[state.DATASET], data_key=key, trial=trial, report=report, file_names=names,

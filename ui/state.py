@@ -30,7 +30,13 @@ starts; one that is not valid is ignored and the user is told (:func:`notices`).
 data (outcome present, horizon <= D, reference among the arms, patients) are checked again whenever the data
 change (:func:`reconcile`).
 
-Uploaded files live here too, as bytes in ``st.session_state`` (never on disk).
+Uploaded files live here too, as bytes in ``st.session_state`` (never on disk), and in the server's
+in-memory :mod:`ui.upload_store` under an unguessable token that the URL carries as ``upload=TOKEN``, so a
+reload (a new session) gets them back until they expire; then the user is told, and the bundled data are shown.
+
+When the data change within a session (an upload, a removal, another dataset), settings that do not apply to
+the new data (reference arm, patient, highlighted patients, questionnaire scale) return to their defaults
+quietly; a value from a link that does not fit the data is still reported (:func:`reconcile`).
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ from ketapain_core.schema import (DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERI
                                   Trial, default_reference)
 
 from . import cache, context
+from .upload_store import STORE as UPLOADS
 
 # ---- session keys: settings (widgets use these keys) -------------------------------------------------------
 DATASET = "dataset"
@@ -74,6 +81,10 @@ UPLOAD_FILES = "upload_files"       # tuple of (name, bytes) of the current uplo
 UPLOAD_DIGEST = "upload_digest"     # sha256 of the upload's names and bytes
 _URL_READ = "_url_read"             # the URL has been read into the session
 _NOTICES = "_notices"               # messages about URL values that were not used
+UPLOAD_TOKEN = "upload_token"       # token of the upload in the server's store (ui.upload_store), in the URL
+_DATA_SEEN = "_data_seen"           # data key of the previous run (a change resets data-dependent settings)
+#: Query parameter of the upload token.
+UPLOAD_PARAM = "upload"
 
 BUNDLED, UPLOAD = "bundled", "upload"
 DATASETS = (BUNDLED, UPLOAD)
@@ -238,10 +249,26 @@ def init() -> None:
         values, notes = parse_query(_query_dict())
         for k, v in values.items():
             ss[k] = v
-        if values.get(DATASET) == UPLOAD and not ss.get(UPLOAD_FILES):
+        token = (st.query_params.get_all(UPLOAD_PARAM) or [None])[-1]
+        if token and not ss.get(UPLOAD_FILES):
+            files = UPLOADS.get(str(token)[:MAX_URL_VALUE])
+            if files:
+                _keep_upload(files, str(token))
+            else:
+                expired = UPLOADS.status(str(token)[:MAX_URL_VALUE]) == "expired"
+                notes.append(("Your uploaded files have expired: this server keeps an upload in memory for "
+                              f"{UPLOADS.ttl / 3600:g} hours after its last use, and never on disk. "
+                              if expired else "The uploaded files of this link are not on this server (it may "
+                              "have restarted; uploads are kept in memory only). ")
+                             + "Showing the bundled simulated dataset: upload your files again on the Data "
+                               "and design page.")
+                values.pop(DATASET, None)
+                ss[DATASET] = BUNDLED
+        if ss.get(DATASET) == UPLOAD and not ss.get(UPLOAD_FILES):
             ss[DATASET] = BUNDLED
-            notes.append("The link asked for uploaded data, which a link cannot carry: showing the bundled "
-                         "simulated dataset. Upload your files on the Data and design page.")
+            if not token:
+                notes.append("The link asked for uploaded data, which a link cannot carry: showing the bundled "
+                             "simulated dataset. Upload your files on the Data and design page.")
         ss[_NOTICES] = notes
         ss[_URL_READ] = True
     for s in SETTINGS:
@@ -273,6 +300,10 @@ def reconcile(trial: Optional[Trial], data_key: Optional[str] = None) -> None:
     if trial is None:
         return
     ss = st.session_state
+    seen = ss.get(_DATA_SEEN)
+    ss[_DATA_SEEN] = data_key
+    if seen is not None and data_key is not None and seen != data_key:
+        _reset_for_new_data(trial, data_key)
     if data_key is not None:
         reconcile_scale(scale_options(trial, data_key))
     outs = trial.outcomes
@@ -300,6 +331,38 @@ def reconcile(trial: Optional[Trial], data_key: Optional[str] = None) -> None:
         add_notice("Highlighted patients not in these data were dropped: "
                    + ", ".join(p for p in ss[HIGHLIGHT] if p not in set(patients)))
         ss[HIGHLIGHT] = hl
+
+
+def _reset_for_new_data(trial: Trial, data_key: str) -> None:
+    """New data in this session: the settings that do not apply to them go back to their defaults, quietly."""
+    ss = st.session_state
+    d = _defaults(trial, data_key)
+    if ss[REFERENCE] not in trial.arms:
+        ss[REFERENCE] = d[REFERENCE]
+    patients = set(patient_list(trial))
+    if ss[PATIENT] not in patients:
+        ss[PATIENT] = d[PATIENT]
+    ss[HIGHLIGHT] = [p for p in ss[HIGHLIGHT] if p in patients]
+    if ss.get(SCALE) not in scale_options(trial, data_key):
+        ss[SCALE] = d[SCALE]
+    if ss[OUTCOME] not in trial.outcomes:
+        ss[OUTCOME] = trial.outcomes[0]
+    if not 2 <= int(ss[HORIZON]) <= trial.period_days:
+        ss[HORIZON] = d[HORIZON]
+
+
+def reset_to_defaults() -> None:
+    """Every setting back to its default for the current data (the sidebar's "Reset to defaults" button);
+    the dataset, the upload and the period length are kept."""
+    ss = st.session_state
+    ctx = context.current()
+    trial = getattr(ctx, "trial", None)
+    d = _defaults(trial, getattr(ctx, "data_key", None))
+    for s in SETTINGS:
+        if s.key in (DATASET, PERIOD_DAYS):
+            continue
+        v = d[s.key]
+        ss[s.key] = list(v) if s.multi else v
 
 
 def scale_label(instrument: str, scale: str) -> str:
@@ -331,14 +394,14 @@ def patient_list(trial: Trial) -> list[str]:
     return sorted(str(p) for p in trial.diary["patient"].unique())
 
 
-def _defaults(trial: Optional[Trial]) -> dict[str, Any]:
+def _defaults(trial: Optional[Trial], data_key: Optional[str] = None) -> dict[str, Any]:
     out = {s.key: s.default for s in SETTINGS}
     if trial is not None:
         out[REFERENCE] = default_reference(trial.arms)
         patients = patient_list(trial)
         out[PATIENT] = patients[0] if patients else None
         out[HORIZON] = min(DEFAULT_HORIZON, trial.period_days)
-        out[SCALE] = next(iter(scale_options(trial)), None)
+        out[SCALE] = next(iter(scale_options(trial, data_key)), None)
     return out
 
 
@@ -381,6 +444,8 @@ def write_url(trial: Optional[Trial]) -> None:
     """End of every run: mirror the settings into the query string (only when something changed)."""
     ss = st.session_state
     want = desired_query({s.key: ss.get(s.key) for s in SETTINGS}, _defaults(trial))
+    if ss.get(DATASET) == UPLOAD and ss.get(UPLOAD_TOKEN):
+        want[UPLOAD_PARAM] = ss[UPLOAD_TOKEN]
     have = _query_dict()
     norm_want = {k: (v if isinstance(v, list) else [v]) for k, v in want.items()}
     if norm_want != have:
@@ -414,11 +479,18 @@ def on_upload(key: str) -> None:
         uploaded = [uploaded]
     files = tuple((f.name, f.getvalue()) for f in uploaded)
     if files:
-        ss[UPLOAD_FILES] = files
-        ss[UPLOAD_DIGEST] = files_digest(files)
-        ss[DATASET] = UPLOAD
+        UPLOADS.drop(ss.get(UPLOAD_TOKEN))
+        _keep_upload(files, UPLOADS.put(files))
     else:
         clear_upload(reset_widget=False)
+
+
+def _keep_upload(files: tuple[tuple[str, bytes], ...], token: str) -> None:
+    ss = st.session_state
+    ss[UPLOAD_FILES] = files
+    ss[UPLOAD_DIGEST] = files_digest(files)
+    ss[UPLOAD_TOKEN] = token or None
+    ss[DATASET] = UPLOAD
 
 
 def clear_upload(reset_widget: bool = True) -> None:
@@ -426,6 +498,7 @@ def clear_upload(reset_widget: bool = True) -> None:
     ss = st.session_state
     ss.pop(UPLOAD_FILES, None)
     ss.pop(UPLOAD_DIGEST, None)
+    UPLOADS.drop(ss.pop(UPLOAD_TOKEN, None))
     ss[DATASET] = BUNDLED
     if reset_widget:
         ss[_UPLOADER_N] = int(ss.get(_UPLOADER_N, 0)) + 1

@@ -1,6 +1,6 @@
 """Write the upload templates of KETAPAIN Explorer (deterministic: same bytes on every run).
 
-    python data/templates/make_templates.py
+    python3 data/templates/make_templates.py
 
 writes, next to this script, one CSV per table (``diary_template.csv``, ``patients_template.csv``,
 ``questionnaires_template.csv``, ``adverse_events_template.csv``, ``analgesics_template.csv``) and
@@ -25,17 +25,30 @@ _FIXED_ISO = "2020-01-01T00:00:00Z"
 Row = Sequence[Optional[object]]
 
 
+#: A Latin square of the three arms, two patients per sequence (one patient per sequence would confound the
+#: sequence with the patient, and the patient variance could not be estimated).
+_SEQUENCES = (("Placebo", "Ketamine", "Ketamine/Mg"), ("Ketamine", "Ketamine/Mg", "Placebo"),
+              ("Ketamine/Mg", "Placebo", "Ketamine")) * 2
+#: Template diary days: day 0 (pre-infusion baseline) and days 1..7.
+TEMPLATE_DAYS = 7
+
+
 def _diary_rows() -> list[Row]:
-    """Two patients, three periods, days 0 (pre-infusion baseline), 1, 2 and 3; one blank pain cell."""
-    arms = {"001": ("Placebo", "Ketamine", "Ketamine/Mg"), "002": ("Ketamine/Mg", "Placebo", "Ketamine")}
-    pain = {  # (patient, period) -> average pain on days 0..3
-        ("001", 1): (7, 6.5, 6, 6.5), ("001", 2): (7, 5, 5.5, 6), ("001", 3): (6.5, 5.5, 6, 6),
-        ("002", 1): (6, 5, 5, 4.5), ("002", 2): (6, 6, 5.5, 6), ("002", 3): (6.5, 4.5, 5, 5),
-    }
+    """Six patients (a Latin square of the three arms, two per sequence), three periods, days 0 (pre-infusion baseline) to 7, one
+    blank pain cell: small, yet the app and the command line analyse it as it is (LOCF fills the days after
+    day 7 when the period length stays 35; set D = 7 to analyse days 1-7 only). The values are made by a fixed
+    rule (no random numbers): a patient level, an arm effect, a slow decline over the days and a small
+    deterministic wobble, so the residual variance is not zero."""
+    effect = {"Placebo": 0.0, "Ketamine": -0.8, "Ketamine/Mg": -0.5}
     rows: list[Row] = []
-    for patient, treatments in arms.items():
+    for k, treatments in enumerate(_SEQUENCES):
+        patient = f"{k + 1:03d}"
+        level = (5.0, 6.5, 4.0, 7.0, 5.5, 6.0)[k]
         for period, treatment in enumerate(treatments, start=1):
-            for day, avg in enumerate(pain[(patient, period)]):
+            for day in range(0, TEMPLATE_DAYS + 1):
+                avg = level if day == 0 else level + effect[treatment] - 0.1 * day
+                avg += 0.5 * (((k * 7 + day * 3 + period * 5 + k * period * 2) % 7) - 3)
+                avg = round(min(max(avg * 2, 0), 20)) / 2          # half points, 0-10
                 value: Optional[float] = avg
                 if (patient, period, day) == ("001", 1, 2):
                     value = None  # a day without a recorded average pain: leave the cell blank
@@ -48,7 +61,11 @@ TABLES: dict[str, tuple[tuple[str, ...], list[Row]]] = {
     "patients": (
         ("patient", "sex", "age", "weight", "height", "pain_type", "pain_duration_years", "dn4"),
         [("001", "F", 54, 68.5, 1.64, "post-surgery", 4, 6),
-         ("002", "M", 61, 82, 1.78, "radiculopathy", 9.5, 5)],
+         ("002", "M", 61, 82, 1.78, "radiculopathy", 9.5, 5),
+         ("003", "F", 47, 59, 1.60, "post-traumatic", 3, 7),
+         ("004", "M", 66, 90.5, 1.81, "post-surgery", 12, 5),
+         ("005", "F", 58, 72, 1.67, "radiculopathy", 6.5, 6),
+         ("006", "M", 50, 77, 1.74, "post-traumatic", 2, 4)],
     ),
     "questionnaires": (
         ("patient", "timepoint", "instrument", "scale", "value"),

@@ -60,3 +60,12 @@ def test_documents_the_sensitivity_methods():
     assert "Barnard-Rubin" in body and "mice::pool" in body
     latex = "\n".join(str(x.value) for x in at.latex)
     assert r"\nu_{\text{old}}" in latex and r"\bar Q" in latex
+
+
+def test_methods_page_gives_sas_proc_mixed():
+    """Issue [14]: the Methods page also gives the SAS PROC MIXED statements."""
+    at = start("pages/methods.py")
+    assert_clean(at)
+    sas = next(c.value for c in at.code if "proc mixed" in c.value)
+    assert "ddfm=satterthwaite" in sas and "lsmeans trt / diff adjust=sidak" in sas
+    assert "random intercept / subject=patient;" in sas and "order=internal" in sas

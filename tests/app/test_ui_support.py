@@ -100,6 +100,7 @@ def test_ui_is_a_stack_without_import_circles():
                 deps |= {n.module.split(".")[0]} if n.module else {a.name for a in n.names}
         graph[p.stem] = deps
     assert graph["context"] == set()
-    order = ["context", "cache", "state", "audit", "render", "sidebar"]
+    assert graph["upload_store"] == set()           # [14]: the upload store is a leaf too
+    order = ["context", "upload_store", "cache", "state", "audit", "render", "sidebar"]
     for i, m in enumerate(order):
         assert graph[m] <= set(order[:i]), (m, graph[m])

@@ -74,7 +74,7 @@ def test_hostile_labels_render_as_text_and_logs_download(server, page, idle, sho
     assert any(e.get("files") == ["diary.csv"] for e in doc["events"] if e["event"] == "data")
 
     page.get_by_role("button", name="Build the report").click()
-    button = page.get_by_role("button", name="Download report.html")
+    button = page.get_by_role("button", name="Download ketapain_report.html")
     button.wait_for(timeout=120_000)
     with page.expect_download() as info:
         button.click()

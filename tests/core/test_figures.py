@@ -173,7 +173,8 @@ def test_patient_diary_marks_imputed_days(diary):
     names = [t.name for t in fig.data]
     assert "imputed (LOCF)" in names and "missing" not in names
     imp = fig.data[names.index("imputed (LOCF)")]
-    assert list(imp.x) == [3, 4] and imp.marker.symbol == "circle-open"
+    # issue [14]: imputed days are visible (a filled vermillion hourglass), not a white open circle
+    assert list(imp.x) == [3, 4] and imp.marker.symbol == F.IMPUTED_SYMBOL and imp.marker.color == F.IMPUTED_COLOUR
     assert [a.text for a in fig.layout.annotations] == ["<b>Period 1: Placebo</b>", "<b>Period 2: Ketamine</b>",
                                                         "<b>Period 3: Ketamine/Mg</b>"]
     observed = fig.data[names.index("Period 1: Placebo")]
@@ -197,3 +198,41 @@ def test_figures_are_json_serialisable(auc, diary):
     for fig in (F.spaghetti(auc, ARMS), F.auc_by_patient(auc), F.mean_daily(d), F.missingness_heatmap(d),
                 F.patient_diary(d, "s1")):
         assert fig.to_json()
+
+
+def test_imputed_days_differ_in_colour_and_shape(diary):
+    """Issue [14] item 1: every figure that shows days marks imputed days in another colour and another shape."""
+    d = daily_values(diary, policy="locf", period_days=10)
+    fig = F.patient_diary(d, "s0", ARMS, policy_label="LOCF")
+    names = [t.name for t in fig.data]
+    imp, obs = fig.data[names.index("imputed (LOCF)")], fig.data[names.index("Period 1: Placebo")]
+    assert imp.marker.color != obs.marker.color and imp.marker.symbol != obs.marker.symbol
+    assert imp.marker.color not in ("white", "#FFFFFF") and "open" not in imp.marker.symbol
+    assert imp.marker.color not in F.ARM_COLOURS[:3] and imp.marker.symbol not in F.ARM_SYMBOLS
+    heat = F.missingness_heatmap(d, policy_label="LOCF")
+    z = np.array(heat.data[0].z, dtype=float)
+    glyph = np.array(heat.data[0].text, dtype=object)
+    assert set(glyph[z == 1]) == {"\u29d7"} and set(glyph[z == 0]) == {""}   # shape cue in imputed cells
+    assert F.STATUS_COLOURS["imputed"] not in (F.STATUS_COLOURS["observed"], F.STATUS_COLOURS["missing"])
+    assert "%{customdata}" in heat.data[0].hovertemplate
+
+
+def test_forest_groups_all_distinct():
+    """Issue [14] item 4: one marker and one colour per method (eight methods at most on the page)."""
+    styles = F.GROUP_STYLES
+    assert len({c for c, _ in styles}) == len(styles) and len({s for _, s in styles}) == len(styles) >= 8
+
+
+def test_tipping_log_axis_labels_decades_only():
+    tp = pd.DataFrame({"delta": [0.0, 1.0, 2.0], "estimate": [-3.0, -2.0, -1.0], "ci_low": [-5.0, -4.0, -3.0],
+                       "ci_high": [-1.0, 0.0, 1.0], "p": [0.0004, 0.02, 0.3]})
+    ax = F.tipping_curve(tp).layout.yaxis2
+    assert ax.type == "log" and ax.tickmode == "array"
+    assert list(ax.ticktext) == ["0.0001", "0.001", "0.01", "0.05", "0.1", "1"]
+
+
+def test_time_course_bands_outlined():
+    d = pd.DataFrame({"patient": ["a", "b"] * 2, "period": [1] * 4, "treatment": ["P"] * 4, "day": [1, 1, 2, 2],
+                      "value": [3.0, 4.0, 5.0, 6.0], "observed": [True] * 4, "imputed": [False] * 4})
+    band = F.mean_daily(d).data[0]
+    assert band.line.width >= 1 and "0.1)" in band.fillcolor

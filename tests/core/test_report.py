@@ -99,3 +99,31 @@ def test_extra_sections_go_into_the_report_before_the_methods(bundled_trial, sec
     ids = [doc.index(f"<h2 id='{t}'") for t in ("sensitivity", "baseline", "questionnaires", "safety", "methods")]
     assert ids == sorted(ids)
     assert "href='#safety'" in doc
+
+
+def test_report_carries_every_figure_and_the_zip_holds_them():
+    """Issue [14] item 10: waterfall, heatmap and drill-down are in the report; one ZIP of figures and tables."""
+    import io
+    import zipfile
+
+    from ketapain_core.analysis import AnalysisSettings
+    from ketapain_core.report import ReportInput, build_report_and_figures, results_zip
+    from ketapain_core.schema import ValidationReport
+    from ketapain_core.simulate import simulate_trial
+
+    t = simulate_trial()
+    inp = ReportInput(t, ValidationReport(), "0" * 64)
+    doc, figs = build_report_and_figures(inp, AnalysisSettings(), secondary=False)
+    kinds = {tr.type for f in figs for tr in f.data}
+    titles = " ".join(str(f.layout.title.text) for f in figs)
+    assert "heatmap" in kinds and "bar" in kinds                      # heatmap, waterfall
+    assert "% change in AUC" in titles and "daily" in titles.lower() and "Diary days" in titles
+    assert '"format": "svg"' in doc or '"format":"svg"' in doc        # figures download as SVG
+    assert "plot.ly" not in doc.split("</script>", 1)[1]               # no plotly logo link
+    z = zipfile.ZipFile(io.BytesIO(results_zip(inp, AnalysisSettings(), {"auc": t.design()})))
+    names = z.namelist()
+    assert "ketapain_report.html" in names and "tables/auc.csv" in names
+    html_figs = [n for n in names if n.startswith("figures/") and n.endswith(".html")]
+    assert len(html_figs) == len(build_report_and_figures(inp, AnalysisSettings())[1])
+    page = z.read(html_figs[0]).decode()
+    assert 'src="plotly.min.js"' in page and "http" not in page.split("<body>")[0].replace("http-equiv", "")
