@@ -47,7 +47,6 @@ def _text_column(values: Any) -> pd.Series:
     """One column of typed values as text cells ("" for missing): numbers in their shortest form (``7``,
     ``6.5``), dates as ISO 8601, booleans as ``true``/``false``, text as it is."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return _arrow_text(values)

@@ -74,7 +74,7 @@ def _long_from_wide(coll: _Collector, raw: _Raw) -> _Raw:
             if len(js) > 1:
                 names = " and ".join(repr(raw.headers[j]) for j in js)
                 coll.error(label, f"columns {names} are both {outcome} on day {d}; keep one of them",
-                           column=raw.headers[js[1]], expected=f"one column per outcome and day")
+                           column=raw.headers[js[1]], expected="one column per outcome and day")
     outcomes = [o for o in OUTCOMES if o in days]
     other = [o for o in days if o not in OUTCOMES]
     day_js = {j for o in days for js in days[o].values() for j in js}
@@ -109,7 +109,7 @@ def _long_from_wide(coll: _Collector, raw: _Raw) -> _Raw:
         span = f"{first}..{last}"
         headers.append(f"{o} ({span})")
         spans.append(f"{span} -> {o} ({_plural(len(days[o]), 'day')})")
-    coll.info(label, f"wide diary recognised (one row per patient-period, one column per day): "
+    coll.info(label, "wide diary recognised (one row per patient-period, one column per day): "
                      + "; ".join(spans) + f"; the day is the number in each column's name; {_plural(n, 'row')} x "
                      f"{k} days = {_plural(n * k, 'diary row')} (row numbers are the file's rows)")
     return _Raw(file=raw.file, sheet=raw.sheet, kind=raw.kind, headers=headers, cells=pd.DataFrame(cells),
