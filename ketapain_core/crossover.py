@@ -670,3 +670,30 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
                "terms": design.terms, "patients": design.patients, "sequences": design.all_sequences,
                "model_sequences": design.sequence_tuples, "sequence_labels": design.sequences},
     )
+
+
+def lean_contrasts(design: Design, pairs: Sequence[tuple[str, str]], level: float = 0.95) -> list[dict[str, float]]:
+    """The lean path of the teaching lab's replicates: the REML fit of a built design and the rows (estimate,
+    se, df, t, p, ci_low, ci_high) of the contrasts a - b, the same numbers :func:`fit_crossover` gives, without
+    its diagnostics, marginal means, omnibus and interaction tests.
+
+    Raises :class:`NotEstimable` as :func:`fit_crossover` does; a contrast that is not estimable gets NaN.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabbccdd"), "period": [1, 2] * 4, "treatment": list("ABBAABBA"),
+    ...                   "auc": [1.0, 2.5, 3.0, 5.0, 2.0, 2.6, 4.0, 3.1]})
+    >>> d = build_design(t, reference="A")
+    >>> round(lean_contrasts(d, [("B", "A")])[0]["estimate"], 4)
+    0.25
+    """
+    check_estimable(design)
+    fit = _fit_reml(design)
+    out = []
+    for a, b in pairs:
+        L = contrast_vector(design, a, b)
+        if design.aliased_with(L):
+            out.append({k: math.nan for k in ("estimate", "se", "df", "t", "p", "ci_low", "ci_high")})
+        else:
+            out.append(_t_row(fit, design.kept(L), level))
+    return out
