@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
     p_rep.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
     p_rep.add_argument("--out", required=True, help="the HTML file to write")
+    from . import cli_lab
+    cli_lab.add_parsers(sub)          # study, power (the teaching lab)
     return parser
 
 
@@ -263,6 +265,16 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze, "report": cmd_report}
+
+
+def _lab_command(name: str):
+    def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        from . import cli_lab
+        return cli_lab.COMMANDS[name](args, out, err)
+    return run
+
+
+COMMANDS.update({name: _lab_command(name) for name in ("study", "power")})
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

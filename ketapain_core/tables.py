@@ -66,6 +66,16 @@ def fmt_num(x: Any, digits: int = 0) -> str:
     return f"{v:.{digits}f}"
 
 
+def fmt_pct(x: Any, digits: int = 1) -> str:
+    """A fraction as a percentage with fixed decimals; ``NA`` when missing.
+
+    >>> fmt_pct(0.0512), fmt_pct(float("nan"))
+    ('5.1%', 'NA')
+    """
+    text = fmt_num(None if x is None else 100 * float(x), digits)
+    return text if text == "NA" else text + "%"
+
+
 def fmt_p(p: Any, missing: str = "-") -> str:
     """A P value as the app and the report show it: three decimals, ``<0.001`` below that.
 
