@@ -73,8 +73,9 @@ PRESETS: dict[str, tuple[str, str]] = {
              "every difference found is chance."),
     "one_week": ("Ketamine works for one week", "Ketamine lowers pain by 2 points on days 1-7 and then not at all; "
                  "5% of days missing completely at random."),
-    "mnar": ("Patients in pain stop writing", "Ketamine lowers pain by 1.5 points all period; 10% of days are "
-             "missing, a day far more likely the higher that day's pain (MNAR; day-to-day SD 1.5)."),
+    "mnar": ("Patients in pain stop writing", "Ketamine lowers pain by 1.5 points all period; 6% of days are "
+             "missing, a day far more likely the higher that day's pain (MNAR); pain varies more from day to day "
+             "(SD 2, autocorrelation 0.3) and less between patients (SD 1.5) than in KETAPAIN."),
 }
 
 _SEQ_LETTERS = "ABCD"
@@ -284,8 +285,8 @@ def _preset(name: str) -> LabSettings:
                            mechanism="mcar", missing_rate=0.05, strength=0.0, late_start=0.0)
     if name == "mnar":
         return LabSettings(preset=name, params=replace(base, effects=(("Ketamine", ArmEffect(sustained=-1.5)),),
-                                                        period_effects=(), noise_sd=1.5),
-                           mechanism="mnar", missing_rate=0.10, strength=2.0, late_start=0.0)
+                                                        period_effects=(), noise_sd=2.0, ar1=0.3, between_sd=1.5),
+                           mechanism="mnar", missing_rate=0.06, strength=1.5, late_start=0.0)
     raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
 
 
