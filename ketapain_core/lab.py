@@ -615,3 +615,80 @@ def generate_trial(settings: LabSettings, seed: int) -> Trial:
         trial = replace(trial, diary=d)
         del width
     return replace(trial, source=describe(settings, seed), simulated=True)
+
+
+# ---- the settings as one URL value ------------------------------------------------------------------------------
+#: Short URL keys of :func:`lab_settings`'s keywords (the page's ``lab`` query parameter).
+QUERY_KEYS: dict[str, str] = {"p": "preset", "n": "patients", "a": "arms", "d": "design", "q": "typed",
+                              "k": "period_days", "h": "horizon", "e": "effects", "pe": "period_effects",
+                              "c": "carryover", "b": "between_sd", "i": "icc", "s": "noise_sd", "r1": "ar1",
+                              "m": "mechanism", "r": "missing_rate", "g": "strength", "l": "late_start",
+                              "ref": "reference"}
+_INT_KEYS = {"patients", "period_days", "horizon"}
+_FLOAT_KEYS = {"carryover", "between_sd", "icc", "noise_sd", "ar1", "missing_rate", "strength", "late_start"}
+
+
+def to_query(kwargs: Mapping[str, Any]) -> str:
+    """:func:`lab_settings` keywords as one compact text (None values left out), for a URL.
+
+    >>> to_query({"preset": "null", "patients": 12, "effects": {"Ketamine": (-1.5, 2, 0.3)}, "icc": None})
+    'p=null;n=12;e=Ketamine~-1.5~2~0.3'
+    """
+    from urllib.parse import quote
+
+    inv = {v: k for k, v in QUERY_KEYS.items()}
+    parts = []
+    for name, v in kwargs.items():
+        if v is None or name not in inv:
+            continue
+        if name == "effects":
+            text = "|".join("~".join([quote(str(a), safe="")] + [f"{float(x):g}" for x in vals])
+                            for a, vals in v.items())
+        elif name in ("arms", "period_effects"):
+            text = "|".join(quote(f"{x:g}" if isinstance(x, float) else str(x), safe="") for x in v)
+        elif isinstance(v, float):
+            text = f"{v:g}"
+        else:
+            text = quote(str(v), safe="")
+        parts.append(f"{inv[name]}={text}")
+    return ";".join(parts)
+
+
+def from_query(text: str) -> dict[str, Any]:
+    """The :func:`lab_settings` keywords of :func:`to_query`'s text (ValueError naming the bad part).
+
+    >>> from_query("p=null;n=12;e=Ketamine~-1.5~2~0.3")
+    {'preset': 'null', 'patients': 12, 'effects': {'Ketamine': (-1.5, 2.0, 0.3)}}
+    """
+    from urllib.parse import unquote
+
+    out: dict[str, Any] = {}
+    for part in [p for p in str(text).split(";") if p]:
+        key, sep, raw = part.partition("=")
+        if not sep or key not in QUERY_KEYS:
+            raise ValueError(f"unknown lab setting {key[:20]!r}")
+        name = QUERY_KEYS[key]
+        try:
+            if name == "effects":
+                eff = {}
+                for item in raw.split("|"):
+                    bits = item.split("~")
+                    if len(bits) != 4:
+                        raise ValueError
+                    eff[unquote(bits[0])] = tuple(float(x) for x in bits[1:])
+                out[name] = eff
+            elif name == "arms":
+                out[name] = [unquote(x) for x in raw.split("|")]
+            elif name == "period_effects":
+                out[name] = [float(unquote(x)) for x in raw.split("|") if x]
+            elif name in _INT_KEYS:
+                out[name] = int(raw)
+            elif name in _FLOAT_KEYS:
+                out[name] = float(raw)
+                if not math.isfinite(out[name]):
+                    raise ValueError
+            else:
+                out[name] = unquote(raw)
+        except ValueError:
+            raise ValueError(f"lab setting {key}={raw[:30]!r} is not valid") from None
+    return out

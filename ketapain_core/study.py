@@ -38,7 +38,7 @@ from .missing import POLICIES, DiaryGrid, bocf, impute_grid
 from .auc import trapezoid_auc
 
 __all__ = ["SINGLE_METHODS", "METHODS", "run_study", "StudyResult", "analytic_power", "power_study",
-           "PowerResult", "sample_size_example", "replicate_seeds", "auc_variance_components"]
+           "PowerResult", "sample_size_example", "replicate_seeds", "auc_variance_components", "what_this_shows"]
 
 #: The single-imputation methods every study runs (missing-data policies of :mod:`ketapain_core.missing`).
 SINGLE_METHODS: tuple[str, ...] = ("complete", "locf", "interpolate", "bocf", "wocf")
@@ -615,3 +615,42 @@ def sample_size_example(arms: int = 3) -> dict[str, Any]:
                   f"57 (1.5 within-patient SDs).")
     return {**p, "var_between": vb, "var_within": vw, "crossover_n": n_cross, "paired_n": n_paired,
             "parallel_n_per_group": n_par, "rows": rows, "conclusion": conclusion}
+
+
+# ---- what a study shows, in words ----------------------------------------------------------------------------
+def what_this_shows(res: StudyResult, contrast: Optional[str] = None) -> list[str]:
+    """One plain sentence per method for one contrast (default: the first), for students.
+
+    >>> r = run_study(lab_settings("null", patients=6, horizon=7), replicates=4, seed=1, methods=["locf"],
+    ...               workers=1)
+    >>> what_this_shows(r)[0].startswith("LOCF")
+    True
+    """
+    from .tables import fmt_num, fmt_pct
+
+    t = res.results
+    contrast = contrast or (str(t["contrast"].iloc[0]) if len(t) else "")
+    out = []
+    for r in t[t["contrast"] == contrast].itertuples():
+        name = METHODS.get(r.method, r.method)
+        if r.n_ok == 0:
+            out.append(f"{name}: could not be analysed in any of the {res.replicates} trials (e.g. complete case "
+                       "with too few complete periods).")
+            continue
+        big = abs(r.bias) > 3 * r.bias_se if r.bias_se == r.bias_se else False
+        if not big:
+            bias = f"on average right (off by {fmt_num(r.bias, 1)}, within chance)"
+        else:
+            toward = (r.truth != 0 and (r.mean - r.truth) * r.truth < 0 and abs(r.mean) < abs(r.truth))
+            bias = (f"biased by {fmt_num(r.bias, 1)} pain score-days"
+                    + (", so it makes the difference look smaller than it is" if toward else
+                       ", so it makes the difference look larger than it is" if r.truth != 0 else ""))
+        cov_ok = abs(r.coverage - 0.95) <= 3 * max(r.coverage_se, 1e-9)
+        cov = (f"its 95% intervals hold the truth {fmt_pct(r.coverage, 0)} of the time"
+               + ("" if cov_ok else " (they should 95%: the stated uncertainty is wrong)"))
+        rej = (f"it wrongly finds a difference (P < {res.alpha:g}) in {fmt_pct(r.rejection, 0)} of trials "
+               f"(should be {fmt_pct(res.alpha, 0)})" if r.truth == 0 else
+               f"it detects the difference in {fmt_pct(r.rejection, 0)} of trials (its power)")
+        used = f"; {r.failed} trials could not be analysed" if r.failed else ""
+        out.append(f"{name}: {bias}; {cov}; {rej}{used}.")
+    return out
