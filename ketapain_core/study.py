@@ -645,9 +645,9 @@ def what_this_shows(res: StudyResult, contrast: Optional[str] = None) -> list[st
             bias = (f"biased by {fmt_num(r.bias, 1)} pain score-days"
                     + (", so it makes the difference look smaller than it is" if toward else
                        ", so it makes the difference look larger than it is" if r.truth != 0 else ""))
-        cov_ok = abs(r.coverage - 0.95) <= 3 * max(r.coverage_se, 1e-9)
+        cov_ok = abs(r.coverage - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / r.n_ok)
         cov = (f"its 95% intervals hold the truth {fmt_pct(r.coverage, 0)} of the time"
-               + ("" if cov_ok else " (they should 95%: the stated uncertainty is wrong)"))
+               + ("" if cov_ok else " (they should 95% of the time: its stated uncertainty is off)"))
         rej = (f"it wrongly finds a difference (P < {res.alpha:g}) in {fmt_pct(r.rejection, 0)} of trials "
                f"(should be {fmt_pct(res.alpha, 0)})" if r.truth == 0 else
                f"it detects the difference in {fmt_pct(r.rejection, 0)} of trials (its power)")
