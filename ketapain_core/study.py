@@ -79,7 +79,9 @@ def _analyse_replicate(settings: LabSettings, seed: int, methods: Sequence[str],
     ref = settings.arms[0]
     H, D = int(settings.horizon), settings.params.period_days
     out = np.full((len(methods), len(pairs), len(_FIELDS) + 2), np.nan)
-    base = pd.DataFrame({"patient": g["patient"], "period": g["period"], "treatment": g["treatment"]})
+    # object columns, not pandas' Arrow strings: building the design is several times faster on them
+    base = pd.DataFrame({"patient": pd.Series(g["patient"], dtype=object), "period": g["period"],
+                         "treatment": pd.Series(g["treatment"], dtype=object)})
     grid = DiaryGrid(design=base, values=g["values"], outcome="pain_average", period_days=D, pre_value=g["pre"],
                      pre_day=np.zeros(len(base), dtype=np.int64))
     designs: dict[bytes, Any] = {}
