@@ -228,10 +228,12 @@ def lab_trial(query: str, seed: int) -> Trial:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def lab_study(query: str, seed: int, replicates: int, methods: tuple[str, ...], workers: Optional[int],
+def lab_study(data_key: str, seed: int, replicates: int, methods: tuple[str, ...], workers: Optional[int],
               scheduler: Optional[str], _progress=None):
-    """:func:`ketapain_core.study.run_study`, cached on the settings and the seed (the result does not depend on
-    the workers or the scheduler, which are in the key only because a failure may)."""
+    """:func:`ketapain_core.study.run_study`, cached on the settings (``data_key``: the lab's ``to_query`` text,
+    which defines the simulated data) and the seed (the result does not depend on the workers or the scheduler,
+    which are in the key only because a failure may); ``_progress`` is the progress bar's callback."""
+    query = data_key
     from ketapain_core import lab as _lab
     from ketapain_core import study as _study
 
@@ -240,9 +242,11 @@ def lab_study(query: str, seed: int, replicates: int, methods: tuple[str, ...], 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def lab_power(query: str, patients: tuple[int, ...], alpha: float, replicates: int, seed: int,
+def lab_power(data_key: str, patients: tuple[int, ...], alpha: float, replicates: int, seed: int,
               workers: Optional[int], scheduler: Optional[str], _progress=None):
-    """:func:`ketapain_core.study.power_study`, cached on the settings, the numbers of patients and the seed."""
+    """:func:`ketapain_core.study.power_study`, cached on the settings (``data_key``: the lab's ``to_query``
+    text), the numbers of patients and the seed."""
+    query = data_key
     from ketapain_core import lab as _lab
     from ketapain_core import study as _study
 
