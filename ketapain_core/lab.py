@@ -36,7 +36,7 @@ from .schema import PAIN_MAX, PAIN_MIN, DEFAULT_HORIZON, Trial, arm_pairs, order
 from .simulate import (KETAPAIN_ARMS, ArmEffect, SimulationParams, ketapain_preset, simulate_arrays,
                        simulate_trial)
 
-__all__ = ["DESIGNS", "MECHANISMS", "PRESETS", "LabSettings", "lab_settings", "williams", "latin_square",
+__all__ = ["DESIGNS", "MECHANISMS", "PRESETS", "RANGES", "LabSettings", "lab_settings", "williams", "latin_square",
            "design_sequences", "truth", "generate_trial", "replicate_grid", "contrast_pairs", "missing_mask",
            "lab_settings_from_dict"]
 
@@ -82,6 +82,20 @@ _SEQ_LETTERS = "ABCD"
 MAX_ARMS = 4
 MAX_PATIENTS = 500
 MAX_PERIOD_DAYS = 120
+#: Allowed range of each numeric setting (the page's widgets use the same bounds).
+RANGES: dict[str, tuple[float, float]] = {
+    "patients": (2, MAX_PATIENTS), "period_days": (2, MAX_PERIOD_DAYS), "horizon": (2, MAX_PERIOD_DAYS),
+    "carryover": (0.0, 1.0), "between_sd": (0.0, 20.0), "noise_sd": (0.0, 10.0), "ar1": (-0.95, 0.95),
+    "icc": (0.0, 0.99), "missing_rate": (0.0, 0.95), "strength": (-5.0, 5.0), "late_start": (0.0, 1.0),
+    "effect_size": (-10.0, 10.0), "effect_onset": (1.0, float(MAX_PERIOD_DAYS)), "effect_waning": (0.0, 5.0),
+    "period_effect": (-10.0, 10.0),
+}
+
+
+def _check_range(name: str, value: float) -> None:
+    lo, hi = RANGES[name]
+    if not (lo <= value <= hi):
+        raise ValueError(f"{name.replace('_', ' ')} must be from {lo:g} to {hi:g}; got {value!r}")
 
 
 def williams(arms: Sequence[str]) -> tuple[tuple[str, ...], ...]:
@@ -314,6 +328,19 @@ def lab_settings(preset: str = "ketapain", *, patients: Optional[int] = None,
     >>> lab_settings("null", arms=["Placebo", "Drug"], design="abba").params.sequence_list()
     [('Placebo', 'Drug'), ('Drug', 'Placebo')]
     """
+    given = {"patients": patients, "period_days": period_days, "horizon": horizon, "carryover": carryover,
+             "between_sd": between_sd, "noise_sd": noise_sd, "ar1": ar1, "icc": icc, "missing_rate": missing_rate,
+             "strength": strength, "late_start": late_start}
+    for name, v in given.items():
+        if v is not None:
+            _check_range(name, float(v))
+    for v in (effects or {}).values():
+        if len(tuple(v)) != 3:
+            raise ValueError(f"an arm's effect is (size, onset, waning); got {v!r}")
+        for name, x in zip(("effect_size", "effect_onset", "effect_waning"), v):
+            _check_range(name, float(x))
+    for x in period_effects or ():
+        _check_range("period_effect", float(x))
     s = _preset(preset)
     p = s.params
     if arms is not None:

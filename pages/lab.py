@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import figures_lab
-from ketapain_core.lab import (DESIGNS, LATE_START_TEXT, MECHANISMS, PRESETS, from_query, lab_settings,
-                               to_query, truth)
+from ketapain_core.lab import (DESIGNS, LATE_START_TEXT, MECHANISMS, PRESETS, RANGES, from_query,
+                               lab_settings, to_query, truth)
 from ketapain_core.study import (DEFAULT_REPLICATES, MAX_REPLICATES, METHODS, SINGLE_METHODS,
                                  sample_size_example, what_this_shows)
 from ui import cache, render, sidebar, state
@@ -15,6 +15,14 @@ from ui import cache, render, sidebar, state
 W = "labw_"                       # prefix of this page's widget keys
 MAX_ARMS = 4
 ss = st.session_state
+
+
+def _lo(name: str) -> float:
+    return RANGES[name][0]
+
+
+def _hi(name: str) -> float:
+    return RANGES[name][1]
 
 ctx = sidebar.page_context()
 render.page_header("Teaching lab", ctx, show_settings=False)
@@ -141,7 +149,7 @@ c2.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, step=1, key=W + "see
 
 with st.expander("Design", expanded=False):
     d1, d2, d3 = st.columns(3)
-    d1.number_input("Patients", min_value=2, max_value=200, step=1, key=W + "patients", on_change=_sync)
+    d1.number_input("Patients", min_value=int(_lo("patients")), max_value=int(_hi("patients")), step=1, key=W + "patients", on_change=_sync)
     d1.text_input("Arms (2-4, comma-separated; the placebo-like or first is the reference)", key=W + "arms",
                   on_change=_sync, max_chars=160)
     d2.selectbox("Sequences", list(DESIGNS), key=W + "design", on_change=_sync)
@@ -149,8 +157,8 @@ with st.expander("Design", expanded=False):
     if ss[W + "design"] == "typed":
         d2.text_input("Typed sequences (letters A-D = the arms in order)", key=W + "typed", on_change=_sync,
                       max_chars=120)
-    d3.number_input("Days per period", min_value=7, max_value=120, step=1, key=W + "period_days", on_change=_sync)
-    d3.number_input("AUC up to day", min_value=2, max_value=120, step=1, key=W + "horizon", on_change=_sync)
+    d3.number_input("Days per period", min_value=int(_lo("period_days")), max_value=int(_hi("period_days")), step=1, key=W + "period_days", on_change=_sync)
+    d3.number_input("AUC up to day", min_value=int(_lo("horizon")), max_value=int(_hi("horizon")), step=1, key=W + "horizon", on_change=_sync)
 
 with st.expander("Truth: what the arms do to daily pain", expanded=False):
     arms_now = [a.strip() for a in str(ss[W + "arms"]).split(",") if a.strip()][:MAX_ARMS]
@@ -161,30 +169,33 @@ with st.expander("Truth: what the arms do to daily pain", expanded=False):
         for name, default in (("size", 0.0), ("onset", 1.0), ("waning", 0.0)):
             ss.setdefault(f"{W}eff{i}_{name}", default)
         e1, e2, e3 = st.columns(3)
-        e1.number_input(f"{a}: size", min_value=-10.0, max_value=10.0, step=0.1, key=f"{W}eff{i}_size",
+        e1.number_input(f"{a}: size", min_value=_lo("effect_size"), max_value=_hi("effect_size"), step=0.1,
+                        key=f"{W}eff{i}_size",
                         on_change=_sync)
-        e2.number_input(f"{a}: onset day", min_value=1.0, max_value=120.0, step=1.0, key=f"{W}eff{i}_onset",
+        e2.number_input(f"{a}: onset day", min_value=_lo("effect_onset"), max_value=_hi("effect_onset"),
+                        step=1.0, key=f"{W}eff{i}_onset",
                         on_change=_sync)
-        e3.number_input(f"{a}: waning", min_value=0.0, max_value=5.0, step=0.05, key=f"{W}eff{i}_waning",
+        e3.number_input(f"{a}: waning", min_value=_lo("effect_waning"), max_value=_hi("effect_waning"),
+                        step=0.05, key=f"{W}eff{i}_waning",
                         on_change=_sync)
     t1, t2, t3 = st.columns(3)
     t1.text_input("Period shifts (pain points, comma-separated)", key=W + "period_effects", on_change=_sync,
                   max_chars=80)
-    t1.slider("Carry-over (share of the previous arm's effect)", 0.0, 1.0, step=0.05, key=W + "carryover",
+    t1.slider("Carry-over (share of the previous arm's effect)", _lo("carryover"), _hi("carryover"), step=0.05, key=W + "carryover",
               on_change=_sync)
-    t2.number_input("Between-patient SD", min_value=0.0, max_value=6.0, step=0.1, key=W + "between_sd",
+    t2.number_input("Between-patient SD", min_value=_lo("between_sd"), max_value=_hi("between_sd"), step=0.1, key=W + "between_sd",
                     on_change=_sync)
-    t3.number_input("Day-to-day SD", min_value=0.0, max_value=5.0, step=0.1, key=W + "noise_sd", on_change=_sync)
-    t3.slider("Day-to-day autocorrelation (AR(1))", -0.9, 0.95, step=0.05, key=W + "ar1", on_change=_sync)
+    t3.number_input("Day-to-day SD", min_value=_lo("noise_sd"), max_value=_hi("noise_sd"), step=0.1, key=W + "noise_sd", on_change=_sync)
+    t3.slider("Day-to-day autocorrelation (AR(1))", _lo("ar1"), _hi("ar1"), step=0.05, key=W + "ar1", on_change=_sync)
 
 with st.expander("How diaries go missing", expanded=True):
     m1, m2 = st.columns([2, 1])
     m1.radio("Mechanism", list(MECHANISMS), key=W + "mechanism", on_change=_sync,
              captions=[MECHANISMS[m] for m in MECHANISMS], format_func=str.upper)
-    m2.slider("Missing rate (dropout: share of diaries that stop)", 0.0, 0.45, step=0.01, key=W + "missing_rate",
+    m2.slider("Missing rate (dropout: share of diaries that stop)", _lo("missing_rate"), _hi("missing_rate"), step=0.01, key=W + "missing_rate",
               on_change=_sync)
-    m2.slider("Strength (log-odds per pain point)", -3.0, 3.0, step=0.1, key=W + "strength", on_change=_sync)
-    m2.slider("Late starts (probability)", 0.0, 0.5, step=0.01, key=W + "late_start", on_change=_sync)
+    m2.slider("Strength (log-odds per pain point)", _lo("strength"), _hi("strength"), step=0.1, key=W + "strength", on_change=_sync)
+    m2.slider("Late starts (probability)", _lo("late_start"), _hi("late_start"), step=0.01, key=W + "late_start", on_change=_sync)
     m2.caption(render.esc(LATE_START_TEXT))
 
 settings, query = None, ""

@@ -69,3 +69,10 @@ def test_bad_settings_are_reported_not_raised():
     at.text_input(key="labw_arms").set_value("OnlyOne").run()
     assert_clean(at)
     assert any("cannot be used" in e.value for e in at.error)
+
+
+def test_a_link_with_settings_out_of_range_is_refused_with_a_notice():
+    at = start(PAGE, {"data": "lab", "lab": "p=null;c=2;n=6", "seed": "3"})
+    assert_clean(at)
+    assert "carryover must be from 0 to 1" in texts(at)
+    assert at.selectbox(key="labw_preset").value == "ketapain"      # the link's settings were not used

@@ -130,3 +130,19 @@ def test_carryover_shifts_the_next_period_only():
     assert np.all(diff[:, 0] == 0)                 # period 1: no previous arm
     prev_ket = (b["treatment"].reshape(-1, 3)[:, :-1] == "Ketamine")
     assert diff[:, 1:][prev_ket].mean() < -0.8 and abs(diff[:, 1:][~prev_ket].mean()) < 0.2
+
+
+def test_query_round_trip_and_ranges():
+    from ketapain_core.lab import RANGES, from_query, to_query
+    kw = {"preset": "mnar", "patients": 12, "arms": ["Saline", "Drug;A=1"], "design": "abba",
+          "effects": {"Drug;A=1": (-1.5, 2.0, 0.25)}, "carryover": 0.5, "mechanism": "dropout",
+          "missing_rate": 0.3, "period_effects": [0.0, -0.5]}
+    back = from_query(to_query(kw))
+    assert lab_settings(**back) == lab_settings(**kw)
+    with pytest.raises(ValueError, match="carryover must be from 0 to 1"):
+        lab_settings("null", carryover=1.5)
+    with pytest.raises(ValueError, match="not valid"):
+        from_query("n=abc")
+    with pytest.raises(ValueError, match="unknown lab setting"):
+        from_query("zz=1")
+    assert RANGES["ar1"] == (-0.95, 0.95)
