@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from .auc import AucResult, compute_auc
-from .crossover import CARRYOVER_MODES, CrossoverResult, NotEstimable, fit_crossover
+from .crossover import CARRYOVER_MODES, CrossoverResult, JointTest, NotEstimable, fit_crossover
 from .effects import EffectSizes, Responders, effect_sizes, responders
 from .missing import POLICIES
+from .status import NOT_ESTIMABLE
 from .schema import (DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, default_reference,
                      order_arms)
 from .tables import describe
@@ -58,7 +59,8 @@ def summarise_by_arm(auc: pd.DataFrame, response: str = "auc") -> pd.DataFrame:
 class Analysis:
     """The primary analysis of one outcome, policy and horizon.
 
-    ``model`` is None when the model cannot be estimated; ``model_error`` then says why.
+    ``status`` and ``reason`` follow :mod:`ketapain_core.status`: the model's own ("ok" or "caution") when it
+    was fitted, else "not estimable" with the reason, and then ``model`` is None.
     """
 
     settings: AnalysisSettings
@@ -66,12 +68,40 @@ class Analysis:
     auc: AucResult
     summary: pd.DataFrame
     model: Optional[CrossoverResult]
-    model_error: Optional[str]
+    status: str
+    reason: str
     effect_sizes: EffectSizes
     responders: Responders
 
     def to_frame(self) -> pd.DataFrame:
         return self.summary.copy()
+
+    @property
+    def estimable(self) -> bool:
+        """Whether the crossover model was fitted (``status`` is not "not estimable")."""
+        return self.model is not None
+
+    @property
+    def n_used(self) -> int:
+        """Patient-periods in the model (when not estimable: those with an AUC)."""
+        return self.model.n_used if self.model is not None else self.auc.n_used
+
+    @property
+    def omnibus(self) -> JointTest:
+        """The model's omnibus test of treatment; when not estimable, a test of NaNs with the reason."""
+        if self.model is not None:
+            return self.model.omnibus
+        return JointTest.not_estimable(("treatment",), max(len(self.arms) - 1, 0), self.reason)
+
+    @property
+    def icc(self) -> float:
+        """The model's intraclass correlation (NaN when not estimable)."""
+        return self.model.icc if self.model is not None else math.nan
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        """Patient-periods left out, with the reason (the model's list, else the AUC's)."""
+        return self.model.excluded if self.model is not None else self.auc.excluded
 
     @property
     def arms(self) -> list[str]:
@@ -120,8 +150,9 @@ def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()
         error = str(exc)
         if exc.kind == "confounded":
             es = es.not_estimable({(a, b): f"not estimable: {error}" for a, b in zip(es.table["a"], es.table["b"])})
+    status, reason = (model.status, model.reason) if model is not None else (NOT_ESTIMABLE, error or "")
     return Analysis(settings=s, reference=reference, auc=auc, summary=summarise_by_arm(table, "auc"),
-                    model=model, model_error=error, effect_sizes=es,
+                    model=model, status=status, reason=reason, effect_sizes=es,
                     responders=responders(table, reference=reference))
 
 
@@ -153,13 +184,12 @@ def to_json_dict(a: Analysis) -> dict[str, Any]:
     out: dict[str, Any] = {
         "settings": {**asdict(a.settings), "reference": a.reference},
         "n_patients": int(t["patient"].nunique()),
-        "n_used": m.n_used if m else a.auc.n_used,
-        "excluded": (_records(m.excluded, ["patient", "period", "treatment", "reason"]) if m
-                     else _records(a.auc.excluded, ["patient", "period", "treatment", "reason"])),
+        "n_used": a.n_used,
+        "excluded": _records(a.excluded, ["patient", "period", "treatment", "reason"]),
         "auc": _records(t, ["patient", "period", "treatment", "sequence", "auc"]),
         "summary": _records(a.summary, list(a.summary.columns)),
-        "status": m.status if m else "not estimable",
-        "status_reason": m.status_reason if m else a.model_error,
+        "status": a.status,
+        "status_reason": a.reason,
         "sequences": sorted({str(x) for x in t["sequence"]}),
         "effect_sizes": _records(a.effect_sizes.table, list(a.effect_sizes.table.columns)),
         "responders": _records(a.responders.per_patient, list(a.responders.per_patient.columns)),
@@ -230,11 +260,10 @@ def table2(diary: pd.DataFrame, rows: Optional[Sequence[tuple[str, str, int, str
         f.insert(0, "horizon", horizon)
         f.insert(0, "outcome", outcome)
         f.insert(0, "row", label)
-        m = a.model
-        f["p_f"] = m.omnibus.p_f if m else math.nan
-        f["p_chi2"] = m.omnibus.p_chi2 if m else math.nan
-        f["n_used"] = m.n_used if m else 0
-        f["status"] = m.status if m else f"not estimable: {a.model_error}"
+        f["p_f"] = a.omnibus.p_f
+        f["p_chi2"] = a.omnibus.p_chi2
+        f["n_used"] = a.model.n_used if a.estimable else 0
+        f["status"] = a.status if a.estimable else f"{a.status}: {a.reason}"
         frames.append(f)
     cols = ["row", "outcome", "horizon", "policy", "arm", "n", "mean", "sd", "median", "q1", "q3", "p_f",
             "p_chi2", "n_used", "status"]

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from .schema import DEFAULT_PERIOD_DAYS, FLAG_LETTERS, NO_WORDS, YES_WORDS, order_arms
-from .tables import auto_digits, describe, mean_sd_text, median_iqr_text, n_pct_text, percent
+from .format import mean_sd_text, median_iqr_text, n_pct_text
+from .tables import auto_digits, describe, percent
 
 ALL_GROUP = "All"
 

@@ -16,8 +16,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
+from .format import ci_text, fmt_num, fmt_p, median_iqr_text
 from .missing import POLICIES
-from .schema import BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_OUTCOME, DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial
+from .schema import (BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, DEFAULT_OUTCOME,
+                     DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial)
 from .textsafe import escape_controls
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_ESTIMABLE = 0, 2, 3
@@ -61,10 +63,17 @@ class SafeText:
         return getattr(self._stream, name)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+#: ``--missing`` of analyze: the single-imputation policies and the multiple-imputation methods.
+MI_CHOICES = ("mi", "j2r", "cr", "cir")
+
+
+def _add_common(p: argparse.ArgumentParser, mi: bool = False) -> None:
     p.add_argument("path", help="diary file (CSV, XLSX, Parquet) or a folder of table files")
     p.add_argument("--outcome", default=DEFAULT_OUTCOME, help=f"daily outcome column (default {DEFAULT_OUTCOME})")
-    p.add_argument("--missing", default=DEFAULT_POLICY, choices=sorted(POLICIES), help="missing-data policy")
+    choices = sorted(POLICIES) + (list(MI_CHOICES) if mi else [])
+    p.add_argument("--missing", default=DEFAULT_POLICY, choices=choices,
+                   help="missing-data policy" + ("; mi, j2r, cr, cir: multiple imputation (MAR, jump to "
+                                                 "reference, copy reference, copy increments)" if mi else ""))
     p.add_argument("--horizon", type=int, default=DEFAULT_HORIZON,
                    help=f"last day of the AUC (default {DEFAULT_HORIZON})")
     p.add_argument("--period-days", type=int, default=DEFAULT_PERIOD_DAYS, help="period length D (default 35)")
@@ -77,12 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_auc = sub.add_parser("auc", help="print the AUC table as CSV")
     _add_common(p_auc)
     p_an = sub.add_parser("analyze", help="fit the crossover model; print a summary or write JSON")
-    _add_common(p_an)
+    _add_common(p_an, mi=True)
     p_an.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
     p_an.add_argument("--carryover", default="exclude", choices=["exclude", "include", "auto"])
     p_an.add_argument("--log", action="store_true", help="analyse log(AUC + 1)")
     p_an.add_argument("--json", dest="json_out", default=None, metavar="OUT|-",
                       help="write the results as JSON to OUT (- for standard output)")
+    p_an.add_argument("--imputations", type=int, default=DEFAULT_IMPUTATIONS, metavar="M",
+                      help=f"imputations of --missing mi|j2r|cr|cir (default {DEFAULT_IMPUTATIONS})")
+    p_an.add_argument("--seed", type=int, default=DEFAULT_MI_SEED,
+                      help=f"seed of --missing mi|j2r|cr|cir (default {DEFAULT_MI_SEED})")
     p_rep = sub.add_parser("report", help="write a self-contained HTML report")
     _add_common(p_rep)
     p_rep.add_argument("--reference", default=None, help="reference arm (default: placebo-like label, else first)")
@@ -162,6 +175,8 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.reference is not None and args.reference not in trial.arms:
         raise CliError([f"error: --reference {args.reference!r} is not an arm of the diary; "
                         f"arms: {', '.join(trial.arms)}"])
+    if args.missing in MI_CHOICES:
+        return _analyze_mi(trial, args, out, err)
     settings = AnalysisSettings(outcome=args.outcome, policy=args.missing, horizon=args.horizon,
                                 period_days=args.period_days, reference=args.reference,
                                 carryover=args.carryover, log=args.log)
@@ -184,10 +199,62 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(format_summary(a))
     if a.model is None:
-        print(f"error: the model cannot be estimated: {a.model_error}", file=err)
+        print(f"error: the model cannot be estimated: {a.reason}", file=err)
         return EXIT_NOT_ESTIMABLE
     for w in a.model.warnings:
         print(f"warning: model: {w}", file=err)
+    return EXIT_OK
+
+
+def _write_json(doc: dict, args: argparse.Namespace, out: TextIO) -> None:
+    import json
+
+    text = json.dumps(doc, indent=2, allow_nan=False)
+    if args.json_out == "-":
+        out.write(text + "\n")
+        return
+    try:
+        with open(args.json_out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as exc:
+        raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
+
+
+def _analyze_mi(trial: Trial, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """analyze --missing mi|j2r|cr|cir: multiple imputation, pooled by Rubin's rules."""
+    from .analysis import AnalysisSettings
+    from .design import NotEstimable
+    from .refbased import mi_json_dict, run_mi_method
+
+    if args.imputations < 2:
+        raise CliError([f"error: --imputations must be at least 2; got {args.imputations}"])
+    settings = AnalysisSettings(outcome=args.outcome, policy=DEFAULT_POLICY, horizon=args.horizon,
+                                period_days=args.period_days, reference=args.reference,
+                                carryover=args.carryover, log=args.log)
+    try:
+        r = run_mi_method(trial.diary, settings, args.missing, m=args.imputations, seed=args.seed)
+    except NotEstimable as exc:
+        print(f"error: the model cannot be estimated: {exc}", file=err)
+        return EXIT_NOT_ESTIMABLE
+    for row in r.excluded.itertuples():
+        print(f"note: patient {row.patient} period {row.period} ({row.treatment}) left out: {row.reason}",
+              file=err)
+    if args.json_out:
+        doc = mi_json_dict(r, args.missing, trial.diary["patient"].nunique())
+        doc["data"] = {"path": str(args.path), "simulated": _is_bundled(args.path), "source": trial.source}
+        _write_json(doc, args, out)
+    else:
+        lines = [f"KETAPAIN Explorer: {args.outcome}, AUC days 1-{args.horizon}, missing = {args.missing} "
+                 f"(multiple imputation, m = {r.m}, seed {r.seed}), reference = {r.reference}", "",
+                 f"{r.n_used} patient-periods analysed, {r.imputed_days} diary days imputed per imputation; "
+                 f"status: {r.status} ({r.reason})", "",
+                 "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
+        for c in r.contrasts.itertuples():
+            lines.append(f"{c.a + ' - ' + c.b:<32} {c.estimate:>9.2f} {c.se:>8.2f} {c.df:>7.1f} {fmt_p(c.p):>8} "
+                         f"{fmt_p(c.p_sidak):>9}   {ci_text(c.ci_low, c.ci_high, 2, '-')}")
+        out.write("\n".join(lines) + "\n")
+    for w in r.warnings:
+        print(f"warning: {w}", file=err)
     return EXIT_OK
 
 
@@ -198,16 +265,17 @@ def format_summary(a) -> str:
              f"reference = {a.reference}, carry-over = {s.carryover}{', log(AUC + 1)' if s.log else ''}", ""]
     lines.append("arm                      n      mean        SD    median [IQR]")
     for r in a.summary.itertuples():
-        lines.append(f"{r.arm:<22} {r.n:>3} {r.mean:>9.1f} {r.sd:>9.1f}    {r.median:.1f} [{r.q1:.1f}; {r.q3:.1f}]")
+        lines.append(f"{r.arm:<22} {r.n:>3} {fmt_num(r.mean, 1, '-'):>9} {fmt_num(r.sd, 1, '-'):>9}    "
+                     f"{median_iqr_text(r.median, r.q1, r.q3, 1, '-')}")
     m = a.model
     if m is None:
-        lines += ["", f"model: not estimable: {a.model_error}"]
+        lines += ["", f"model: not estimable: {a.reason}"]
         return "\n".join(lines) + "\n"
     o = m.omnibus
-    lines += ["", f"model: {m.status} ({m.status_reason}); {m.n_used} patient-periods used, "
+    lines += ["", f"model: {m.status} ({m.reason}); {m.n_used} patient-periods used, "
                   f"{len(m.excluded)} left out; ICC = {m.icc:.3f}",
-              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {o.p_f:.4g}; "
-               f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {o.p_chi2:.4g}" if o.estimable else f"treatment: {o.reason}"),
+              (f"treatment: F({o.num_df}, {o.den_df:.1f}) = {o.f:.3f}, P = {fmt_p(o.p_f)}; "
+               f"Wald chi2({o.df}) = {o.chi2:.3f}, P = {fmt_p(o.p_chi2)}" if o.estimable else f"treatment: {o.reason}"),
               m.carryover_decision, "",
               "contrast                          estimate       SE      df        P  P(Sidak)   95% CI"]
     for r in m.contrasts.itertuples():
@@ -215,15 +283,15 @@ def format_summary(a) -> str:
         if not r.estimable:
             lines.append(f"{name:<32} {r.reason}")
             continue
-        lines.append(f"{name:<32} {r.estimate:>9.2f} {r.se:>8.2f} {r.df:>7.1f} {r.p:>8.4f} {r.p_sidak:>9.4f}"
-                     f"   [{r.ci_low:.2f}; {r.ci_high:.2f}]")
+        lines.append(f"{name:<32} {r.estimate:>9.2f} {r.se:>8.2f} {r.df:>7.1f} {fmt_p(r.p):>8} {fmt_p(r.p_sidak):>9}"
+                     f"   {ci_text(r.ci_low, r.ci_high, 2, '-')}")
     lines += ["", "effect size (d_z)                    n       d    95% CI            g_z"]
     for r in a.effect_sizes.table.itertuples():
         name = f"{r.a} - {r.b}"
         if r.reason:
             lines.append(f"{name:<32} {r.n:>5} {r.reason}")
             continue
-        lines.append(f"{name:<32} {r.n:>5} {r.d:>7.3f}   [{r.ci_low:.3f}; {r.ci_high:.3f}]   {r.g:.3f}")
+        lines.append(f"{name:<32} {r.n:>5} {r.d:>7.3f}   {ci_text(r.ci_low, r.ci_high, 3, '-')}   {r.g:.3f}")
     return "\n".join(lines) + "\n"
 
 

@@ -137,7 +137,7 @@ def cmd_study(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def format_study(res: Any) -> str:
     """A plain-text table of a study for the terminal."""
-    from .tables import fmt_num as num, fmt_pct as pct
+    from .format import fmt_num as num, fmt_pct as pct
 
     lines = [f"SIMULATED teaching-lab study: preset {res.settings.preset}, {res.settings.params.patients} patients, "
              f"missing {res.settings.mechanism} {res.settings.missing_rate:g}, {res.replicates} replicates, seed "
@@ -175,7 +175,7 @@ def cmd_power(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.json_out:
             _write_json(res.to_json_dict(), args.json_out, out)
         else:
-            from .tables import fmt_pct as pct
+            from .format import fmt_pct as pct
             lines = [f"SIMULATED power: preset {settings.preset}, alpha {args.alpha:g}, {res.replicates} replicates "
                      "per n", "", f"{'patients':>8}  {'contrast':<26}{'analytic':>10}{'simulated (MC SE)':>22}"]
             for r in res.rows.itertuples():

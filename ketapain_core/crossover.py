@@ -4,13 +4,14 @@ The primary model, per outcome, horizon and policy, is::
 
     AUC ~ treatment + period + sequence [+ carry-over] + (1 | patient)      (REML)
 
-With a random intercept only, each patient's covariance is compound symmetric, so the REML criterion, the
-fixed effects, their covariance and the derivatives needed for Satterthwaite's degrees of freedom all reduce to
-closed-form sums over patients. The criterion is profiled over the residual variance and minimised over the
-single parameter ``theta = sd(patient) / sd(residual)`` (lme4's parameterisation); the Hessian of the REML
-deviance in ``(theta, sigma)`` and the Jacobian of ``cov(beta)`` (what lmerTest computes numerically) are
-computed analytically. Multi-df F tests follow lmerTest's eigen-decomposition method; contrasts and marginal
-means follow emmeans (equal weights over period and sequence levels; 0/1 carry-over columns, like any
+The fit is :func:`ketapain_core.reml.fit_reml` with one random intercept: with it each patient's covariance is
+compound symmetric, so the REML criterion, the fixed effects, their covariance and the derivatives needed for
+Satterthwaite's degrees of freedom all reduce to closed-form sums over patients. The criterion is profiled over
+the residual variance and minimised over the single parameter ``theta = sd(patient) / sd(residual)`` (lme4's
+parameterisation); the Hessian of the REML deviance in ``(theta, sigma)`` and the Jacobian of ``cov(beta)``
+(what lmerTest computes numerically) are computed analytically. Contrasts are
+:func:`ketapain_core.reml.t_test`, multi-df F tests :func:`ketapain_core.reml.joint_test` (lmerTest's
+eigen-decomposition method); contrasts and marginal means follow emmeans (equal weights over period and sequence levels; 0/1 carry-over columns, like any
 covariate with two values, averaged over both values as emmeans' default cov.keep = "2" does).
 """
 from __future__ import annotations
@@ -21,308 +22,21 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import stats
 
 from .design import Design, NotEstimable, build_design, check_estimable, contrast_vector
-from .schema import arm_pairs
 from .multicomp import sidak
+from .reml import JointTest, RemlFit, fit_reml, joint_test, t_test
+from .schema import arm_pairs
+from .status import from_cautions
 
 CARRYOVER_MODES = ("exclude", "include", "auto")
 _SINGULAR_TOL = 1e-4      # as lme4's isSingular(): theta below this is a boundary fit
-_EIG_TOL = 1e-6           # as lmerTest: Hessian eigenvalues below this count as zero
 
 
-# --------------------------------------------------------------------------------------------------------------
-# REML for a random-intercept model by closed-form per-patient algebra
-# --------------------------------------------------------------------------------------------------------------
-class _Reml:
-    """Sufficient statistics of the random-intercept model and the REML criterion as a function of theta.
-
-    Patients with the same number of observations n share c = theta^2 / (1 + n theta^2), so every sum over
-    patients reduces to a few p x p aggregates per distinct n (at most the number of periods): one evaluation
-    costs O(K p^2) whatever the number of patients.
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray):
-        self.X, self.y, self.codes = X, y, codes
-        self.N, self.p = X.shape
-        G = int(codes.max()) + 1
-        n = np.bincount(codes, minlength=G)
-        self.n_patient = n.astype(float)
-        self.S = np.column_stack([np.bincount(codes, weights=X[:, j], minlength=G) for j in range(self.p)])
-        self.sy = np.bincount(codes, weights=y, minlength=G)
-        # einsum, not BLAS: a threaded GEMM on a tall thin matrix is slower here than a plain loop
-        self.XtX = np.einsum("ij,ik->jk", X, X)
-        self.Xty = X.T @ y
-        self.yty = float(y @ y)
-        sizes, group = np.unique(n, return_inverse=True)
-        self.sizes = sizes.astype(float)                      # distinct n
-        self.count = np.bincount(group).astype(float)         # patients per distinct n
-        self.T = np.stack([np.einsum("ij,ik->jk", self.S[group == k], self.S[group == k])
-                           for k in range(len(sizes))])
-        self.U = np.stack([self.S[group == k].T @ self.sy[group == k] for k in range(len(sizes))])
-        self.V = np.array([float(self.sy[group == k] @ self.sy[group == k]) for k in range(len(sizes))])
-
-    def c(self, theta: float, order: int = 0, n: Optional[np.ndarray] = None) -> np.ndarray:
-        """c(n) = theta^2 / (1 + n theta^2) and its derivatives in theta, per distinct n (or per given n)."""
-        n = self.sizes if n is None else n
-        t2 = theta * theta
-        den = 1.0 + n * t2
-        if order == 0:
-            return t2 / den
-        if order == 1:
-            return 2.0 * theta / den ** 2
-        return 2.0 * (1.0 - 3.0 * n * t2) / den ** 3
-
-    def solve(self, theta: float) -> dict[str, Any]:
-        c = self.c(theta)
-        M = self.XtX - np.tensordot(c, self.T, axes=1)
-        u = self.Xty - c @ self.U
-        L = np.linalg.cholesky(M)
-        beta = np.linalg.solve(M, u)
-        Q = self.yty - float(c @ self.V) - float(u @ beta)
-        logdetM = 2.0 * float(np.log(np.diag(L)).sum())
-        return {"c": c, "M": M, "beta": beta, "Q": max(Q, 0.0), "logdetM": logdetM}
-
-    def profiled(self, theta: float) -> float:
-        """REML criterion (-2 log restricted likelihood) profiled over sigma, as lme4's REMLcrit."""
-        s = self.solve(theta)
-        dfr = self.N - self.p
-        if not s["Q"] > 1e-10 * self.yty:  # an exact fit: log(0) below, and no residual variance to test against
-            raise NotEstimable("the model fits the values exactly (no residual variation, e.g. every "
-                               "patient-period has the same AUC or the same difference between arms), so there "
-                               "is no variance to compute standard errors or P values from", kind="exact_fit")
-        ld_v = float(self.count @ np.log1p(self.sizes * theta * theta))
-        return ld_v + s["logdetM"] + dfr * (1.0 + math.log(2.0 * math.pi * s["Q"] / dfr))
-
-    def derivatives(self, theta: float) -> dict[str, Any]:
-        """First and second derivatives in theta of the pieces of the REML deviance."""
-        s = self.solve(theta)
-        n, w = self.sizes, self.count
-        t2 = theta * theta
-        beta = s["beta"]
-        c1, c2 = self.c(theta, 1), self.c(theta, 2)
-        Minv = np.linalg.inv(s["M"])
-        # per distinct n: sum of R_i^2 and of R_i s_i, with R_i = sy_i - s_i' beta (patient residual sums)
-        Tb = self.T @ beta                                    # K x p
-        RR = self.V - 2.0 * (self.U @ beta) + Tb @ beta
-        RS = self.U - Tb
-        M1 = -np.tensordot(c1, self.T, axes=1)
-        M2 = -np.tensordot(c2, self.T, axes=1)
-        A1 = Minv @ M1
-        ld1 = float(w @ (2 * n * theta / (1 + n * t2))) + float(np.trace(A1))
-        ld2 = (float(w @ (2 * n * (1 - n * t2) / (1 + n * t2) ** 2)) + float(np.trace(Minv @ M2))
-               - float(np.sum(A1 * A1.T)))
-        g = -(c1 @ RS)                                        # X' W' r
-        Q1 = -float(c1 @ RR)
-        Q2 = -float(c2 @ RR) - 2.0 * float(g @ Minv @ g)
-        return {**s, "Minv": Minv, "M1": M1, "ld1": ld1, "ld2": ld2, "Q1": Q1, "Q2": Q2}
-
-    def ranef(self, theta: float, beta: np.ndarray) -> np.ndarray:
-        """BLUP of each patient's intercept: c_i times the patient's sum of marginal residuals."""
-        R = self.sy - self.S @ beta
-        return self.c(theta, n=self.n_patient) * R
-
-    def profiled_gradient(self, theta: float) -> tuple[float, float]:
-        d = self.derivatives(theta)
-        dfr = self.N - self.p
-        Q = d["Q"]
-        g1 = d["ld1"] + dfr * d["Q1"] / Q
-        g2 = d["ld2"] + dfr * (d["Q2"] / Q - (d["Q1"] / Q) ** 2)
-        return g1, g2
-
-
-@dataclass(frozen=True)
-class _Fit:
-    theta: float
-    sigma: float
-    beta: np.ndarray
-    vcov: np.ndarray
-    reml_criterion: float
-    vcov_varpar: np.ndarray      # 2 x 2, (theta, sigma)
-    jac: tuple[np.ndarray, np.ndarray]   # d cov(beta) / d theta, d cov(beta) / d sigma
-    hessian_eigen: np.ndarray
-    residuals: np.ndarray        # conditional: y - X beta - b_patient
-    ranef: np.ndarray
-    fitted: np.ndarray
-    converged: bool
-    messages: tuple[str, ...]
-    flat: bool = False           # a Hessian eigenvalue close to zero: the criterion is nearly flat
-
-
-def _minimise_theta(model: _Reml, lo: float, hi: float) -> float:
-    """Minimise the profiled REML criterion on [lo, hi] (a grid bracket around the best grid point).
-
-    The minimum is where the analytic gradient crosses zero, found by Brent's root finder to ~1e-12; if the
-    gradient does not change sign on the bracket, fall back to bounded minimisation and Newton polishing.
-    """
-    a = max(lo, 1e-10)
-    g_lo = model.profiled_gradient(a)[0]
-    if lo == 0.0 and g_lo >= 0:
-        return 0.0            # the criterion rises from the boundary: theta = 0 (a singular fit)
-    g_hi = model.profiled_gradient(hi)[0]
-    if g_lo < 0 < g_hi:
-        return float(optimize.brentq(lambda t: model.profiled_gradient(t)[0], a, hi,
-                                     xtol=1e-13, rtol=4 * np.finfo(float).eps))
-    res = optimize.minimize_scalar(model.profiled, bounds=(lo, hi), method="bounded",
-                                   options={"xatol": 1e-8, "maxiter": 500})
-    theta = float(res.x)
-    for _ in range(8):
-        g1, g2 = model.profiled_gradient(theta)
-        if g2 <= 0 or not np.isfinite(g1):
-            break
-        new = theta - g1 / g2
-        if new <= 0 or model.profiled(new) > model.profiled(theta) + 1e-12:
-            break
-        theta = new
-    return theta
-
-
-def _fit_reml(design: Design) -> _Fit:
-    X, y, codes = design.X, design.y, design.patient_codes
-    N, p = X.shape
-    if N - p <= 0:
-        raise NotEstimable(f"{N} values for {p} fixed effects: no residual degrees of freedom left",
-                           kind="no_residual_df")
-    model = _Reml(X, y, codes)
-    messages: list[str] = []
-    # coarse search on a log grid of theta, then the root of the gradient inside the bracket; a grid point
-    # where the criterion degenerates (the fit is exact in that limit) does not decide the fit
-    grid = np.concatenate([[0.0], np.logspace(-3, 2.5, 12)])
-    vals = np.full(len(grid), np.inf)
-    degenerate: Optional[NotEstimable] = None
-    for i, t in enumerate(grid):
-        try:
-            vals[i] = model.profiled(t)
-        except NotEstimable as exc:
-            degenerate = exc
-    if not np.isfinite(vals).any():
-        raise degenerate or NotEstimable("the REML criterion could not be evaluated")
-    k = int(np.argmin(vals))
-    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    theta = _minimise_theta(model, lo, hi)
-    # boundary: the criterion is even in theta, so 0 is optimal when it is no worse than the interior point
-    if theta > 0 and model.profiled(0.0) <= model.profiled(theta):
-        theta = 0.0
-    crit = model.profiled(theta)
-    d = model.derivatives(theta)
-    dfr = N - p
-    sigma2 = d["Q"] / dfr
-    sigma = math.sqrt(sigma2)
-    Minv = d["Minv"]
-    vcov = sigma2 * Minv
-    # Hessian of the REML deviance in (theta, sigma), as lmerTest's numerical one
-    h11 = d["ld2"] + d["Q2"] / sigma2
-    h12 = -2.0 * d["Q1"] / sigma ** 3
-    h22 = -2.0 * dfr / sigma2 + 6.0 * d["Q"] / sigma2 ** 2
-    H = np.array([[h11, h12], [h12, h22]])
-    evals, evecs = np.linalg.eigh(H)
-    converged = True
-    if np.any(evals < -_EIG_TOL):
-        converged = False
-        messages.append(f"Model failed to converge with {int(np.sum(evals < -_EIG_TOL))} negative "
-                        "eigenvalue(s) of the Hessian")
-    flat = bool(np.any(np.abs(evals) <= _EIG_TOL))
-    if flat:
-        messages.append(f"Model may not have converged with {int(np.sum(np.abs(evals) <= _EIG_TOL))} "
-                        "eigenvalue(s) of the Hessian close to zero")
-    pos = evals > _EIG_TOL
-    h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-    vcov_varpar = 2.0 * h_inv
-    jac_theta = -sigma2 * Minv @ d["M1"] @ Minv
-    jac_sigma = 2.0 * sigma * Minv
-    beta = d["beta"]
-    b = model.ranef(theta, beta)
-    fitted_fixed = X @ beta
-    fitted = fitted_fixed + b[codes]
-    if not np.isfinite(crit) or not np.all(np.isfinite(beta)):
-        raise NotEstimable("the REML fit did not give finite estimates")
-    return _Fit(theta=theta, sigma=sigma, beta=beta, vcov=vcov, reml_criterion=crit, vcov_varpar=vcov_varpar,
-                jac=(jac_theta, jac_sigma), hessian_eigen=evals, residuals=y - fitted, ranef=b, fitted=fitted,
-                converged=converged, messages=tuple(messages), flat=flat)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Tests and contrasts (lmerTest / emmeans definitions)
-# --------------------------------------------------------------------------------------------------------------
-def _satterthwaite_df(fit: _Fit, L: np.ndarray) -> float:
-    var = float(L @ fit.vcov @ L)
-    grad = np.array([float(L @ J @ L) for J in fit.jac])
-    denom = float(grad @ fit.vcov_varpar @ grad)
-    if denom <= 0:
-        return math.inf
-    return 2.0 * var * var / denom
-
-
-def _fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
-    """lmerTest's get_Fstat_ddf."""
-    if len(nu) == 1:
-        return float(nu[0])
-    if np.all(np.abs(np.diff(nu)) < tol):
-        return float(np.mean(nu))
-    if np.any(nu <= 2):
-        return 2.0
-    E = float(np.sum(nu / (nu - 2.0)))
-    return 2.0 * E / (E - len(nu))
-
-
-@dataclass(frozen=True)
-class JointTest:
-    """A joint test of several coefficients: Wald chi-square (as Stata) and F with Satterthwaite df."""
-
-    terms: tuple[str, ...]
-    chi2: float
-    df: int
-    p_chi2: float
-    f: float
-    num_df: int
-    den_df: float
-    p_f: float
-    estimable: bool = True
-    reason: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"chi2": self.chi2, "df": self.df, "p_chi2": self.p_chi2, "f": self.f, "num_df": self.num_df,
-                "den_df": self.den_df, "p_f": self.p_f, "estimable": self.estimable, "reason": self.reason}
-
-    @classmethod
-    def not_estimable(cls, terms: Sequence[str], df: int, reason: str) -> "JointTest":
-        """A test that cannot be computed: every number NaN, with the reason."""
-        nan = math.nan
-        return cls(tuple(terms), nan, df, nan, nan, df, nan, nan, estimable=False, reason=reason)
-
-
-def _joint_test(fit: _Fit, L: np.ndarray, terms: Sequence[str]) -> JointTest:
-    L = np.atleast_2d(L)
-    beta, V = fit.beta, fit.vcov
-    Lb = L @ beta
-    VL = L @ V @ L.T
-    chi2 = float(Lb @ np.linalg.solve(VL, Lb))
-    q = L.shape[0]
-    p_chi2 = float(special.chdtrc(q, chi2))
-    evals, P = np.linalg.eigh(VL)
-    order = np.argsort(evals)[::-1]
-    evals, P = evals[order], P[:, order]
-    tol = max(np.finfo(float).eps ** 0.5 * evals[0], 0.0)
-    pos = evals > tol
-    qr = int(pos.sum())
-    PtL = P[:, :qr].T @ L
-    t2 = (PtL @ beta) ** 2 / evals[:qr]
-    F = float(t2.sum() / qr)
-    nu = np.array([_satterthwaite_df(fit, PtL[m]) for m in range(qr)])
-    ddf = _fstat_ddf(nu)
-    p_f = float(special.fdtrc(qr, ddf, F))
-    return JointTest(tuple(terms), chi2, q, p_chi2, F, qr, ddf, p_f)
-
-
-def _t_row(fit: _Fit, L: np.ndarray, level: float = 0.95) -> dict[str, float]:
-    est = float(L @ fit.beta)
-    se = math.sqrt(max(float(L @ fit.vcov @ L), 0.0))
-    df = _satterthwaite_df(fit, L)
-    t = est / se if se > 0 else math.nan
-    p = float(2.0 * special.stdtr(df, -abs(t))) if se > 0 else math.nan
-    q = float(special.stdtrit(df, 0.5 + level / 2.0))
-    return {"estimate": est, "se": se, "df": df, "t": t, "p": p, "ci_low": est - q * se, "ci_high": est + q * se}
+def _fit_reml(design: Design) -> RemlFit:
+    """The REML fit of the design with a random patient intercept (:func:`ketapain_core.reml.fit_reml`)."""
+    return fit_reml(design.X, design.y, [design.patient_codes])
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -338,8 +52,8 @@ class CrossoverResult:
     (the rows used, with fitted values and residuals).
     """
 
-    status: str                    # "ok" | "caution"
-    status_reason: str
+    status: str                    # "ok" | "caution" (ketapain_core.status); refused designs raise NotEstimable
+    reason: str
     reference: str
     arms: tuple[str, ...]
     carryover_mode: str
@@ -501,14 +215,14 @@ def fit_crossover(auc: pd.DataFrame, *, reference: Optional[str] = None, carryov
                      interaction_test=interaction_test)
 
 
-def _carry_test(design: Design, fit: _Fit) -> Optional[JointTest]:
+def _carry_test(design: Design, fit: RemlFit) -> Optional[JointTest]:
     idx = [j for j, t in enumerate(design.terms) if t.startswith("carry[")]
     if not idx:
         return None
     L = np.zeros((len(idx), len(design.terms)))
     for r, j in enumerate(idx):
         L[r, j] = 1.0
-    return _joint_test(fit, L, [design.terms[j] for j in idx])
+    return joint_test(fit, L, [design.terms[j] for j in idx])
 
 
 def _seq_period_test(auc: pd.DataFrame, response: str, reference: str, carry: bool,
@@ -526,10 +240,10 @@ def _seq_period_test(auc: pd.DataFrame, response: str, reference: str, carry: bo
     L = np.zeros((len(idx), len(design.terms)))
     for r, j in enumerate(idx):
         L[r, j] = 1.0
-    return _joint_test(fit, L, [design.terms[j] for j in idx])
+    return joint_test(fit, L, [design.terms[j] for j in idx])
 
 
-def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, level: float,
+def _assemble(auc: pd.DataFrame, design: Design, fit: RemlFit, *, response: str, level: float,
               carryover_mode: str, included: bool, decision: str, carry_test: Optional[JointTest],
               log: bool, interaction_test: bool = True) -> CrossoverResult:
     terms = design.terms
@@ -537,7 +251,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
     fe_rows = []
     for j, term in enumerate(terms):
         L = np.zeros(p); L[j] = 1.0
-        fe_rows.append({"term": term, **_t_row(fit, L, level)})
+        fe_rows.append({"term": term, **t_test(fit, L, level)})
     fixed = pd.DataFrame(fe_rows, columns=["term", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
     # omnibus treatment test: estimable when every treatment contrast is
     trt_idx = [j for j, t in enumerate(terms) if t.startswith("treatment[")]
@@ -553,7 +267,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
         Lt = np.zeros((len(trt_idx), p))
         for r, j in enumerate(trt_idx):
             Lt[r, j] = 1.0
-        omnibus = _joint_test(fit, Lt, [terms[j] for j in trt_idx])
+        omnibus = joint_test(fit, Lt, [terms[j] for j in trt_idx])
     # marginal means (emmeans: equal weights over factor levels, numeric covariates at their mean), as linear
     # functions of the full coefficients so that their estimability can be checked against the null space
     weights: dict[str, float] = {"(Intercept)": 1.0}
@@ -582,7 +296,7 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
             why = (f"not estimable: the mean of {a}, averaged over periods and sequences, is aliased with "
                    f"{', '.join(aliased)} in these data")
             not_estimable.append(f"the mean of {a}")
-        r = nan_row if aliased else _t_row(fit, design.kept(L), level)
+        r = nan_row if aliased else t_test(fit, design.kept(L), level)
         emm_rows.append({"arm": a, "emmean": r["estimate"], "se": r["se"], "df": r["df"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "estimable": not aliased, "reason": why})
     emm = pd.DataFrame(emm_rows, columns=["arm", "emmean", "se", "df", "ci_low", "ci_high", "estimable", "reason"])
@@ -598,11 +312,12 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
                              "reason": f"not estimable: {a} - {b} is aliased with {', '.join(aliased)} in these "
                                        "data (no comparison of the two arms is free of it)"})
             continue
-        r = _t_row(fit, design.kept(L), level)
+        r = t_test(fit, design.kept(L), level)
         con_rows.append({"a": a, "b": b, **r, "p_sidak": sidak(r["p"], m), "estimable": True, "reason": ""})
     contrasts = pd.DataFrame(con_rows, columns=["a", "b", "estimate", "se", "df", "t", "p", "p_sidak",
                                                 "ci_low", "ci_high", "estimable", "reason"])
-    var_subject = (fit.theta * fit.sigma) ** 2
+    theta = float(fit.theta[0])
+    var_subject = (theta * fit.sigma) ** 2
     var_residual = fit.sigma ** 2
     icc = var_subject / (var_subject + var_residual)
     # residual normality
@@ -622,14 +337,14 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
     data = design.data.copy()
     data["fitted"] = fit.fitted
     data["residual"] = res
-    singular = fit.theta < _SINGULAR_TOL
+    singular = theta < _SINGULAR_TOL
     warn = list(fit.messages)
     if design.dropped_terms:
         warn.append("fixed-effect model matrix is rank deficient so dropping "
                     f"{len(design.dropped_terms)} column(s): {', '.join(design.dropped_terms)}")
     if singular:
         warn.append("boundary (singular) fit: the between-patient variance is estimated as "
-                    f"{var_subject:.3g} (theta = {fit.theta:.2g}); the ICC is 0 and the patient effect adds "
+                    f"{var_subject:.3g} (theta = {theta:.2g}); the ICC is 0 and the patient effect adds "
                     "nothing, so P values rest on the residual variance alone")
     if shapiro_note:
         warn.append(shapiro_note)
@@ -653,20 +368,19 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: _Fit, *, response: str, le
     per_seq = design.data.groupby("sequence")["patient"].nunique()
     if (per_seq < 2).any():
         cautions.append(f"{int((per_seq < 2).sum())} sequence(s) have a single patient")
-    status = "caution" if cautions else "ok"
-    reason = "; ".join(cautions) if cautions else "the model converged with a positive between-patient variance"
+    status, reason = from_cautions(cautions, "the model converged with a positive between-patient variance")
     excluded = _exclusions(auc, response, design.covariates)
     if design.left_out is not None and len(design.left_out):
         excluded = pd.concat([excluded, design.left_out], ignore_index=True)
     return CrossoverResult(
-        status=status, status_reason=reason, reference=design.reference, arms=design.arms,
+        status=status, reason=reason, reference=design.reference, arms=design.arms,
         carryover_mode=carryover_mode, carryover_included=included, carryover_decision=decision, log=log,
         n_patients=int(auc["patient"].nunique()), n_used=len(design.data), excluded=excluded, data=data,
-        fixed_effects=fixed, var_subject=var_subject, var_residual=var_residual, icc=icc, theta=fit.theta,
+        fixed_effects=fixed, var_subject=var_subject, var_residual=var_residual, icc=icc, theta=theta,
         reml_criterion=fit.reml_criterion, converged=fit.converged, singular=singular, warnings=tuple(warn),
         omnibus=omnibus, carryover=carry_test, emmeans=emm, contrasts=contrasts, normality=normality,
         seq_period=seqp, dropped_terms=design.dropped_terms,
-        extra={"sigma": fit.sigma, "vcov_varpar": fit.vcov_varpar, "vcov": fit.vcov, "ranef": fit.ranef,
+        extra={"sigma": fit.sigma, "vcov_varpar": fit.vcov_varpar, "vcov": fit.vcov, "ranef": fit.ranef[0],
                "terms": design.terms, "patients": design.patients, "sequences": design.all_sequences,
                "model_sequences": design.sequence_tuples, "sequence_labels": design.sequences},
     )

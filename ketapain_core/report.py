@@ -11,7 +11,7 @@ import datetime as _dt
 import html
 import importlib.metadata
 import platform
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -23,11 +23,14 @@ from . import __version__, figures, summaries
 from .analysis import Analysis, AnalysisSettings, analyze, table2
 from .export import sha256_of  # noqa: F401  (re-exported: the reports' data fingerprint)
 from .missing import POLICIES, daily_values
-from .sensitivity import TIPPING_RULE
+from .methods import METHODS, estimand_table, method_label, method_table
+from .sensitivity import method_comparison as sens_method_comparison
 from .schema import OUTCOME_LABELS, Trial, ValidationReport
+from .status import CAUTION, OK, HasStatus, headline
 from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
-from .tables import fmt_p as _fmt_p
+from .format import fmt_num as _fmt_number
+from .format import fmt_p as _fmt_p
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "plotly", "openpyxl", "pyarrow", "streamlit")
 
@@ -77,7 +80,7 @@ def _fmt_num(x: object, digits: int) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     if isinstance(x, (float, np.floating)):
-        return f"{float(x):.{digits}f}"
+        return _fmt_number(x, digits, missing="")
     return str(x)
 
 
@@ -111,6 +114,13 @@ def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, def
 def _fig(fig) -> str:
     return '<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False,
                                                  config={"displaylogo": False, "responsive": True}) + "</div>"
+
+
+def status_html(result: HasStatus, extra: str = "", what: str = "Model") -> str:
+    """A result's status line (:func:`ketapain_core.status.headline`) as one HTML paragraph, coloured by status."""
+    cls = {OK: "status-ok", CAUTION: "status-caution"}.get(result.status, "status-bad")
+    text = headline(result.status, result.reason, what)
+    return f'<p class="{cls}">{html.escape(text)}' + (f" {html.escape(extra)}" if extra else "") + "</p>"
 
 
 def _p(text: str) -> str:
@@ -181,12 +191,10 @@ def _primary_section(a: Analysis) -> str:
     parts.append(_fig(figures.spaghetti(a.auc.table, arms, title=f"AUC per patient under each arm, day {s.horizon}")))
     m = a.model
     if m is None:
-        parts.append(f'<p class="status-bad"><b>Model not estimable:</b> {html.escape(a.model_error or "")}</p>')
+        parts.append(status_html(a))
         return "\n".join(parts)
-    cls = "status-ok" if m.status == "ok" else "status-caution"
-    parts.append(f'<p class="{cls}"><b>Model status: {m.status}</b> ({html.escape(m.status_reason)}). '
-                 f"{m.n_used} patient-periods used, {len(m.excluded)} left out. "
-                 f"{html.escape(m.carryover_decision)}</p>")
+    parts.append(status_html(a, f"{m.n_used} patient-periods used, {len(m.excluded)} left out. "
+                                f"{m.carryover_decision}"))
     if len(m.excluded):
         parts.append("<h3>Patient-periods left out</h3>" + html_table(m.excluded))
     if m.warnings:
@@ -252,27 +260,49 @@ def _responders_section(trial: Trial, a: Analysis) -> str:
     return "\n".join(parts)
 
 
-def _sensitivity_section(trial: Trial, a: Analysis) -> str:
+def _sensitivity_section(trial: Trial, a: Analysis, multiple_imputation: bool = True) -> str:
     s = a.settings
     analyses = {p: (a if p == s.policy else analyze(trial.diary, replace(s, policy=p), interaction_test=False))
                 for p in POLICIES}
-    rows = []
-    for p, r in analyses.items():
-        m = r.model
-        rows.append({"policy": POLICIES[p].label, "patient-periods used": m.n_used if m else 0,
-                     "P (F)": m.omnibus.p_f if m else np.nan, "P (Wald)": m.omnibus.p_chi2 if m else np.nan,
-                     "status": m.status if m else f"not estimable: {r.model_error}"})
+    rows = method_table(analyses)[["Policy", "used", "left out", "imputed days", "P (F)", "P (chi2)", "status",
+                                   "reason"]].rename(columns={"Policy": "policy", "used": "patient-periods used"})
     comp = summaries.policy_comparison(analyses, what="contrasts")
     labels = {p: POLICIES[p].label for p in POLICIES}
     parts = ["<h2 id='sensitivity'>Sensitivity to missing data</h2>",
-             html_table(pd.DataFrame(rows), digits={"patient-periods used": 0})]
+             html_table(rows, digits={"patient-periods used": 0, "left out": 0, "imputed days": 0})]
     if len(comp):
         parts.append(_fig(figures.forest(comp, group="policy", group_labels=labels,
                                          title="Model-based contrasts (a - b) by missing-data policy")))
         parts.append(html_table(comp))
-    parts.append("<ul>" + "".join(f"<li><b>{html.escape(p.label)}</b>: {html.escape(p.description)} "
-                                  f"<i>Assumes:</i> {html.escape(p.assumption)}</li>" for p in POLICIES.values())
-                 + f"<li>{html.escape(TIPPING_RULE)}</li></ul>")
+    mi_keys = ["mi", "j2r", "cr", "cir"]
+    if multiple_imputation:
+        from .design import NotEstimable
+        from .refbased import run_mi_method
+
+        try:
+            results = {k: run_mi_method(trial.diary, replace(s, policy="locf"), k) for k in mi_keys}
+        except (NotEstimable, ValueError) as exc:
+            parts.append(_p(f"Multiple imputation could not be run on these data: {exc}"))
+        else:
+            first = results["mi"]
+            mic = sens_method_comparison({}, results["mi"], {k: method_label(k, r.m) for k, r in results.items()},
+                                         extra={k: r for k, r in results.items() if k != "mi"})
+            parts.append(f"<h3>Multiple imputation: MAR and reference-based (m = {first.m}, seed {first.seed})</h3>")
+            parts.append(_fig(figures.forest(mic, group="method",
+                                             group_labels={k: method_label(k, r.m) for k, r in results.items()},
+                                             title="Pooled contrasts (a - b): MAR, J2R, CR, CIR")))
+            parts.append(html_table(mic.drop(columns=["method"])))
+            parts.append(html_table(method_table({}, extra=results)[["Policy", "used", "left out", "imputed days",
+                                                                     "status", "reason"]],
+                                    digits={"used": 0, "left out": 0, "imputed days": 0}))
+    parts.append("<h3>Estimands</h3>" + html_table(estimand_table(
+        s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower(),
+        keys=[*analyses, *(mi_keys if multiple_imputation else []), "tipping"]).drop(columns=["method"])))
+    parts.append("<ul>" + "".join(f"<li><b>{html.escape(t.label)}</b>: {html.escape(t.rule)} "
+                                  f"<i>Assumes:</i> {html.escape(t.assumption)}</li>"
+                                  for t in (METHODS[k] for k in [*analyses, *(mi_keys if multiple_imputation
+                                                                              else []), "tipping"]))
+                 + "</ul>")
     return "\n".join(parts)
 
 
@@ -309,7 +339,8 @@ def _provenance_section(now: _dt.datetime, inp: ReportInput, a: Analysis) -> str
 
 
 def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings(), *,
-                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = ()) -> str:
+                 now: Optional[_dt.datetime] = None, extra_sections: Sequence[tuple[str, str]] = (),
+                 multiple_imputation: bool = True) -> str:
     """The whole report as one HTML document (UTF-8 text).
 
     Parameters
@@ -322,6 +353,9 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         The time stamp (UTC); default now.
     extra_sections : sequence of (title, html)
         Further sections (e.g. secondary endpoints, safety) appended before the methods.
+    multiple_imputation : bool
+        Run multiple imputation under MAR and the reference-based strategies (J2R, CR, CIR; m = 20, the default
+        seed) for the sensitivity section.
 
     Examples
     --------
@@ -343,7 +377,7 @@ def build_report(inp: ReportInput, settings: AnalysisSettings = AnalysisSettings
         f"{html.escape(POLICIES[settings.policy].label)}</p>",
         f"<nav class='toc'>{toc}</nav>",
         _data_section(inp), _settings_section(a), _primary_section(a), _time_course_section(trial, a),
-        _responders_section(trial, a), _sensitivity_section(trial, a),
+        _responders_section(trial, a), _sensitivity_section(trial, a, multiple_imputation),
     ]
     for title, section in extra_sections:
         body.append(f"<h2 id='{title.lower().replace(' ', '-')}'>{html.escape(title)}</h2>{section}")
@@ -430,10 +464,8 @@ def _safety_html(trial: Trial, reference: str) -> str:
             parts.append(_p("No serious adverse event."))
         parts.append(_notes_list(sm.notes))
         m = s.model
-        cls = {"ok": "status-ok", "caution": "status-caution"}.get(m.status, "status-bad")
         parts.append(f"<h3>Model for at least one treatment-related event</h3><p>{html.escape(m.method)}</p>"
-                     f'<p class="{cls}"><b>Model status: {html.escape(m.status)}</b> ({html.escape(m.reason)})</p>'
-                     + _p(m.method_note))
+                     + status_html(m) + _p(m.method_note))
         if len(m.odds_ratios):
             parts.append(html_table(m.odds_ratios, default_digits=3))
             parts.append(_p(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "

@@ -12,7 +12,9 @@ Model for "at least one related event" per patient-period
     logit P(event in a patient-period) = treatment + period,   patients as clusters,
 
 with an exchangeable working correlation and robust (sandwich) standard errors (statsmodels ``GEE`` with
-``Binomial()`` and ``Exchangeable()``). It is chosen over a mixed (random-intercept) logistic model because
+``Binomial()`` and ``Exchangeable()``); the Wald z tests, intervals and the joint chi-square of treatment are
+the GEE results' own ``t_test`` and ``wald_test(use_f=False)`` (normal and chi-square reference, robust
+covariance), the Sidak adjustment :mod:`ketapain_core.multicomp`'s. It is chosen over a mixed (random-intercept) logistic model because
 
 1. the safety question is how often patients have an event under each arm: a population-averaged odds ratio;
 2. with two or three binary outcomes per patient and a handful of events, the random-intercept variance of a
@@ -41,15 +43,16 @@ import itertools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from .schema import NO_WORDS, YES_WORDS, arm_pairs, default_reference, order_arms, sequence_column
-from .multicomp import sidak
-from .tables import n_pct_text, percent
+from .multicomp import sidak, sidak_all
+from .format import n_pct_text
+from .tables import percent
 
 #: Working-correlation model and its options, as written into every result.
 METHOD = ("GEE marginal logistic model: logit P(event) = treatment + period; patients as clusters; "
@@ -350,6 +353,35 @@ def _separation(data: pd.DataFrame, response: str, arms: Sequence[str], what: st
     return None
 
 
+def _wald_table(res: Any, L: np.ndarray, level: float) -> pd.DataFrame:
+    """One row per row of L: log_or (= L beta), se, z, two-sided normal P and the Wald CI on the log scale, from
+    statsmodels' ``t_test`` on the GEE's robust covariance (no estimate with se 0 gets a z or P)."""
+    t = res.t_test(L)
+    est = np.atleast_1d(np.asarray(t.effect, dtype=float))
+    se = np.atleast_1d(np.asarray(t.sd, dtype=float)).ravel()
+    ok = se > 0
+    z = np.where(ok, np.atleast_1d(np.asarray(t.tvalue, dtype=float)).ravel(), np.nan)
+    p = np.where(ok, np.atleast_1d(np.asarray(t.pvalue, dtype=float)).ravel(), np.nan)
+    ci = np.atleast_2d(np.asarray(t.conf_int(alpha=1.0 - level), dtype=float))
+    return pd.DataFrame({"log_or": est, "se": se, "z": z, "p": p, "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
+
+
+def _wald_chi2(res: Any, L: np.ndarray) -> dict[str, float]:
+    """The joint Wald chi-square of L beta = 0 (statsmodels' ``wald_test`` with ``use_f=False``: chi-square on
+    rows(L) df, robust covariance); NaN when the covariance of L beta is singular."""
+    from statsmodels.tools.sm_exceptions import ValueWarning
+
+    q = L.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ValueWarning)      # rank-deficient covariance: no valid test
+        try:
+            w = res.wald_test(L, use_f=False, scalar=True)
+        except (ValueWarning, ValueError, np.linalg.LinAlgError):
+            return {"chi2": math.nan, "df": q, "p": math.nan}
+    chi2 = float(w.statistic)
+    return {"chi2": chi2, "df": q, "p": float(w.pvalue) if np.isfinite(chi2) else math.nan}
+
+
 def related_event_model(per_patient_period: pd.DataFrame, *, response: str = "any_related",
                         reference: Optional[str] = None, level: float = 0.95) -> EventModel:
     """Fit the GEE logistic model (treatment + period, patients as clusters) to a 0/1 event indicator.
@@ -443,11 +475,13 @@ def related_event_model(per_patient_period: pd.DataFrame, *, response: str = "an
             converged = False
         if issubclass(w.category, (ConvergenceWarning, RuntimeWarning, UserWarning)):
             caught.append(str(w.message))
+    # Wald inference from statsmodels' own tests on the robust (sandwich) covariance, GEE's default cov_type:
+    # t_test gives z and normal P (GEE results have use_t = False), wald_test(use_f=False) the chi-square
     beta = np.asarray(res.params, dtype=float)
-    V = np.asarray(res.cov_robust, dtype=float)
-    se = np.sqrt(np.clip(np.diag(V), 0.0, None))
     alpha = float(np.atleast_1d(model.cov_struct.dep_params)[0])
     iters = len(getattr(res, "fit_history", {}).get("params", [])) or 0
+    with np.errstate(invalid="ignore"):
+        se = np.asarray(res.bse, dtype=float)
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))):
         return fail("the GEE fit gave non-finite estimates", correlation=alpha, converged=converged,
                     warnings=tuple(caught))
@@ -459,37 +493,28 @@ def related_event_model(per_patient_period: pd.DataFrame, *, response: str = "an
     if not converged:
         return fail("the GEE iterations did not converge", correlation=alpha, converged=False,
                     warnings=tuple(caught))
-    q = float(special.ndtri(0.5 + level / 2.0))
-    z = np.divide(beta, se, out=np.full_like(beta, np.nan), where=se > 0)
-    p = 2.0 * special.ndtr(-np.abs(z))
-    coef = pd.DataFrame({"term": terms, "estimate": beta, "se": se, "z": z, "p": p, "ci_low": beta - q * se,
-                         "ci_high": beta + q * se})
+    coef = _wald_table(res, np.eye(len(terms)), level)
+    coef.insert(0, "term", terms)
+    coef = coef.rename(columns={"log_or": "estimate"})
     coef["odds_ratio"] = np.exp(coef["estimate"])
     coef["or_low"] = np.exp(coef["ci_low"])
     coef["or_high"] = np.exp(coef["ci_high"])
     idx = {a: (terms.index(f"treatment[{a}]") if a != arms[0] else None) for a in arms}
     pairs = arm_pairs(arms)
-    or_rows = []
-    for a, b in pairs:
-        L = np.zeros(len(terms))
+    L = np.zeros((len(pairs), len(terms)))
+    for r, (a, b) in enumerate(pairs):
         if idx[a] is not None:
-            L[idx[a]] += 1.0
+            L[r, idx[a]] += 1.0
         if idx[b] is not None:
-            L[idx[b]] -= 1.0
-        est = float(L @ beta)
-        s = math.sqrt(max(float(L @ V @ L), 0.0))
-        zz = est / s if s > 0 else math.nan
-        pp = float(2.0 * special.ndtr(-abs(zz))) if s > 0 else math.nan
-        or_rows.append({"a": a, "b": b, "log_or": est, "se": s, "z": zz, "p": pp, "p_sidak": sidak(pp, len(pairs)),
-                        "odds_ratio": math.exp(est), "ci_low": math.exp(est - q * s), "ci_high": math.exp(est + q * s)})
+            L[r, idx[b]] -= 1.0
+    ors = _wald_table(res, L, level)
+    ors.insert(0, "b", [b for _, b in pairs])
+    ors.insert(0, "a", [a for a, _ in pairs])
+    ors["p_sidak"] = sidak_all(ors["p"], len(pairs))
+    ors["odds_ratio"] = np.exp(ors["log_or"])
+    ors["ci_low"], ors["ci_high"] = np.exp(ors["ci_low"]), np.exp(ors["ci_high"])
     ti = [idx[a] for a in arms[1:]]
-    bt = beta[ti]
-    Vt = V[np.ix_(ti, ti)]
-    try:
-        chi2 = float(bt @ np.linalg.solve(Vt, bt))
-    except np.linalg.LinAlgError:
-        chi2 = math.nan
-    omnibus = {"chi2": chi2, "df": len(ti), "p": float(special.chdtrc(len(ti), chi2)) if np.isfinite(chi2) else math.nan}
+    omnibus = _wald_chi2(res, np.eye(len(terms))[ti])
     cautions = []
     if n_pat < FEW_CLUSTERS:
         cautions.append(f"only {n_pat} patients: robust (sandwich) SEs are too small with fewer than about "
@@ -503,7 +528,7 @@ def related_event_model(per_patient_period: pd.DataFrame, *, response: str = "an
     reason = "; ".join(cautions) if cautions else "the GEE converged with finite estimates"
     return EventModel(status=status, reason=reason, method=METHOD, method_note=METHOD_NOTE, response=response,
                       reference=ref, arms=arms, n_obs=len(data), n_patients=n_pat, n_events=n_ev,
-                      coefficients=coef[_COEF_COLS], odds_ratios=pd.DataFrame(or_rows, columns=_OR_COLS),
+                      coefficients=coef[_COEF_COLS], odds_ratios=ors[_OR_COLS],
                       omnibus=omnibus, correlation=alpha, scale=float(res.scale), converged=True, iterations=iters,
                       warnings=tuple(caught))
 

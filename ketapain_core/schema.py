@@ -18,6 +18,9 @@ import pandas as pd
 DEFAULT_OUTCOME = "pain_average"
 DEFAULT_POLICY = "locf"
 DEFAULT_HORIZON = 35
+#: Multiple imputation: number of imputations and seed (the app, the command line, the core).
+DEFAULT_IMPUTATIONS = 20
+DEFAULT_MI_SEED = 20200701
 
 #: Words read as yes / no in a flag column (lower case, stripped), the one vocabulary of the readers, the safety
 #: tables and Table 1. ``t`` / ``f`` are yes / no only where a column is known to be a flag (related, serious):
@@ -99,6 +102,84 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "adverse_events": ("patient", "period", "event"),
     "analgesics": ("patient", "period", "drug_class"),
 }
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """How the readers take one column of an optional table (declared once here, beside :data:`ALIASES`).
+
+    ``parse``: "patient" (identifier, required in every row), "period" (whole number >= 1), "timepoint"
+    ("baseline" or a period number), "flag" (yes/no, :data:`YES_WORDS` / :data:`NO_WORDS`), "score" (a number;
+    blank = missing, said), "number" (a number; anything else is an error), "number_or_text" (numbers when every
+    value is one, else text), "text". ``what``: what a message calls a value. ``clean``: "label" (cleaned and
+    bounded as a label), "text" (cleaned, unbounded) or "none" (a numeric column, read as it is). ``blank``:
+    what a blank cell of a required column is: "error", or "info" (said, and kept).
+    """
+
+    parse: str
+    what: str
+    clean: str = "label"
+    blank: str = "error"
+
+
+_PATIENT_RULE = ColumnRule("patient", "patient identifier")
+_PERIOD_RULE = ColumnRule("period", "period", clean="none")
+#: Per table, the rule of each known column of the optional tables.
+COLUMN_RULES: dict[str, dict[str, ColumnRule]] = {
+    "patients": {
+        "patient": _PATIENT_RULE,
+        "sex": ColumnRule("number_or_text", "sex"),
+        "pain_type": ColumnRule("number_or_text", "pain type"),
+        **{c: ColumnRule("number", c, clean="none") for c in ("age", "weight", "height", "pain_duration_years",
+                                                             "dn4")},
+    },
+    "questionnaires": {
+        "patient": _PATIENT_RULE,
+        "timepoint": ColumnRule("timepoint", "timepoint"),
+        "instrument": ColumnRule("text", "instrument"),
+        "scale": ColumnRule("text", "scale", blank="info"),
+        "value": ColumnRule("score", "questionnaire value", clean="none"),
+        "period": _PERIOD_RULE,
+    },
+    "adverse_events": {
+        "patient": _PATIENT_RULE,
+        "period": _PERIOD_RULE,
+        "event": ColumnRule("text", "event"),
+        "related": ColumnRule("flag", "related flag"),
+        "serious": ColumnRule("flag", "serious flag"),
+    },
+    "analgesics": {
+        "patient": _PATIENT_RULE,
+        "period": _PERIOD_RULE,
+        "drug_class": ColumnRule("text", "drug class"),
+    },
+}
+#: The rule of a column an upload adds to an optional table (kept, shown, never required).
+EXTRA_COLUMN_RULES: dict[str, ColumnRule] = {
+    "patients": ColumnRule("number_or_text", "text value", clean="text"),
+    "questionnaires": ColumnRule("text", "text value", clean="text"),
+    "adverse_events": ColumnRule("text", "text value", clean="text"),
+    "analgesics": ColumnRule("text", "text value", clean="text"),
+}
+#: The columns that identify a row of an optional table (two rows with the same key are duplicates).
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "patients": ("patient",),
+    "questionnaires": ("patient", "timepoint", "instrument", "scale"),
+}
+
+
+def column_rule(table: str, column: str) -> ColumnRule:
+    """The rule of a column of an optional table (:data:`COLUMN_RULES`, else :data:`EXTRA_COLUMN_RULES`; a
+    column called "period" is a period number in every table).
+
+    >>> column_rule("adverse_events", "serious").parse, column_rule("patients", "bmi").parse
+    ('flag', 'number_or_text')
+    """
+    rule = COLUMN_RULES[table].get(column)
+    if rule is not None:
+        return rule
+    extra = EXTRA_COLUMN_RULES[table]
+    return ColumnRule("period", "period", clean=extra.clean) if column == "period" else extra
+
 
 #: Labels taken to mean the control arm when choosing a default reference (DESIGN.md section 3).
 _REFERENCE_WORDS = re.compile(r"placebo|saline|control|sham|vehicle|dummy", re.IGNORECASE)

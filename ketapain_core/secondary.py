@@ -23,7 +23,8 @@ import pandas as pd
 from .analysis import AnalysisSettings, table2
 from .crossover import NotEstimable, CrossoverResult, fit_crossover
 from .schema import DEFAULT_PERIOD_DAYS, default_reference, order_arms
-from .tables import auto_digits, describe, fmt_num, mean_sd_text
+from .format import fmt_num, mean_sd_text
+from .tables import auto_digits, describe
 
 BASELINE = "baseline"
 #: Scale label used when a questionnaire row has no scale (a single whole-instrument score).
@@ -226,7 +227,7 @@ def _fit_scale(design: pd.DataFrame, post: pd.DataFrame, base: pd.DataFrame, *, 
         return model, {**row, "status": "not estimable",
                        "reason": "the treatment test could not be computed (no residual information left)"}
     if model.status != "ok":
-        cautions.append(model.status_reason)
+        cautions.append(model.reason)
     k = vals.nunique()
     if k <= FEW_LEVELS:
         cautions.append(f"the score takes only {k} distinct values: a linear model for it is an approximation")
@@ -235,7 +236,7 @@ def _fit_scale(design: pd.DataFrame, post: pd.DataFrame, base: pd.DataFrame, *, 
         cautions.append(f"{n_excl} of {len(table)} patient-periods have no value")
     if cautions:
         return model, {**row, "status": "caution", "reason": "; ".join(cautions)}
-    return model, {**row, "status": "ok", "reason": model.status_reason}
+    return model, {**row, "status": "ok", "reason": model.reason}
 
 
 def questionnaire_table(questionnaires: Optional[pd.DataFrame], design: pd.DataFrame, *,

@@ -27,27 +27,37 @@ from .analysis import AnalysisSettings
 from .auc import trapezoid_auc
 from .crossover import fit_crossover
 from .missing import DiaryGrid, diary_grid
+from .methods import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE  # noqa: F401
 from .multicomp import sidak_all
-from .schema import PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
+from .reml import fit_reml
+from .schema import DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, PAIN_MAX, PAIN_MIN, arm_pairs, default_reference
+from .status import from_cautions
 
 Progress = Optional[Callable[[float, str], None]]
 
 #: Default number of imputations and seed.
-DEFAULT_M = 20
-DEFAULT_SEED = 20200701
+DEFAULT_M = DEFAULT_IMPUTATIONS
+DEFAULT_SEED = DEFAULT_MI_SEED
+
+
+def delta_grid(largest: float = 3.0, step: float = 0.5) -> tuple[float, ...]:
+    """The tipping point's grid of deltas: 0, the multiples of ``step`` up to ``largest`` on both sides, and
+    +/- ``largest`` itself, sorted (symmetric about 0).
+
+    >>> delta_grid(1.0, 0.5)
+    (-1.0, -0.5, 0.0, 0.5, 1.0)
+    >>> delta_grid(1.0, 0.75)
+    (-1.0, -0.75, 0.0, 0.75, 1.0)
+    """
+    if not (largest >= 0 and step > 0):
+        raise ValueError("the delta grid needs largest >= 0 and step > 0")
+    k = np.arange(1, int(np.floor(largest / step + 1e-9)) + 1)
+    side = {float(x) for x in np.round(k * step, 6)} | ({float(round(largest, 6))} if largest > 0 else set())
+    return tuple(sorted({0.0} | side | {-x for x in side}))
+
+
 #: Default delta grid of the tipping point (pain points added to each imputed day of the active arms).
-DEFAULT_DELTAS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 10))
-
-MI_ASSUMPTION = ("Missing days are missing at random: given the recorded days around them, the patient-period's "
-                 "level and the arm, they behave like the recorded days.")
-TIPPING_ASSUMPTION = ("Missing days in the active arms are delta points worse (delta > 0) or better than MAR "
-                      "predicts; the flip point says how far from MAR the conclusion holds.")
-#: The tipping-point rule in one sentence (Methods page, report).
-TIPPING_RULE = ("Tipping point: delta is added to every imputed day of the active arms after the MAR draws and the "
-                "result clipped to the 0-10 scale; the tipping point is the delta where the pooled P of the "
-                "contrast crosses 0.05, and a change of sign of the estimate is reported apart, since on its own "
-                "it does not change the conclusion.")
-
+DEFAULT_DELTAS: tuple[float, ...] = delta_grid(3.0, 0.5)
 
 # --------------------------------------------------------------------------------------------------------------
 # Rubin's rules
@@ -239,6 +249,15 @@ class MIResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.contrasts.copy()
+
+    @property
+    def status(self) -> str:
+        """"caution" when a completed-data fit warned, else "ok" (:mod:`ketapain_core.status`)."""
+        return from_cautions(self.warnings, "")[0]
+
+    @property
+    def reason(self) -> str:
+        return from_cautions(self.warnings, f"{self.m} completed diaries pooled by Rubin's rules")[1]
 
 
 def _completed_contrasts(grid: DiaryGrid, completed: np.ndarray, settings: AnalysisSettings, reference: str,
@@ -542,11 +561,13 @@ def tipping_point(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSett
 # --------------------------------------------------------------------------------------------------------------
 def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None,
                       labels: Optional[Mapping[str, str]] = None,
-                      daily: Optional["DailyModelResult"] = None) -> pd.DataFrame:
+                      daily: Optional["DailyModelResult"] = None,
+                      extra: Optional[Mapping[str, MIResult]] = None) -> pd.DataFrame:
     """One row per method x contrast: method, Method (label), a, b, estimate, se, df, p, p_sidak, ci_low,
     ci_high, n_used (patient-periods). ``analyses`` maps a policy name to its
     :class:`ketapain_core.analysis.Analysis`; the MI result, when given, is added as method ``"mi"`` and the
-    daily-data mixed model as ``"daily"``."""
+    daily-data mixed model as ``"daily"``; ``extra`` adds further multiple-imputation results by method key (the
+    reference-based ``"j2r"``, ``"cr"``, ``"cir"`` of :mod:`ketapain_core.refbased`)."""
     cols = ["method", "Method", "a", "b", "estimate", "se", "df", "p", "p_sidak", "ci_low", "ci_high", "n_used"]
     labels = dict(labels or {})
     frames = []
@@ -558,6 +579,8 @@ def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None
     if mi is not None:
         frames.append(mi.contrasts.assign(method="mi", Method=labels.get("mi", f"MI (m = {mi.m})"),
                                           n_used=mi.n_used)[cols])
+    for key, r in (extra or {}).items():
+        frames.append(r.contrasts.assign(method=key, Method=labels.get(key, key), n_used=r.n_used)[cols])
     if daily is not None:
         frames.append(daily.contrasts.assign(method="daily", Method=labels.get("daily", "Daily-data mixed model"),
                                              n_used=daily.n_patient_periods)[cols])
@@ -566,7 +589,7 @@ def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "MI_ASSUMPTION", "TIPPING_ASSUMPTION",
+__all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "delta_grid", "MI_ASSUMPTION", "TIPPING_ASSUMPTION",
            "barnard_rubin_df", "rubin_pool", "impute_diary", "MIResult", "multiple_imputation", "TippingPoint",
            "tipping_point", "tipping_summary", "pooled_row", "method_comparison", "DAILY_ASSUMPTION",
            "spline_knots", "spline_basis", "DailyModelResult", "daily_model"]
@@ -575,9 +598,8 @@ __all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "MI_ASSUMPTION", "TIPP
 # --------------------------------------------------------------------------------------------------------------
 # Daily-data mixed model (no imputation; valid under MAR)
 # --------------------------------------------------------------------------------------------------------------
-DAILY_ASSUMPTION = ("Missing days are missing at random given the recorded days of the same patient; the mean "
-                    "pain curve of each arm is smooth in day (a cubic spline).")
-
+#: theta below this marks a variance component of the daily-data model as 0 (a boundary fit) in its warnings
+_DAILY_BOUNDARY = 1e-6
 
 def spline_knots(period_days: int, df: int = 5) -> np.ndarray:
     """Interior knots of the cubic B-spline in day: quantiles of days 1..D at 1/(df-2), ..., (df-3)/(df-2) (as R
@@ -601,94 +623,6 @@ def spline_basis(day: np.ndarray, period_days: int, df: int = 5) -> np.ndarray:
     B = np.nan_to_num(B)
     B[x == period_days, -1] = 1.0            # right boundary belongs to the last basis function
     return B[:, 1:]
-
-
-def _fit_nested_reml(X: np.ndarray, y: np.ndarray, patient: np.ndarray, patient_period: np.ndarray,
-                     ) -> dict[str, Any]:
-    """REML fit of y = X beta + b_patient + b_patient:period + e, as lme4 (Bates et al. 2015, section 3).
-
-    theta = (sd_patient, sd_patient:period) / sigma; for a given theta, A = Lambda Z'Z Lambda + I,
-    the profiled REML deviance is log|A| + log|X'X - R_ZX' R_ZX| + (N - p)(1 + log(2 pi r^2 / (N - p))),
-    minimised over theta >= 0 (L-BFGS-B from a grid start, then Nelder-Mead polishing).
-    """
-    from scipy import optimize
-    from scipy.linalg import cho_factor, cho_solve
-
-    N, p = X.shape
-    # Z'Z is block diagonal over patients: block i = [patient i, its patient-periods]; group the patients by
-    # their number of patient-periods K and hold every block as a (patients x (1+K) x (1+K)) batch
-    pat_codes = pd.factorize(patient, sort=True)[0]
-    ppc = pd.factorize(patient_period)[0]
-    n_pat = int(pat_codes.max()) + 1
-    pp_of = [np.unique(ppc[pat_codes == i]) for i in range(n_pat)]
-    blocks: dict[int, list[int]] = {}
-    for i, lv in enumerate(pp_of):
-        blocks.setdefault(len(lv), []).append(i)
-    batches = []
-    for K, members in blocks.items():
-        ztz = np.zeros((len(members), 1 + K, 1 + K))
-        ztx = np.zeros((len(members), 1 + K, p))
-        zty = np.zeros((len(members), 1 + K))
-        for b_i, i in enumerate(members):
-            rows_i = np.flatnonzero(pat_codes == i)
-            local = np.searchsorted(pp_of[i], ppc[rows_i])
-            Zi = np.zeros((len(rows_i), 1 + K))
-            Zi[:, 0] = 1.0
-            Zi[np.arange(len(rows_i)), 1 + local] = 1.0
-            ztz[b_i] = Zi.T @ Zi
-            ztx[b_i] = Zi.T @ X[rows_i]
-            zty[b_i] = Zi.T @ y[rows_i]
-        batches.append((K, ztz, ztx, zty))
-    XtX, Xty, yty = X.T @ X, X.T @ y, float(y @ y)
-    dfr = N - p
-
-    def pieces(theta: np.ndarray) -> dict[str, Any]:
-        M = XtX.copy()
-        rhs = Xty.copy()
-        cucu = 0.0
-        ld = 0.0
-        for K, ztz, ztx, zty in batches:
-            lam = np.concatenate([[theta[0]], np.full(K, theta[1])])
-            A = lam[None, :, None] * ztz * lam[None, None, :] + np.eye(1 + K)
-            LZ = np.linalg.cholesky(A)
-            cu = np.linalg.solve(LZ, (lam[None, :] * zty)[..., None])[..., 0]
-            RZX = np.linalg.solve(LZ, lam[None, :, None] * ztx)
-            M -= np.einsum("gki,gkj->ij", RZX, RZX)
-            rhs -= np.einsum("gki,gk->i", RZX, cu)
-            cucu += float(np.einsum("gk,gk->", cu, cu))
-            ld += 2.0 * float(np.log(np.einsum("gkk->gk", LZ)).sum())
-        cM = cho_factor(M, lower=True)
-        beta = cho_solve(cM, rhs)
-        r2 = yty - cucu - float(rhs @ beta)
-        ld += 2.0 * float(np.log(np.diag(cM[0])).sum())
-        return {"beta": beta, "r2": max(r2, 1e-300), "ld": ld, "M": M, "cM": cM}
-
-    def deviance(theta: np.ndarray) -> float:
-        t = np.abs(np.asarray(theta, dtype=float))
-        pc = pieces(t)
-        return pc["ld"] + dfr * (1.0 + math.log(2.0 * math.pi * pc["r2"] / dfr))
-
-    grid = [np.array([a, b]) for a in (0.0, 0.3, 1.0, 3.0) for b in (0.0, 0.3, 1.0, 3.0)]
-    start = min(grid, key=deviance)
-    messages: list[str] = []
-    res = optimize.minimize(deviance, start, method="L-BFGS-B", bounds=[(0.0, None), (0.0, None)],
-                            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
-    theta = np.abs(res.x)
-    pol = optimize.minimize(deviance, theta, method="Nelder-Mead",
-                            options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 600})
-    if pol.fun < res.fun:
-        theta = np.abs(pol.x)
-    for j in range(2):        # the boundary: a component at 0 when that is no worse
-        t0 = theta.copy(); t0[j] = 0.0
-        if deviance(t0) <= deviance(theta) + 1e-10:
-            theta = t0
-    if np.any(theta < 1e-6):
-        messages.append("boundary (singular) fit: a variance component is estimated as 0")
-    pc = pieces(theta)
-    sigma2 = pc["r2"] / dfr
-    vcov = sigma2 * cho_solve(pc["cM"], np.eye(p))
-    return {"theta": theta, "sigma2": sigma2, "beta": pc["beta"], "vcov": vcov, "reml": deviance(theta),
-            "converged": bool(res.success or pol.success), "messages": tuple(messages)}
 
 
 @dataclass(frozen=True)
@@ -715,6 +649,19 @@ class DailyModelResult:
     def to_frame(self) -> pd.DataFrame:
         return self.contrasts.copy()
 
+    def _status(self) -> tuple[str, str]:
+        cautions = ([] if self.converged else ["the REML fit did not converge"]) + list(self.warnings)
+        return from_cautions(cautions, "the REML fit converged")
+
+    @property
+    def status(self) -> str:
+        """"caution" when the fit did not converge or warned, else "ok" (:mod:`ketapain_core.status`)."""
+        return self._status()[0]
+
+    @property
+    def reason(self) -> str:
+        return self._status()[1]
+
 
 def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings(), *, spline_df: int = 5,
                 level: float = 0.95) -> DailyModelResult:
@@ -727,9 +674,9 @@ def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettin
     sum_d w_d mu_a(d), with trapezoid weights w (1/2 on days 1 and H, 1 between) and mu_a(d) the fitted mean
     averaged with equal weights over the periods and sequences; a contrast a - b is L'beta with SE sqrt(L'VL).
     The df of the t test is the within-patient df of the AUC-level model (patient-periods - patients -
-    (periods - 1) - (arms - 1)), a containment approximation (no Satterthwaite here). Fitted with statsmodels
-    by the penalised least squares REML of lme4 (two random intercepts, profiled over sigma), validated against
-    lme4.
+    (periods - 1) - (arms - 1)), a containment approximation (no Satterthwaite here). Fitted by REML with two
+    nested random intercepts, profiled over sigma (:func:`ketapain_core.reml.fit_reml`, the engine of the
+    crossover model), validated against lme4.
     """
     s = settings
     reference = s.reference or default_reference(diary["treatment"].unique())
@@ -760,10 +707,12 @@ def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettin
         cols.append((seq == q).astype(float)); names.append(f"sequence[{q}]")
     X = np.column_stack(cols)
     pp = pd.factorize(pd.Series(pat) + "\x00" + pd.Series(per.astype(str)))[0]
-    fit = _fit_nested_reml(X, y, pd.factorize(pat, sort=True)[0], pp)
-    warns: list[str] = list(fit["messages"])
+    fit = fit_reml(X, y, [pd.factorize(pat, sort=True)[0], pp])
+    warns: list[str] = []
+    if np.any(fit.theta < _DAILY_BOUNDARY):
+        warns.append("boundary (singular) fit: a variance component is estimated as 0")
     p = X.shape[1]
-    beta, V = fit["beta"], fit["vcov"]
+    beta, V = fit.beta, fit.vcov
     H = s.horizon
     w = np.ones(H); w[0] = w[-1] = 0.5
     Bh = spline_basis(np.arange(1, H + 1), s.period_days, spline_df)
@@ -821,11 +770,11 @@ def daily_model(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettin
             x[off + len(periods) - 1:off + len(periods) - 1 + len(seqs) - 1] = 1.0 / len(seqs)
             curve_rows.append({"arm": a, "day": d + 1, "mean": float(x @ beta), "se": float(math.sqrt(x @ V @ x))})
     fe = pd.DataFrame({"term": names, "estimate": beta, "se": np.sqrt(np.diag(V))})
-    scale = fit["sigma2"]
-    var_patient = scale * fit["theta"][0] ** 2
-    var_pp = scale * fit["theta"][1] ** 2
+    scale = fit.sigma ** 2
+    var_patient = scale * fit.theta[0] ** 2
+    var_pp = scale * fit.theta[1] ** 2
     return DailyModelResult(settings=s, reference=reference, contrasts=contrasts, arm_auc=arm_auc,
                             curves=pd.DataFrame(curve_rows), fixed_effects=fe, var_patient=var_patient,
                             var_patient_period=var_pp, var_residual=scale, n_obs=len(y), n_patient_periods=n_pp,
-                            spline_df=spline_df, converged=bool(fit["converged"]),
+                            spline_df=spline_df, converged=fit.optimizer_success,
                             warnings=tuple(dict.fromkeys(warns)))

@@ -417,6 +417,25 @@ def mi_snippet(settings: AnalysisSettings, m: int, seed: int, file_names: Sequen
     ])
 
 
+def reference_based_snippet(settings: AnalysisSettings, strategy: str, m: int, seed: int,
+                            file_names: Sequence[str], *, reference: Optional[str] = None,
+                            bundled: bool = False) -> str:
+    """Python for a reference-based multiple imputation (J2R, CR or CIR), as the Sensitivity page ran it.
+
+    >>> code = reference_based_snippet(AnalysisSettings(), "j2r", 20, 1, [], bundled=True)
+    >>> "strategy='j2r', reference=None, m=20, seed=1)" in code
+    True
+    """
+    return "\n".join([
+        load_code(file_names, settings.period_days, bundled),
+        "from ketapain_core.analysis import AnalysisSettings",
+        "from ketapain_core.refbased import reference_based_mi",
+        f"mi = reference_based_mi(trial.diary, {settings_code(settings)}, strategy={str(strategy)!r}, "
+        f"reference={reference!r}, m={int(m)}, seed={int(seed)})",
+        "result = mi.contrasts   # pooled by Rubin's rules, Barnard-Rubin df",
+    ])
+
+
 def daily_model_snippet(settings: AnalysisSettings, spline_df: int, file_names: Sequence[str], *,
                         bundled: bool = False) -> str:
     """Python for the daily-data mixed model's AUC contrasts.

@@ -628,7 +628,7 @@ def what_this_shows(res: StudyResult, contrast: Optional[str] = None) -> list[st
     >>> what_this_shows(r)[0].startswith("LOCF")
     True
     """
-    from .tables import fmt_num, fmt_pct
+    from .format import fmt_num, fmt_pct
 
     t = res.results
     contrast = contrast or (str(t["contrast"].iloc[0]) if len(t) else "")

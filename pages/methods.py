@@ -5,7 +5,7 @@ from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.lab import LATE_START_TEXT, MECHANISMS
 from ketapain_core.missing import POLICIES
-from ketapain_core.sensitivity import DAILY_ASSUMPTION, MI_ASSUMPTION, TIPPING_ASSUMPTION, TIPPING_RULE
+from ketapain_core.methods import DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION, estimand_table
 from ui import render, sidebar
 
 ctx = sidebar.page_context()
@@ -44,16 +44,7 @@ st.markdown("#### Worst observation carried forward (WOCF)")
 st.markdown(f"**Rule.** {POLICIES['wocf'].description} So the AUC at an early horizon never depends on later days. "
             f"**Assumption.** {POLICIES['wocf'].assumption}")
 st.markdown("#### Multiple imputation (MI)")
-st.markdown(
-    "**Rule.** For day d of every patient-period with at least one recorded day, a normal linear regression "
-    "of the day's pain on the day before and the day after (current values, recorded or imputed), the "
-    "patient-period's mean recorded pain and the arm is fitted to the patient-periods that recorded day d. The "
-    "coefficients and residual variance are drawn from their posterior, and each missing day is drawn from the "
-    "predictive distribution; the days are swept in order, 10 times, starting from linear interpolation "
-    "(chained equations). Draws stay within the range of the recorded values. This is repeated to give m "
-    "completed diaries (default 20, seeded), and each is analysed by the primary model. Patient-periods with no "
-    "recorded day stay out of the model, which is valid under MAR for a likelihood analysis. "
-    f"**Assumption.** {MI_ASSUMPTION}")
+st.markdown(f"**Rule.** {METHODS['mi'].details} **Assumption.** {MI_ASSUMPTION}")
 st.latex(r"\hat\sigma^{2}_{*} = \frac{\mathrm{RSS}}{\chi^{2}_{n_d - p}},\qquad "
          r"\beta_{*} \sim N\!\left(\hat\beta,\; \hat\sigma^{2}_{*} (X'X)^{-1}\right),\qquad "
          r"y_{d}^{*} = x' \beta_{*} + \hat\sigma_{*}\, z")
@@ -72,24 +63,32 @@ st.markdown("As R `mice::pool`, lambda is floored at 1e-4; when B = 0 (nothing i
             "(r + 2 / (nu + 3)) / (1 + r), with r = (1 + 1/m) B / U-bar. Sidak adjustment as for the primary "
             "contrasts. Validated against R `mice::pool` and `mice::pool.scalar` on the same completed datasets.")
 st.markdown("#### Daily-data mixed model")
-st.markdown(
-    "**Rule.** Every recorded day 1-D, no imputation: pain ~ arm x B-spline(day) + period + sequence + "
-    "(1 | patient) + (1 | patient:period), by REML (cubic B-spline, default 5 df, interior knots at quantiles of "
-    "days 1-D, as R `splines::bs`). The AUC of arm a over days 1-H is a linear combination of the fitted mean "
-    "curve, averaged with equal weights over periods and sequences (as emmeans); a contrast a - b has SE "
-    "sqrt(L'VL), and its t test uses the within-patient df of the AUC-level model (patient-periods - patients - "
-    "(periods - 1) - (arms - 1)). Validated against lme4. "
-    f"**Assumption.** {DAILY_ASSUMPTION}")
+st.markdown(f"**Rule.** {METHODS['daily'].details} **Assumption.** {DAILY_ASSUMPTION}")
 st.latex(r"\widehat{\mathrm{AUC}}_a = \sum_{d=1}^{H} w_d\, \bar x_{a,d}'\hat\beta,\quad "
          r"w_1 = w_H = \tfrac12,\; w_d = 1 \text{ otherwise};\qquad "
          r"\widehat{\mathrm{AUC}}_a - \widehat{\mathrm{AUC}}_b = L'\hat\beta,\quad "
          r"\mathrm{SE} = \sqrt{L' \widehat V L}")
 st.markdown("#### Tipping point (delta-adjusted MI)")
-st.markdown(
-    "**Rule.** After the m MAR draws (shared by every delta), delta pain points are added to every imputed day "
-    "of every active (non-reference) arm and the chosen contrast is pooled as above, over a grid of deltas (the "
-    "crossing is found by linear interpolation of log P between grid points; the core function can refine it "
-    f"by bisection). {TIPPING_RULE} **Assumption.** {TIPPING_ASSUMPTION}")
+st.markdown(f"**Rule.** {METHODS['tipping'].details} **Assumption.** {TIPPING_ASSUMPTION}")
+
+st.markdown("#### Reference-based multiple imputation (J2R, CR, CIR)")
+st.markdown(f"**Rule.** {METHODS['j2r'].details}")
+st.latex(r"y_{id} = \mu_{a}(d) + \pi_p + u_i + e_{id},\quad u_i \sim N(0, \tau^2),\quad "
+         r"\operatorname{cov}(e_{id}, e_{id'}) = \sigma^2 \rho^{|d - d'|}")
+st.markdown("With t the patient-period's last recorded day, a its arm and r the reference arm, the joint mean "
+            "of the days is:")
+st.latex(r"\text{MAR: } \mu_a(d);\quad \text{J2R: } \mu_a(d)\,[d \le t],\ \mu_r(d)\,[d > t];\quad "
+         r"\text{CR: } \mu_r(d);\quad \text{CIR: } \mu_a(d)\,[d \le t],\ "
+         r"\mu_a(t) + \mu_r(d) - \mu_r(t)\,[d > t]")
+st.markdown(render.bullet_list([f"**{METHODS[k].label}**: {METHODS[k].rule} *Assumes:* {METHODS[k].assumption}"
+                                for k in ("j2r", "cr", "cir")]))
+st.markdown("Each missing day is drawn from its conditional normal distribution given the patient-period's "
+            "recorded days; each completed diary is analysed by the primary model and pooled by Rubin's rules "
+            "(Barnard-Rubin df), which is conservative for reference-based imputation. The imputation model is "
+            "validated against R `nlme::lme` (random intercept + `corAR1`, ML).")
+st.markdown("#### Estimands")
+st.markdown("Which question each method answers (ICH E9(R1)); the Sensitivity page opens with this table.")
+render.table(estimand_table(H).drop(columns=["method", "Population", "Variable"]))
 
 st.subheader("The crossover mixed model")
 st.markdown("For one outcome, horizon and policy, the AUC of patient i in period j is modelled as")

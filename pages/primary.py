@@ -49,10 +49,10 @@ with render.guard("The spaghetti plot"):
 # ---- model -----------------------------------------------------------------------------------------------------
 st.subheader("Crossover mixed model")
 with render.guard("The mixed model"):
-    render.model_status(m, a.model_error)
-    excluded = m.excluded if m is not None else a.auc.excluded
+    render.status(a)
+    excluded = a.excluded
     n_pp = len(a.auc.table)
-    used = m.n_used if m is not None else a.auc.n_used
+    used = a.n_used
     st.markdown(f"Model: {unit} ~ treatment + period + sequence"
                 f"{' + carry-over' if (m is not None and m.carryover_included) else ''} + (1 | patient), REML. "
                 f"**{used} of {n_pp} patient-periods used**, {len(excluded)} left out; "

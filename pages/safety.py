@@ -61,7 +61,7 @@ else:
     st.subheader("At least one treatment-related event: logistic model and exact tests")
     with render.guard("The logistic model"):
         m = res.model
-        render.event_status(m.status, m.reason)
+        render.status(m)
         if m.status == "caution":
             st.caption("Caution: the estimates are usable but the P values may be too optimistic (few patients "
                        "or few events); read them together with the exact tests below.")

@@ -5,16 +5,16 @@ and the tipping point are slower and run only when asked (buttons), with progres
 """
 import dataclasses
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures, snippets, summaries
+from ketapain_core import figures, methods, snippets, summaries
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import BOCF_SOURCES, POLICIES
+from ketapain_core.refbased import REFERENCE_BASED
+from ketapain_core.schema import OUTCOME_LABELS
 from ui import cache, render, sidebar, state
 
-MI_ON, TP_ON, DAILY_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on"
+MI_ON, TP_ON, DAILY_ON, REF_ON = "sens_mi_on", "sens_tp_on", "sens_daily_on", "sens_ref_on"
 
 ctx = sidebar.page_context()
 render.page_header("Sensitivity to missing data", ctx)
@@ -30,6 +30,12 @@ with render.guard("The analyses under each policy"):
 if not analyses:
     st.stop()
 
+st.subheader("Estimands: the question each method answers")
+st.caption("ICH E9(R1): the population, the variable, what each method does with a diary that stops (an "
+           "intercurrent event) and with a day missed in between, and the strategy that implies.")
+render.table(methods.estimand_table(s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower()).drop(
+    columns=["method"]), "estimands.csv")
+
 st.subheader("What changed")
 with render.guard("The comparison"):
     notes = render.sensitivity_notes(analyses, s.policy)
@@ -37,10 +43,7 @@ with render.guard("The comparison"):
 
 # ---- multiple imputation: on request ----------------------------------------------------------------------------
 st.subheader("Multiple imputation (on request)")
-st.markdown("Multiple imputation draws each missing diary day m times from a model of that day's pain on the "
-            "days around it, the patient-period's level and the arm, analyses every completed diary with the "
-            "primary model and combines the results by Rubin's rules (Barnard-Rubin df). "
-            f"*Assumes:* {sens.MI_ASSUMPTION}")
+st.markdown(f"{methods.METHODS['mi'].rule} *Assumes:* {methods.MI_ASSUMPTION}")
 c1, c2, c3 = st.columns([1, 1, 2])
 m = int(c1.number_input("Imputations m", min_value=2, max_value=200, value=sens.DEFAULT_M, step=1, key="mi_m"))
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=sens.DEFAULT_SEED, step=1,
@@ -56,18 +59,49 @@ if st.session_state.get(MI_ON):
         st.caption(f"MI done: m = {mi.m}, seed {mi.seed}, {mi.imputed_days} diary days 1-{s.horizon} drawn per "
                    f"imputation; {mi.n_used} patient-periods analysed.")
         if mi.warnings:
-            st.warning("Some completed-data fits warned: " + "; ".join(render.esc(w) for w in mi.warnings[:5]))
+            render.status(mi, "Multiple imputation")
         render.show_code(ctx, python=snippets.mi_snippet(mi_settings, m, seed, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))
 else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients; the result is kept for these data "
                "and settings).")
 
+# ---- reference-based multiple imputation: on request ----------------------------------------------------------
+st.subheader("Reference-based multiple imputation (on request)")
+st.markdown(render.bullet_list([f"**{methods.METHODS[k].label}**: {methods.METHODS[k].rule} *Assumes:* "
+                                f"{methods.METHODS[k].assumption}" for k in REFERENCE_BASED]))
+arms_all = list(trial.arms)
+default_ref = next((a.reference for a in analyses.values() if a is not None), arms_all[0])
+r1, r2, r3 = st.columns([2, 1, 1])
+chosen = r1.multiselect("Strategies", list(REFERENCE_BASED), default=list(REFERENCE_BASED), key="ref_strategies",
+                        format_func=lambda k: methods.METHODS[k].label)
+ref_arm_imp = r2.selectbox("Reference arm of the imputation", arms_all, key="ref_arm",
+                           index=arms_all.index(default_ref) if default_ref in arms_all else 0)
+if r3.button(f"Run (m = {m} each)", key="ref_run", icon=":material/play_arrow:", disabled=not chosen):
+    st.session_state[REF_ON] = True
+refmi = {}
+if st.session_state.get(REF_ON) and chosen:
+    with render.guard("Reference-based multiple imputation"):
+        with st.spinner("Reference-based multiple imputation: " + ", ".join(chosen) + "..."):
+            refmi = {k: cache.reference_based(ctx.data_key, mi_settings, k, ref_arm_imp, m, seed, trial.diary)
+                     for k in chosen}
+        first = next(iter(refmi.values()))
+        st.caption(f"m = {first.m} imputations each, seed {first.seed}, {first.imputed_days} diary days drawn per "
+                   f"imputation; the imputation model's reference arm: {render.esc(ref_arm_imp)}; "
+                   f"{first.n_used} patient-periods analysed. Rows J2R, CR and CIR join the comparison below.")
+        for k, r in refmi.items():
+            if r.status != "ok":
+                render.status(r, methods.METHODS[k].label)
+        render.show_code(ctx, python=snippets.reference_based_snippet(
+            mi_settings, chosen[0], m, seed, ctx.file_names, reference=ref_arm_imp,
+            bundled=ctx.dataset == state.BUNDLED), r=False)
+else:
+    st.caption("Not run yet: press the button (a few seconds per strategy at 20 patients; the results are kept for "
+               "these data and settings).")
+
 # ---- daily-data mixed model: on request --------------------------------------------------------------------------
 st.subheader("Daily-data mixed model (on request)")
-st.markdown("All recorded days, no imputation: pain ~ arm x spline(day) + period + sequence + (1 | patient) + "
-            "(1 | patient:period), by REML; the AUC contrast over days 1 to the horizon is a linear combination of "
-            f"the fitted mean curves. *Assumes:* {sens.DAILY_ASSUMPTION}")
+st.markdown(f"{methods.METHODS['daily'].rule} *Assumes:* {methods.DAILY_ASSUMPTION}")
 d1, d2 = st.columns([1, 3])
 spline_df = int(d1.number_input("Spline df", min_value=3, max_value=10, value=5, step=1, key="daily_df"))
 if d2.button("Fit the daily-data model", key="daily_run", icon=":material/play_arrow:"):
@@ -84,8 +118,8 @@ if st.session_state.get(DAILY_ON):
                    f"patient {daily.var_patient:.3g}, patient-period {daily.var_patient_period:.3g}, residual "
                    f"{daily.var_residual:.3g}. The df of the contrasts is the within-patient df of the AUC model "
                    "(containment).")
-        if daily.warnings:
-            st.warning("; ".join(render.esc(w) for w in daily.warnings))
+        if daily.status != "ok":
+            render.status(daily, "The daily-data model")
         render.show_code(ctx, python=snippets.daily_model_snippet(
             dataclasses.replace(mi_settings, log=False), spline_df, ctx.file_names,
             bundled=ctx.dataset == state.BUNDLED), r=False)
@@ -93,11 +127,12 @@ else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients).")
 
 # ---- every method side by side --------------------------------------------------------------------------------
-method_labels = {**labels, "mi": f"MI (m = {mi.m})" if mi is not None else "MI",
-                 "daily": "Daily-data mixed model"}
+method_labels = {**labels, "mi": methods.method_label("mi", mi.m if mi is not None else None),
+                 "daily": methods.method_label("daily"),
+                 **{k: methods.method_label(k, r.m) for k, r in refmi.items()}}
 st.subheader("Pairwise contrasts across methods")
 with render.guard("The contrasts by method"):
-    comp = sens.method_comparison(analyses, mi, method_labels, daily=daily)
+    comp = sens.method_comparison(analyses, mi, method_labels, daily=daily, extra=refmi)
     st.plotly_chart(figures.forest(comp, group="method", group_labels=method_labels,
                                    x_title=f"Difference in {scale} (95% CI)",
                                    title="Model-based contrasts (a - b) by method for missing days"),
@@ -107,20 +142,7 @@ with render.guard("The contrasts by method"):
 
 st.subheader("Patient-periods used and the assumption of each method")
 with render.guard("The method table"):
-    pt = render.policy_table(analyses)
-    pt["assumption"] = [POLICIES[p].assumption for p in pt["policy"]]
-    if mi is not None:
-        pt = pd.concat([pt, pd.DataFrame([{
-            "policy": "mi", "Policy": method_labels["mi"], "used": mi.n_used, "left out": len(mi.excluded),
-            "imputed days": mi.imputed_days, "P (F)": np.nan, "P (chi2)": np.nan, "ICC": np.nan,
-            "status": "pooled (Rubin)", "assumption": sens.MI_ASSUMPTION}])], ignore_index=True)
-    if daily is not None:
-        pt = pd.concat([pt, pd.DataFrame([{
-            "policy": "daily", "Policy": method_labels["daily"], "used": daily.n_patient_periods,
-            "left out": int(len(trial.diary.groupby(["patient", "period"]))) - daily.n_patient_periods,
-            "imputed days": 0, "P (F)": np.nan, "P (chi2)": np.nan, "ICC": np.nan,
-            "status": "ok" if daily.converged else "caution", "assumption": sens.DAILY_ASSUMPTION}])],
-            ignore_index=True)
+    pt = methods.method_table(analyses, mi, daily, extra=refmi)
     render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt, digits={"ICC": 2})
     st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
                "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")
@@ -136,9 +158,8 @@ with st.expander("BOCF: the baseline of each patient-period"):
 # ---- tipping point: on request -----------------------------------------------------------------------------------
 st.subheader("Tipping point (delta-adjusted multiple imputation, on request)")
 ref_arm = next((a.reference for a in analyses.values() if a is not None), "the reference")
-st.markdown(f"Delta is added to every imputed day of every active arm (every arm but {render.esc(ref_arm)}), "
-            "after the MAR draws, over a grid of deltas; the chosen contrast is pooled at each delta. "
-            f"*Assumes:* {sens.TIPPING_ASSUMPTION}")
+st.markdown(f"{methods.METHODS['tipping'].rule} The reference here is {render.esc(ref_arm)}. "
+            f"*Assumes:* {methods.TIPPING_ASSUMPTION}")
 pairs = []
 ref_model = analyses.get(s.policy)
 if ref_model is not None and ref_model.model is not None:
@@ -149,8 +170,7 @@ pair = t1.selectbox("Contrast", pairs, format_func=lambda ab: f"{ab[0]} - {ab[1]
 dmax = float(t2.number_input("Largest |delta| (pain points)", min_value=0.5, max_value=10.0, value=3.0, step=0.5,
                              key="tp_dmax"))
 dstep = float(t3.number_input("Step", min_value=0.1, max_value=5.0, value=1.0, step=0.25, key="tp_step"))
-deltas = tuple(float(x) for x in np.round(np.arange(-dmax, dmax + dstep / 2, dstep), 6))
-deltas = tuple(sorted(set(deltas) | {0.0}))
+deltas = sens.delta_grid(dmax, dstep)
 if st.button(f"Run the tipping point ({len(deltas)} deltas x m = {m})", key="tp_run", icon=":material/play_arrow:",
              disabled=pair is None):
     st.session_state[TP_ON] = True
@@ -186,14 +206,4 @@ with render.guard("The effect sizes by policy"):
     render.table(es, "effect_sizes_by_policy.csv", digits={"n": 0})
 
 st.subheader("The methods")
-for p in order:
-    pol = POLICIES[p]
-    st.markdown(f"**{pol.label}** (`{p}`): {pol.description} *Assumes:* {pol.assumption}")
-st.markdown(f"**Multiple imputation** (`mi`): each missing day is drawn m times from a Bayesian linear "
-            "regression on the neighbouring days, the patient-period's mean level and the arm (chained "
-            "equations); patient-periods with no recorded day are left out. *Assumes:* " + sens.MI_ASSUMPTION)
-st.markdown("**Daily-data mixed model**: every recorded day, no imputation; the AUC contrast is a linear "
-            "combination of the fitted mean curves (equal weights over periods and sequences). *Assumes:* "
-            + sens.DAILY_ASSUMPTION)
-st.markdown("**Tipping point**: multiple imputation with delta added to every imputed day of the active arms. "
-            "*Assumes:* " + sens.TIPPING_ASSUMPTION + " Formulas on the Methods page.")
+st.markdown(methods.markdown() + "\n\nFormulas on the Methods page.")

@@ -64,8 +64,8 @@ def record_analysis(ctx: Context, analysis: Any) -> None:
     seen.add(key)
     m = analysis.model
     record("analysis", settings=asdict(ctx.settings),
-           status=m.status if m else "not estimable", reason=m.status_reason if m else analysis.model_error,
-           excluded=(m.excluded if m else analysis.auc.excluded)[["patient", "period", "reason"]]
+           status=analysis.status, reason=analysis.reason,
+           excluded=analysis.excluded[["patient", "period", "reason"]]
            .astype({"period": int}).to_dict("records"),
            warnings=list(m.warnings) if m else [], carryover=m.carryover_decision if m else None)
 

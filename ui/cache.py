@@ -205,6 +205,16 @@ def multiple_imputation(data_key: str, settings: _analysis.AnalysisSettings, m: 
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def reference_based(data_key: str, settings: _analysis.AnalysisSettings, strategy: str, reference: str, m: int,
+                    seed: int, _diary: pd.DataFrame):
+    """:func:`ketapain_core.refbased.reference_based_mi` keyed on data_key + settings + strategy + reference arm +
+    m + seed."""
+    from ketapain_core import refbased as _refbased
+
+    return _refbased.reference_based_mi(_diary, settings, strategy=strategy, reference=reference, m=m, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def bocf_baselines(data_key: str, outcome: str, period_days: int, _diary: pd.DataFrame) -> pd.DataFrame:
     """:func:`ketapain_core.missing.bocf_baselines`: the baseline BOCF used for each patient-period."""
     return _missing.bocf_baselines(_missing.diary_grid(_diary, outcome, period_days))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import re
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
@@ -16,10 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import export as _export
-from ketapain_core import tables as _tables
+from ketapain_core import format as _format
 from ketapain_core.tables import estimability_view
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, default_reference
+from ketapain_core.status import CAUTION, NOT_ESTIMABLE, OK, headline
 
 from . import state as _state
 from .context import Context
@@ -64,29 +64,21 @@ def esc(text: Any, limit: Optional[int] = None) -> str:
 
 
 def fmt(x: Any, digits: int = 1) -> str:
-    """A number with fixed decimals; a dash for missing.
+    """A number with fixed decimals; a dash for missing (:func:`ketapain_core.format.fmt_num`).
 
     >>> fmt(3.14159, 2), fmt(float("nan")), fmt(None)
     ('3.14', '-', '-')
     """
-    if x is None:
-        return "-"
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v):
-        return "-"
-    return f"{v:.{digits}f}"
+    return _format.fmt_num(x, digits, _format.MISSING_APP)
 
 
 def fmt_p(p: Any) -> str:
-    """A P value: three decimals, ``<0.001`` below that, a dash when missing (the core's convention).
+    """A P value: three decimals, ``<0.001`` below that, a dash when missing (:func:`ketapain_core.format.fmt_p`).
 
     >>> fmt_p(0.04812), fmt_p(0.00001), fmt_p(float("nan"))
     ('0.048', '<0.001', '-')
     """
-    return _tables.fmt_p(p)
+    return _format.fmt_p(p, _format.MISSING_APP)
 
 
 def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
@@ -95,16 +87,16 @@ def mean_sd(mean: Any, sd: Any, digits: int = 0) -> str:
     >>> mean_sd(187.4, 90.2)
     '187 ± 90'
     """
-    return f"{fmt(mean, digits)} ± {fmt(sd, digits)}"
+    return _format.mean_sd_text(mean, sd, digits, missing=_format.MISSING_APP)
 
 
 def median_iqr(median: Any, q1: Any, q3: Any, digits: int = 0) -> str:
-    """``median [Q1; Q3]``.
+    """``median [Q1; Q3]`` (:func:`ketapain_core.format.median_iqr_text`).
 
     >>> median_iqr(180.0, 120.5, 250.25)
     '180 [120; 250]'
     """
-    return f"{fmt(median, digits)} [{fmt(q1, digits)}; {fmt(q3, digits)}]"
+    return _format.median_iqr_text(median, q1, q3, digits, missing=_format.MISSING_APP)
 
 
 def settings_line(ctx: Context) -> str:
@@ -218,16 +210,18 @@ def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[
 
 
 # ---- model status in plain words -------------------------------------------------------------------------------
-def model_status(model: Any, error: Optional[str]) -> None:
-    """ok / caution / not estimable, with the reason."""
-    if model is None:
-        st.error(f"**Model not estimable:** {esc(error)}", icon=":material/block:")
-        return
-    reason = esc(model.status_reason[:1].upper() + model.status_reason[1:])
-    if model.status == "ok":
-        st.success(f"**Model status: ok.** {reason}.", icon=":material/check_circle:")
+def status(result: Any, what: str = "Model") -> None:
+    """The one renderer of a result's status (:mod:`ketapain_core.status`): ok, caution or not estimable, with
+    the reason, in the words of :func:`ketapain_core.status.headline`."""
+    text = headline(result.status, result.reason, what)
+    head, _, rest = text.partition(": " if result.status == NOT_ESTIMABLE else ". ")
+    body = f"**{esc(head)}:** {esc(rest)}" if result.status == NOT_ESTIMABLE else f"**{esc(head)}.** {esc(rest)}"
+    if result.status == OK:
+        st.success(body, icon=":material/check_circle:")
+    elif result.status == CAUTION:
+        st.warning(body, icon=":material/warning:")
     else:
-        st.warning(f"**Model status: use with caution.** {reason}.", icon=":material/warning:")
+        st.error(body, icon=":material/block:")
 
 
 def bullet_list(items: Sequence[str]) -> str:
@@ -278,33 +272,14 @@ def horizon_table(analyses: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.
         row["P (F)"] = fmt_p(m.omnibus.p_f) if m else "not estimable"
         row["P (Wald chi2)"] = fmt_p(m.omnibus.p_chi2) if m else "-"
         row["ICC"] = fmt(m.icc, 2) if m else "-"
-        row["Patient-periods used"] = m.n_used if m else a.auc.n_used
+        row["Patient-periods used"] = a.n_used
         shown.append(row)
-        raw.append(a.summary.assign(horizon=h, p_f=m.omnibus.p_f if m else math.nan,
-                                    p_chi2=m.omnibus.p_chi2 if m else math.nan,
-                                    icc=m.icc if m else math.nan, n_used=m.n_used if m else a.auc.n_used))
+        raw.append(a.summary.assign(horizon=h, p_f=a.omnibus.p_f, p_chi2=a.omnibus.p_chi2, icc=a.icc,
+                                    n_used=a.n_used))
     raw_df = pd.concat(raw, ignore_index=True) if raw else pd.DataFrame()
     if len(raw_df):
         raw_df = raw_df[["horizon", *[c for c in raw_df.columns if c != "horizon"]]]
     return pd.DataFrame(shown), raw_df
-
-
-def policy_table(analyses: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per policy: patient-periods used and left out, omnibus P values, ICC, model status."""
-    rows = []
-    for p, a in analyses.items():
-        m = a.model
-        rows.append({
-            "policy": p, "Policy": POLICIES[p].label,
-            "used": m.n_used if m else a.auc.n_used,
-            "left out": len(a.auc.excluded),
-            "imputed days": int(a.auc.table["n_imputed"].sum()),
-            "P (F)": m.omnibus.p_f if m else math.nan,
-            "P (chi2)": m.omnibus.p_chi2 if m else math.nan,
-            "ICC": m.icc if m else math.nan,
-            "status": (m.status if m else "not estimable"),
-        })
-    return pd.DataFrame(rows)
 
 
 def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 0.05) -> list[str]:
@@ -319,8 +294,7 @@ def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 
             continue
         m = a.model
         lab, blab = POLICIES[p].label, POLICIES[current].label
-        used = m.n_used if m else a.auc.n_used
-        bused = bm.n_used if bm else base.auc.n_used
+        used, bused = a.n_used, base.n_used
         versus = f"as {blab}" if used == bused else f"{bused} under {blab}"
         parts = [f"**{lab}** uses {used} patient-periods ({versus})"]
         if m is None or bm is None:
@@ -395,14 +369,3 @@ def secondary_diary_display(table: pd.DataFrame, arms: Sequence[str]) -> pd.Data
         row["Status"] = str(first["status"])
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def event_status(status: str, reason: str) -> None:
-    """ok / caution / not estimable of a model that reports its status as text (the GEE safety model)."""
-    text = esc(reason[:1].upper() + reason[1:]) if reason else ""
-    if status == "ok":
-        st.success(f"**Model status: ok.** {text}.", icon=":material/check_circle:")
-    elif status == "caution":
-        st.warning(f"**Model status: use with caution.** {text}.", icon=":material/warning:")
-    else:
-        st.error(f"**Model not estimable:** {text}.", icon=":material/block:")

@@ -91,8 +91,6 @@ _BDS_PATIENT = ("usubjid", "subjid")
 _BDS_PERIOD = ("aperiod",)
 _BDS_TREATMENT = ("trta", "trtp")
 
-#: Numeric columns of the patients table.
-_PATIENT_NUMERIC = ("age", "weight", "height", "pain_duration_years", "dn4")
 #: Values read as yes / no in the adverse-event flags.
 _TRUE = YES_WORDS
 _FALSE = NO_WORDS

@@ -6,9 +6,9 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from ..schema import MISSING_TOKENS, REQUIRED
+from ..schema import MISSING_TOKENS, REQUIRED, TABLE_KEYS, column_rule
 
-from .limits import _BASELINE_WORDS, _FALSE, _PATIENT_NUMERIC, _PERIOD_TEXT, _TRUE
+from .limits import _BASELINE_WORDS, _FALSE, _PERIOD_TEXT, _TRUE
 from .collector import _Collector, _name_list, _plural, _values_text
 from .raw import _Raw
 from .cells import _integers, _missing_mask, _numbers
@@ -18,22 +18,83 @@ from .diary import _dedupe
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Optional tables
+# Optional tables: each column is read by its rule (schema.COLUMN_RULES)
 # --------------------------------------------------------------------------------------------------------------
-#: Label columns of the optional tables, with what a message calls their values (bounded by max_label_chars).
-_LABEL_WHAT: dict[str, dict[str, str]] = {
-    "patients": {"patient": "patient identifier", "sex": "sex", "pain_type": "pain type"},
-    "questionnaires": {"patient": "patient identifier", "timepoint": "timepoint", "instrument": "instrument",
-                       "scale": "scale"},
-    "adverse_events": {"patient": "patient identifier", "event": "event", "related": "related flag",
-                       "serious": "serious flag"},
-    "analgesics": {"patient": "patient identifier", "drug_class": "drug class"},
-}
-#: Columns parsed as numbers (not cleaned as text: a stray character there is an error, shown escaped).
-_NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
-    "patients": _PATIENT_NUMERIC, "questionnaires": ("value", "period"), "adverse_events": ("period",),
-    "analgesics": ("period",),
-}
+def _read_patient(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+                  rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    if miss.any():
+        coll.error(label, "blank patient identifier", column=col, rows=rows[miss],
+                   expected="a patient identifier in every row")
+    return s.mask(miss)
+
+
+def _read_period(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+                 rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    num = _integers(s)
+    bad = num.invalid | (np.nan_to_num(num.value, nan=1.0) < 1)
+    if num.missing.any():
+        coll.error(label, "blank period", column=col, rows=rows[num.missing],
+                   expected="a period number (1, 2, 3, ...) in every row")
+    if bad.any():
+        coll.error(label, "period is not a whole number of 1 or more", column=col, rows=rows[bad],
+                   value=_values_text(s[bad]), expected="a whole number >= 1 (1, 2, 3, ...)")
+    return pd.array(np.where(np.isfinite(num.value), num.value, np.nan), dtype="Int64") \
+        if (num.missing | bad).any() else num.value.astype(np.int64)
+
+
+def _read_timepoint(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+                    rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    return _timepoints(coll, label, col, s, rows)
+
+
+def _read_flag(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+               rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    return _booleans(coll, label, col, s, rows, name)
+
+
+def _read_score(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+                rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    num = _numbers(s, raw.decimal_comma)
+    if num.invalid.any():
+        coll.error(label, "questionnaire value is not a number", column=col, rows=rows[num.invalid],
+                   value=_values_text(s[num.invalid]), expected="a number, or a blank cell when missing")
+    if num.missing.any():
+        coll.info(label, f"{_plural(int(num.missing.sum()), 'blank value')} read as missing", column=col,
+                  count=int(num.missing.sum()))
+    return num.value
+
+
+def _read_number(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+                 rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    num = _numbers(s, raw.decimal_comma)
+    if num.invalid.any():
+        coll.error(label, f"{name} is not a number", column=col, rows=rows[num.invalid],
+                   value=_values_text(s[num.invalid]), expected="a number, or a blank cell")
+    return num.value
+
+
+def _read_number_or_text(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+                         rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    num = _numbers(s, raw.decimal_comma)
+    return num.value if (~num.missing).any() and not num.invalid.any() else s.mask(miss)
+
+
+def _read_text(coll: _Collector, label: str, col: str, name: str, table: str, s: pd.Series,
+               rows: np.ndarray, miss: np.ndarray, raw: _Raw) -> Any:
+    if name in REQUIRED[table] and miss.any():
+        if column_rule(table, name).blank == "info":
+            coll.info(label, f"{_plural(int(miss.sum()), 'row')} without a {name.replace('_', ' ')} "
+                             "(whole-instrument scores)", column=col, count=int(miss.sum()))
+        else:
+            coll.error(label, f"blank {name.replace('_', ' ')}", column=col, rows=rows[miss],
+                       expected=f"a {name.replace('_', ' ')} in every row")
+    return s.mask(miss)
+
+
+#: One reader per kind of column (:class:`ketapain_core.schema.ColumnRule` ``parse``).
+_READERS = {"patient": _read_patient, "period": _read_period, "timepoint": _read_timepoint, "flag": _read_flag,
+            "score": _read_score, "number": _read_number, "number_or_text": _read_number_or_text,
+            "text": _read_text}
 
 
 def _optional_table(coll: _Collector, table: str, raw: _Raw) -> Optional[pd.DataFrame]:
@@ -59,66 +120,16 @@ def _optional_table(coll: _Collector, table: str, raw: _Raw) -> Optional[pd.Data
     for j, name in pos_to_name.items():
         s = raw.col(j)
         col = raw.headers[j]
-        if name in _LABEL_WHAT.get(table, {}):
-            s, _ = _labels(coll, label, col, s, rows, _LABEL_WHAT[table][name])
-        elif name not in _NUMERIC_FIELDS.get(table, ()):
-            s, _ = _labels(coll, label, col, s, rows, "text value", bounded=False)
-        miss = _missing_mask(s)
-        if name == "patient":
-            if miss.any():
-                coll.error(label, "blank patient identifier", column=col, rows=rows[miss],
-                           expected="a patient identifier in every row")
-            out[name] = s.mask(miss)
-        elif name == "period":
-            num = _integers(s)
-            bad = num.invalid | (np.nan_to_num(num.value, nan=1.0) < 1)
-            if num.missing.any():
-                coll.error(label, "blank period", column=col, rows=rows[num.missing],
-                           expected="a period number (1, 2, 3, ...) in every row")
-            if bad.any():
-                coll.error(label, "period is not a whole number of 1 or more", column=col, rows=rows[bad],
-                           value=_values_text(s[bad]), expected="a whole number >= 1 (1, 2, 3, ...)")
-            out[name] = pd.array(np.where(np.isfinite(num.value), num.value, np.nan), dtype="Int64") \
-                if (num.missing | bad).any() else num.value.astype(np.int64)
-        elif name == "timepoint":
-            out[name] = _timepoints(coll, label, col, s, rows)
-        elif name in ("related", "serious"):
-            out[name] = _booleans(coll, label, col, s, rows, name)
-        elif name == "value" and table == "questionnaires":
-            num = _numbers(s, raw.decimal_comma)
-            if num.invalid.any():
-                coll.error(label, "questionnaire value is not a number", column=col, rows=rows[num.invalid],
-                           value=_values_text(s[num.invalid]), expected="a number, or a blank cell when missing")
-            if num.missing.any():
-                coll.info(label, f"{_plural(int(num.missing.sum()), 'blank value')} read as missing", column=col,
-                          count=int(num.missing.sum()))
-            out[name] = num.value
-        elif table == "patients" and name != "patient":
-            num = _numbers(s, raw.decimal_comma)
-            if name in _PATIENT_NUMERIC:
-                if num.invalid.any():
-                    coll.error(label, f"{name} is not a number", column=col, rows=rows[num.invalid],
-                               value=_values_text(s[num.invalid]), expected="a number, or a blank cell")
-                out[name] = num.value
-            elif (~num.missing).any() and not num.invalid.any():
-                out[name] = num.value
-            else:
-                out[name] = s.mask(miss)
-        else:
-            if name in REQUIRED[table] and miss.any():
-                if name == "scale":
-                    coll.info(label, f"{_plural(int(miss.sum()), 'row')} without a scale (whole-instrument "
-                                     "scores)", column=col, count=int(miss.sum()))
-                else:
-                    coll.error(label, f"blank {name.replace('_', ' ')}", column=col, rows=rows[miss],
-                               expected=f"a {name.replace('_', ' ')} in every row")
-            out[name] = s.mask(miss)
+        rule = column_rule(table, name)
+        if rule.clean != "none":
+            s, _ = _labels(coll, label, col, s, rows, rule.what, bounded=rule.clean == "label")
+        out[name] = _READERS[rule.parse](coll, label, col, name, table, s, rows, _missing_mask(s), raw)
     frame = pd.DataFrame(out)
     frame["_row"] = rows
     if coll.n_errors() > n_err:
         return None
-    key = {"patients": ["patient"], "questionnaires": ["patient", "timepoint", "instrument", "scale"]}.get(table)
-    if key is not None and len(frame):
+    key = list(TABLE_KEYS.get(table, ()))
+    if key and len(frame):
         compare = [c for c in frame.columns if c not in key and c != "_row"]
         frame = _dedupe(coll, label, frame, key, compare, " and ".join(key).replace(" and ", ", ", len(key) - 2))
         if coll.n_errors() > n_err:

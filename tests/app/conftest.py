@@ -1,15 +1,12 @@
-"""Fixtures of the page tests (helpers are in apphelpers.py, importable because this folder is put on sys.path)."""
+"""Fixtures of the page tests (helpers are in apphelpers.py, importable through pytest.ini's pythonpath)."""
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="session")

@@ -82,3 +82,17 @@ def test_url_restores_settings():
     assert_clean(at)
     assert "Against the current policy, **Linear interpolation**" in texts(at)
     assert "days 1-28" in texts(at)
+
+
+def test_estimands_and_reference_based_mi_on_request():
+    at = start(PAGE)
+    est = frame_with(at, "Strategy")
+    assert "Jump to reference (J2R)" in set(est["Missing-data method"]) and est["Question answered"].str.len().gt(20).all()
+    at.number_input(key="mi_m").set_value(3).run()
+    at.multiselect(key="ref_strategies").set_value(["j2r", "cir"]).run()
+    at.button(key="ref_run").click().run(timeout=180)
+    assert_clean(at)
+    comp = frame_with(at, "Method")
+    assert {"MI J2R (m = 3)", "MI CIR (m = 3)"} <= set(comp["Method"])
+    pol = frame_with(at, "Policy")
+    assert {"MI J2R (m = 3)", "MI CIR (m = 3)"} <= set(pol["Policy"])

@@ -4,11 +4,8 @@ events, the HTML report has no element from the data's tags, and a URL value is 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from test_hostile_labels import hostile_csv  # noqa: E402
 
 NAV = ["data", "", "time_course", "responders", "sensitivity"]   # url paths of the pages

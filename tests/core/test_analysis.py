@@ -61,7 +61,7 @@ def test_json_document_is_strict_json_with_nulls(trial):
 def test_not_estimable_gives_reason_not_exception(trial):
     d = trial.diary[trial.diary["patient"] == "P01"]
     a = analyze(d, AnalysisSettings())
-    assert a.model is None and "only one patient" in a.model_error
+    assert a.model is None and "only one patient" in a.reason
     doc = to_json_dict(a)
     assert doc["model"] is None and doc["status"] == "not estimable"
 

@@ -283,8 +283,8 @@ def test_non_estimable_quantities_are_blank_with_the_reason():
         assert "aliased with sequence[C-C]" in c.loc[pair, "reason"]
     assert not r.emmeans["estimable"].any() and r.emmeans["emmean"].isna().all()
     assert not r.omnibus.estimable and math.isnan(r.omnibus.p_f) and "aliased" in r.omnibus.reason
-    assert r.status == "caution" and "not estimable in these data" in r.status_reason
-    assert "C - A" in r.status_reason and "the omnibus treatment test" in r.status_reason
+    assert r.status == "caution" and "not estimable in these data" in r.reason
+    assert "C - A" in r.reason and "the omnibus treatment test" in r.reason
     # Sidak over all 3 pairs, as emmeans ("sidak method for 3 tests")
     p = c.loc[("B", "A"), "p"]
     assert c.loc[("B", "A"), "p_sidak"] == pytest.approx(1 - (1 - p) ** 3)

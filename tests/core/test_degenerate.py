@@ -77,12 +77,12 @@ def test_analyze_says_why(name):
     a = analyze(CASES[name], SETTINGS)
     doc = to_json_dict(a)
     if kind == "not estimable":
-        assert a.model is None and fragment in a.model_error
+        assert a.model is None and fragment in a.reason
         assert doc["model"] is None
         assert doc["status"] == "not estimable" and fragment in doc["status_reason"]
     else:
-        assert a.model is not None and a.model.status == "caution", (a.model and a.model.status_reason)
-        assert fragment in a.model.status_reason
+        assert a.model is not None and a.model.status == "caution", (a.model and a.model.reason)
+        assert fragment in a.model.reason
         assert doc["status"] == "caution" and fragment in doc["status_reason"]
     assert len(a.summary)  # the per-arm table is there even without a model
 
@@ -101,7 +101,7 @@ def test_collinear_design_names_what_was_dropped():
     r = fit_crossover(table, covariates=["baseline"])
     assert r.dropped_terms == ("baseline",)
     assert any("rank deficient" in w and "baseline" in w for w in r.warnings)
-    assert r.status == "caution" and "some fixed effects could not be estimated" in r.status_reason
+    assert r.status == "caution" and "some fixed effects could not be estimated" in r.reason
 
 
 def test_one_sequence_has_no_effect_sizes():
