@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .design import Design, NotEstimable, build_design, check_estimable, contrast_vector
 from .multicomp import sidak
@@ -415,7 +415,7 @@ def lean_contrasts(design: Design, pairs: Sequence[tuple[str, str]], level: floa
         if design.aliased_with(L):
             out.append({k: math.nan for k in ("estimate", "se", "df", "t", "p", "ci_low", "ci_high")})
         else:
-            out.append(_t_row(fit, design.kept(L), level))
+            out.append(t_test(fit, design.kept(L), level))
     return out
 
 
