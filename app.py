@@ -17,6 +17,7 @@ page = st.navigation([
     st.Page("pages/baseline.py", title="Baseline", icon=":material/badge:"),
     st.Page("pages/questionnaires.py", title="Questionnaires", icon=":material/assignment:"),
     st.Page("pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
+    st.Page("pages/lab.py", title="Teaching lab", icon=":material/school:"),
     st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
 ])

@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_resp.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the re-randomizations")
     p_resp.add_argument("--json", dest="json_out", default=None, metavar="OUT|-",
                         help="write the results as JSON to OUT (- for standard output)")
+    from . import cli_lab
+    cli_lab.add_parsers(sub)          # study, power (the teaching lab)
     return parser
 
 
@@ -497,6 +499,16 @@ def format_responders(r) -> str:
 
 
 COMMANDS = {"auc": cmd_auc, "analyze": cmd_analyze, "report": cmd_report, "responders": cmd_responders}
+
+
+def _lab_command(name: str):
+    def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        from . import cli_lab
+        return cli_lab.COMMANDS[name](args, out, err)
+    return run
+
+
+COMMANDS.update({name: _lab_command(name) for name in ("study", "power")})
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .design import Design, NotEstimable, build_design, check_estimable, contrast_vector
 from .multicomp import sidak
@@ -384,3 +384,102 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: RemlFit, *, response: str,
                "terms": design.terms, "patients": design.patients, "sequences": design.all_sequences,
                "model_sequences": design.sequence_tuples, "sequence_labels": design.sequences},
     )
+
+
+def lean_contrasts(design: Design, pairs: Sequence[tuple[str, str]], level: float = 0.95,
+                   check: bool = True) -> list[dict[str, float]]:
+    """The lean path of the teaching lab's replicates: the REML fit of a built design and the rows (estimate,
+    se, df, t, p, ci_low, ci_high) of the contrasts a - b, the same numbers :func:`fit_crossover` gives, without
+    its diagnostics, marginal means, omnibus and interaction tests.
+
+    Raises :class:`NotEstimable` as :func:`fit_crossover` does; a contrast that is not estimable gets NaN.
+    ``check=False`` skips :func:`check_estimable` (for a design already checked, with a new response only).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": list("aabbccdd"), "period": [1, 2] * 4, "treatment": list("ABBAABBA"),
+    ...                   "auc": [1.0, 2.5, 3.0, 5.0, 2.0, 2.6, 4.0, 3.1]})
+    >>> d = build_design(t, reference="A")
+    >>> round(lean_contrasts(d, [("B", "A")])[0]["estimate"], 4)
+    0.25
+    """
+    if check:
+        check_estimable(design)
+    fast = _complete_within_rows(design, pairs, level)
+    if fast is not None:
+        return fast
+    fit = _fit_reml(design)
+    out = []
+    for a, b in pairs:
+        L = contrast_vector(design, a, b)
+        if design.aliased_with(L):
+            out.append({k: math.nan for k in ("estimate", "se", "df", "t", "p", "ci_low", "ci_high")})
+        else:
+            out.append(t_test(fit, design.kept(L), level))
+    return out
+
+
+def _complete_within_rows(design: Design, pairs: Sequence[tuple[str, str]],
+                          level: float) -> Optional[list[dict[str, float]]]:
+    """The REML contrasts in closed form when every patient has every period (None otherwise).
+
+    With complete data each patient's means of the treatment and period columns are a function of the
+    patient's sequence, so the between-patient stratum holds no information on them beyond the sequence terms:
+    the GLS estimate of a treatment contrast is the within-patient least-squares estimate for any variance
+    ratio. When the between-patient mean square (patient means about their sequence's mean) exceeds the within
+    one, REML is interior and gives sigma^2 = SS_within / df_within (the ANOVA estimators), and the contrast's
+    variance depends on sigma^2 alone, so its Satterthwaite df is df_within. Otherwise (a possible boundary
+    fit, a carry-over or covariate term, no between df) None: the caller fits by REML.
+    """
+    X, y, codes = design.X, design.y, design.patient_codes
+    if design.carry_arms or design.covariates:
+        return None
+    G = int(codes.max()) + 1
+    n_i = np.bincount(codes, minlength=G)
+    P = len(design.periods)
+    if not np.all(n_i == P):
+        return None
+    mx = np.column_stack([np.bincount(codes, weights=X[:, j], minlength=G) for j in range(X.shape[1])]) / P
+    my = np.bincount(codes, weights=y, minlength=G) / P
+    Xc, yc = X - mx[codes], y - my[codes]
+    alive = np.linalg.norm(Xc, axis=0) > 1e-9 * np.maximum(np.linalg.norm(X, axis=0), 1.0)
+    Xw = Xc[:, alive]
+    XtX = Xw.T @ Xw
+    try:
+        XtX_inv = np.linalg.inv(XtX)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(XtX_inv)) or np.linalg.cond(XtX) > 1e10:
+        return None
+    beta = XtX_inv @ (Xw.T @ yc)
+    resid = yc - Xw @ beta
+    df_w = len(y) - G - Xw.shape[1]
+    seq = design.data["sequence"].to_numpy()[np.searchsorted(codes, np.arange(G))] if len(y) else np.array([])
+    seq_codes = pd.factorize(seq)[0]
+    S = int(seq_codes.max()) + 1
+    df_b = G - S
+    if df_w <= 0 or df_b <= 0:
+        return None
+    ss_w = float(resid @ resid)
+    seq_mean = np.bincount(seq_codes, weights=my, minlength=S) / np.bincount(seq_codes, minlength=S)
+    ss_b = float(P * np.sum((my - seq_mean[seq_codes]) ** 2))
+    ms_w, ms_b = ss_w / df_w, ss_b / df_b
+    if not (ms_w > 0 and ms_b > ms_w * (1 + 1e-6)):
+        return None
+    q = float(special.stdtrit(df_w, 0.5 + level / 2.0))
+    out = []
+    for a, b in pairs:
+        L = contrast_vector(design, a, b)
+        if design.aliased_with(L):
+            return None
+        Lk = design.kept(L)
+        if np.any(np.abs(Lk[~alive]) > 1e-12):
+            return None
+        Lw = Lk[alive]
+        est = float(Lw @ beta)
+        se = math.sqrt(max(ms_w * float(Lw @ XtX_inv @ Lw), 0.0))
+        t = est / se if se > 0 else math.nan
+        p = float(2.0 * special.stdtr(df_w, -abs(t))) if se > 0 else math.nan
+        out.append({"estimate": est, "se": se, "df": float(df_w), "t": t, "p": p, "ci_low": est - q * se,
+                    "ci_high": est + q * se})
+    return out

@@ -158,6 +158,18 @@ def n_pct_text(count: Any, total: Any, digits: int = 0) -> str:
     return f"{c} ({fmt_num(100.0 * c / t, digits)}%)" if t > 0 else f"{c} ({MISSING_TEXT})"
 
 
+def fmt_pct(x: Any, digits: int = 1, missing: str = MISSING_TEXT) -> str:
+    """A fraction as a percentage with fixed decimals; ``missing`` when missing.
+
+    >>> fmt_pct(0.0512), fmt_pct(float("nan"))
+    ('5.1%', 'NA')
+    """
+    try:
+        v = _value(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return missing if v is None else f"{100.0 * v:.{digits}f}%"
+
+
 __all__ = ["MISSING_TEXT", "MISSING_APP", "fmt_num", "fmt_p", "p_text", "COLUMN_LABELS", "column_label",
-           "cell_text", "mean_sd_text", "median_iqr_text", "ci_text",
-           "n_pct_text"]
+           "cell_text", "mean_sd_text", "median_iqr_text", "ci_text", "n_pct_text", "fmt_pct"]

@@ -76,7 +76,7 @@ from .simulate_tables import (INSTRUMENTS, _adverse_events, _analgesics, _labels
                               _patients_table, _questionnaires)
 
 __all__ = [
-    "ArmEffect", "SimulationParams", "ketapain_preset", "simulate_trial", "write_bundle", "main",
+    "ArmEffect", "SimulationParams", "ketapain_preset", "simulate_trial", "simulate_arrays", "write_bundle", "main",
     "KETAPAIN_ARMS", "KETAPAIN_SEED", "BUNDLE_FILES", "DEFAULT_OUT",
 ]
 
@@ -248,6 +248,10 @@ class SimulationParams:
         Night pain = average + patient shift N(night_shift, night_sd) + extra daily noise N(0, night_noise_sd).
     baseline_day : bool
         Write a day-0 pre-infusion row per period (ignored by the AUC).
+    carryover : float
+        Carry-over: in every period after the first, pain on days 0..D is shifted by ``carryover`` times the
+        previous period's arm's mean effect over its diary days 1..D (0 = none; 1 = the whole mean effect
+        persists; the KETAPAIN preset has none).
 
     Examples
     --------
@@ -289,6 +293,7 @@ class SimulationParams:
     night_sd: float = 1.43
     night_noise_sd: float = 1.48
     baseline_day: bool = True
+    carryover: float = 0.0
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ValueError:
@@ -439,7 +444,8 @@ class _Latent:
     level_z: np.ndarray       # (n,) the patient's standardised pain level (b_i / between_sd)
 
 
-def _simulate_diary(params: SimulationParams, rs: dict[str, np.random.Generator]) -> tuple[pd.DataFrame, _Latent]:
+def _diary_arrays(params: SimulationParams, rs: dict[str, np.random.Generator]) -> dict[str, np.ndarray]:
+    """The diary as (patients, periods, days 0..D) arrays: pain with NaN where blank or absent, the masks."""
     n, P, D = params.patients, params.n_periods, params.period_days
     arms = list(params.arms)
     seqs = params.sequence_list()
@@ -469,6 +475,11 @@ def _simulate_diary(params: SimulationParams, rs: dict[str, np.random.Generator]
     if any(e.knots for e in effects):
         knot = np.stack([e.knot_course(days) * (days >= 1) for e in effects])                 # (A, D+1)
         eff = eff + knot[arm_idx]
+    if params.carryover and P > 1:
+        mean_eff = np.array([e.profile(days[1:]).mean() for e in effects])                     # (A,)
+        carry = np.zeros((n, P))
+        carry[:, 1:] = params.carryover * mean_eff[arm_idx[:, :-1]]
+        eff = eff + carry[..., None]
 
     noise = _ar1(rs["noise"], (n, P, D + 1), params.noise_sd, params.ar1)
     early = params.early_sd * z_early[:, None] * np.exp(-params.drift_rate * days)[None, :]       # (n, D+1)
@@ -532,6 +543,35 @@ def _simulate_diary(params: SimulationParams, rs: dict[str, np.random.Generator]
     pain_max[..., 1:][item_max] = np.nan
     pain_night[..., 1:][item_night] = np.nan
 
+    return {"pain_average": pain_avg, "pain_max": pain_max, "pain_night": pain_night, "absent": absent,
+            "arm_idx": arm_idx, "seq_idx": seq_idx, "level_z": z_level}
+
+
+def simulate_arrays(params: SimulationParams | None = None, seed: int = KETAPAIN_SEED) -> dict[str, np.ndarray]:
+    """The diary of :func:`simulate_trial` (same parameters and seed, same values) as arrays, without the
+    ancillary tables or a DataFrame: the fast path of the teaching lab's replicates.
+
+    Returns a dict of ``pain_average``, ``pain_max``, ``pain_night`` (patients x periods x days 0..D, NaN where
+    the day is missing, blank or absent), ``absent`` (the day has no row), ``arm_idx`` (patients x periods, index
+    into ``params.arms``), ``seq_idx`` (patients, index into ``params.sequence_list()``) and ``level_z``.
+
+    Examples
+    --------
+    >>> a = simulate_arrays(SimulationParams(patients=4), seed=2)
+    >>> a["pain_average"].shape, a["arm_idx"].shape
+    ((4, 3, 36), (4, 3))
+    """
+    params = params if params is not None else ketapain_preset()
+    return _diary_arrays(params, _streams(seed))
+
+
+def _simulate_diary(params: SimulationParams, rs: dict[str, np.random.Generator]) -> tuple[pd.DataFrame, _Latent]:
+    n, P, D = params.patients, params.n_periods, params.period_days
+    arms = list(params.arms)
+    arr = _diary_arrays(params, rs)
+    pain_avg, pain_max, pain_night, absent = arr["pain_average"], arr["pain_max"], arr["pain_night"], arr["absent"]
+    arm_idx, seq_idx, z_level = arr["arm_idx"], arr["seq_idx"], arr["level_z"]
+    days = np.arange(0, D + 1)
     keep = ~absent.ravel()
     ids = _patient_ids(n)
     diary = pd.DataFrame({

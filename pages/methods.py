@@ -3,6 +3,7 @@ import streamlit as st
 
 from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
+from ketapain_core.lab import LATE_START_TEXT, MECHANISMS
 from ketapain_core.missing import POLICIES
 from ketapain_core.methods import DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION, estimand_table
 from ketapain_core.responder_predictors import PREDICTORS_NOTE
@@ -155,6 +156,25 @@ st.caption("`label define` numbers the arms in the app's order before `encode`, 
 
 st.markdown("**SAS** (`PROC MIXED`, REML, Satterthwaite df; Sidak-adjusted differences of least-squares means)")
 st.code(snippets.sas_snippet(code_settings, ref, arms, auc_file="auc_table.csv"), language="sas")
+
+st.subheader("Teaching lab: simulation studies")
+st.markdown(
+    "The Teaching lab simulates trials (SIMULATED data) from the daily model of the bundled dataset and analyses "
+    "each with every missing-data method. How diaries go missing:\n\n"
+    + render.bullet_list([f"**{m.upper()}**: {render.esc(t)}" for m, t in MECHANISMS.items()]
+                         + [render.esc(LATE_START_TEXT)]))
+st.markdown(
+    "**Truth.** Day d's recorded pain is round(clip(Y, 0, 10)) with Y normal, so its mean is exactly "
+    "sum over k = 1..10 of P(Y >= k - 1/2); the truth of a contrast is the trapezoid sum of these differences, "
+    "averaged over periods (the direct effect, without carry-over), computed exactly, not estimated.\n\n"
+    "**Figures per method and contrast**, each with its Monte Carlo SE (MC SE): mean estimate; bias = mean - "
+    "truth (MC SE = empirical SE / sqrt(n)); empirical SE (the SD of the estimates); model SE (the mean of the "
+    "model's SEs); coverage of the 95% CI and rejection rate at alpha (power, or type I error when the truth is "
+    "0), MC SE sqrt(p(1 - p)/n); patient-periods used; failed fits. Plots: the estimates per method against the "
+    "truth (box plots); coverage with 95% Monte Carlo error bars; power against the number of patients, "
+    "analytic (noncentral t on the crossover model's contrast variance with its df) beside simulated.\n\n"
+    "Each replicate's seed comes from one numpy SeedSequence, so the results are the same on one process, "
+    "several, or a Dask cluster. Details: docs/methods.md, \"Teaching lab\".")
 
 st.subheader("References")
 st.markdown(render.bullet_list([

@@ -259,3 +259,40 @@ def responder_predictors(data_key: str, settings: _analysis.AnalysisSettings, pe
     from ketapain_core import responders as _responders
 
     return _pred.predictors(_bands, _patients, permutations=permutations, seed=_responders.predictor_seed(seed))
+
+
+# ---- teaching lab ------------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=8)
+def lab_trial(query: str, seed: int) -> Trial:
+    """:func:`ketapain_core.lab.generate_trial` of the lab's settings (``lab.to_query`` text) and seed."""
+    from ketapain_core import lab as _lab
+
+    return _lab.generate_trial(_lab.lab_settings(**_lab.from_query(query)), int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def lab_study(data_key: str, seed: int, replicates: int, methods: tuple[str, ...], workers: Optional[int],
+              scheduler: Optional[str], _progress=None):
+    """:func:`ketapain_core.study.run_study`, cached on the settings (``data_key``: the lab's ``to_query`` text,
+    which defines the simulated data) and the seed (the result does not depend on the workers or the scheduler,
+    which are in the key only because a failure may); ``_progress`` is the progress bar's callback."""
+    query = data_key
+    from ketapain_core import lab as _lab
+    from ketapain_core import study as _study
+
+    return _study.run_study(_lab.lab_settings(**_lab.from_query(query)), replicates=int(replicates), seed=int(seed),
+                            methods=list(methods), workers=workers, scheduler=scheduler or None, progress=_progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def lab_power(data_key: str, patients: tuple[int, ...], alpha: float, replicates: int, seed: int,
+              workers: Optional[int], scheduler: Optional[str], _progress=None):
+    """:func:`ketapain_core.study.power_study`, cached on the settings (``data_key``: the lab's ``to_query``
+    text), the numbers of patients and the seed."""
+    query = data_key
+    from ketapain_core import lab as _lab
+    from ketapain_core import study as _study
+
+    return _study.power_study(_lab.lab_settings(**_lab.from_query(query)), list(patients), alpha=alpha,
+                              replicates=int(replicates), seed=int(seed), workers=workers,
+                              scheduler=scheduler or None, progress=_progress)

@@ -17,6 +17,7 @@ from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, Valid
 
 from . import audit, cache, context, state
 from .context import Context
+from .render import esc as render_esc
 
 log = logging.getLogger("ketapain.ui")
 
@@ -57,6 +58,8 @@ def _load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationReport],
         names = tuple(n for n, _ in files) or ("(simulated in memory)",)
         problem = None if trial is not None else "The bundled dataset could not be read; see Data and design."
         return key, trial, report, names, problem
+    if ss[state.DATASET] == state.LAB:
+        return _load_lab()
     files = state.upload_files()
     if not files:
         return None, None, None, (), ("No files uploaded yet. Upload a diary on the Data and design page, or "
@@ -69,6 +72,16 @@ def _load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationReport],
         problem = (f"The upload has {len(report.errors)} error(s), so nothing can be analysed yet. The validation "
                    "report on the Data and design page lists each one with its file, column and rows.")
     return key, trial, report, names, problem
+
+
+def _load_lab() -> tuple[Optional[str], Optional[Trial], Optional[ValidationReport], tuple[str, ...], Optional[str]]:
+    """The Teaching lab's generated trial (SIMULATED), from its settings and seed in the session (and URL)."""
+    ss = st.session_state
+    query, seed = str(ss[state.LAB_QUERY]), int(ss[state.LAB_SEED])
+    trial = cache.lab_trial(query, seed)
+    key = f"lab-{state.files_digest([(query, str(seed).encode())])}/D{trial.period_days}"
+    note = Message(level="info", file="(teaching lab)", text=trial.source)
+    return key, trial, ValidationReport(messages=(note,), mappings={}), ("(teaching lab, simulated)",), None
 
 
 def _safe_load() -> tuple[Optional[str], Optional[Trial], Optional[ValidationReport], tuple[str, ...], Optional[str]]:
@@ -105,7 +118,10 @@ def render() -> Context:
                           "et al. 2020; it is not the trial's raw data.")
         st.radio("Dataset", state.DATASETS, key=state.DATASET,
                  format_func=lambda d: ("Bundled: simulated KETAPAIN" if d == state.BUNDLED
+                                        else "Teaching lab: simulated trial" if d == state.LAB
                                         else "Uploaded files" + ("" if has_upload else " (none yet)")))
+        if ss[state.DATASET] == state.LAB and trial is not None:
+            st.caption(render_esc(trial.source))
         outcomes = trial.outcomes if trial is not None else list(OUTCOMES)
         st.selectbox("Outcome", outcomes, key=state.OUTCOME, format_func=lambda o: OUTCOME_LABELS.get(o, o))
         d = trial.period_days if trial is not None else int(ss[state.PERIOD_DAYS])

@@ -23,6 +23,8 @@ session key        query param       values
 ``screened``       ``screened``      patients screened (participant flow; default: not given)
 ``refused``        ``refused``       patients who refused (default: not given)
 ``ineligible``     ``ineligible``    patients not eligible (default: not given)
+``lab_settings``   ``lab``           the Teaching lab's trial settings (:func:`ketapain_core.lab.to_query`)
+``lab_seed``       ``seed``          the Teaching lab's seed (default 1); ``data=lab`` makes its trial active
 =================  ================  =========================================================
 
 Only values that differ from the default are written to the URL. A URL value is read once, when a session
@@ -73,6 +75,8 @@ SCREENED = "screened"
 REFUSED = "refused"
 INELIGIBLE = "ineligible"
 RESPONDER_VIEW = "responder_view"   # which closer look the Responders page shows (issue [13])
+LAB_QUERY = "lab_settings"
+LAB_SEED = "lab_seed"
 
 # ---- session keys: other state ---------------------------------------------------------------------------------
 UPLOADER = "upload_widget"          # prefix of the st.file_uploader widget's key (see uploader_key)
@@ -86,8 +90,8 @@ _DATA_SEEN = "_data_seen"           # data key of the previous run (a change res
 #: Query parameter of the upload token.
 UPLOAD_PARAM = "upload"
 
-BUNDLED, UPLOAD = "bundled", "upload"
-DATASETS = (BUNDLED, UPLOAD)
+BUNDLED, UPLOAD, LAB = "bundled", "upload", "lab"
+DATASETS = (BUNDLED, UPLOAD, LAB)
 THRESHOLDS = tuple(RESPONDER_THRESHOLDS)
 #: The Responders page's closer looks (issue [13]): URL value -> label.
 RESPONDER_VIEWS = {"chance": "Every count against chance", "noise": "Beyond their own noise",
@@ -149,6 +153,13 @@ def _text(text: str) -> str:
     return t
 
 
+def _lab_query(text: str) -> str:
+    from ketapain_core.lab import from_query, lab_settings
+
+    lab_settings(**from_query(text))         # ValueError with the reason when the settings are not valid
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: session key, query-param name, default, parser of URL text, writer of URL text."""
@@ -179,6 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(REFUSED, "refused", None, _int_between(0, MAX_COUNT)),
     Setting(INELIGIBLE, "ineligible", None, _int_between(0, MAX_COUNT)),
     Setting(RESPONDER_VIEW, "view", "chance", _choice(tuple(RESPONDER_VIEWS))),
+    Setting(LAB_QUERY, "lab", "", _lab_query),
+    Setting(LAB_SEED, "seed", 1, _int_between(0, 2 ** 31 - 1)),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 #: Session key -> query-param name.
