@@ -42,9 +42,15 @@ __all__ = ["SINGLE_METHODS", "METHODS", "run_study", "StudyResult", "analytic_po
 
 #: The single-imputation methods every study runs (missing-data policies of :mod:`ketapain_core.missing`).
 SINGLE_METHODS: tuple[str, ...] = ("complete", "locf", "interpolate", "bocf", "wocf")
-#: Every method: the single imputations, multiple imputation and the daily-data model (slow; on request).
+#: Every method: the single imputations, multiple imputation (MAR and the reference-based J2R, CR, CIR of
+#: :mod:`ketapain_core.refbased`, the reference arm being the design's first arm) and the daily-data model
+#: (slow; on request).
 METHODS: dict[str, str] = {**{k: POLICIES[k].label for k in SINGLE_METHODS},
-                           "mi": "Multiple imputation (MAR)", "daily": "Daily-data model"}
+                           "mi": "Multiple imputation (MAR)", "j2r": "MI, jump to reference (J2R)",
+                           "cr": "MI, copy reference (CR)", "cir": "MI, copy increments from reference (CIR)",
+                           "daily": "Daily-data model"}
+#: The methods that draw multiple imputations (MI_M per replicate).
+_MI_METHODS = ("mi", "j2r", "cr", "cir")
 DEFAULT_REPLICATES = 500
 MAX_REPLICATES = 10_000
 DEFAULT_ALPHA = 0.05
@@ -89,14 +95,15 @@ def _analyse_replicate(settings: LabSettings, seed: int, methods: Sequence[str],
     diary = None
     for i, m in enumerate(methods):
         try:
-            if m in ("mi", "daily"):
+            if m in _MI_METHODS or m == "daily":
                 from .analysis import AnalysisSettings
-                from .sensitivity import daily_model, multiple_imputation
+                from .refbased import run_mi_method
+                from .sensitivity import daily_model
 
                 diary = _diary_frame(g) if diary is None else diary
                 s = AnalysisSettings(horizon=H, period_days=D, reference=ref)
-                if m == "mi":
-                    r = multiple_imputation(diary, s, m=MI_M, seed=int(seed) % (2 ** 31))
+                if m in _MI_METHODS:
+                    r = run_mi_method(diary, s, m, m=MI_M, seed=int(seed) % (2 ** 31), reference=ref)
                     used = r.n_used
                 else:
                     r = daily_model(diary, s)

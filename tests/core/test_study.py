@@ -162,3 +162,17 @@ def test_cli_power_json_shape_and_errors():
     assert code == 2 and "unknown method" in err and "Traceback" not in err
     code, out, err = _cli("power", "--patients", "1,x")
     assert code == 2 and "--patients" in err
+
+
+def test_reference_based_methods_join_the_study():
+    # issue [16]: J2R, CR and CIR run in the lab like every other method. Ketamine works (-1.5 points) and its
+    # diaries stop early (dropout): J2R gives the stopped days the placebo profile, so its mean estimate is
+    # closer to no effect than MAR's
+    s = lab_settings("mnar", patients=16, mechanism="dropout", missing_rate=0.3, horizon=35)
+    res = run_study(s, replicates=6, seed=5, methods=["mi", "j2r", "cr", "cir"], workers=1)
+    r = res.results.set_index(["method", "contrast"])
+    assert set(res.results["method"]) == {"mi", "j2r", "cr", "cir"}
+    assert (res.results["failed"] == 0).all() and res.results["mean"].notna().all()
+    k = "Ketamine - Placebo"
+    assert r.loc[("mi", k), "truth"] < 0
+    assert r.loc[("j2r", k), "mean"] > r.loc[("mi", k), "mean"]
