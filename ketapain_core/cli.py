@@ -230,8 +230,6 @@ def cmd_auc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import json
-
     from .analysis import AnalysisSettings, analyze, to_json_dict
 
     if args.period_days < 2:
@@ -253,15 +251,7 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     doc = to_json_dict(a)
     doc["data"] = _data_block(args, trial, report)
     if args.json_out:
-        text = json.dumps(doc, indent=2, allow_nan=False)
-        if args.json_out == "-":
-            out.write(text + "\n")
-        else:
-            try:
-                with open(args.json_out, "w", encoding="utf-8") as fh:
-                    fh.write(text + "\n")
-            except OSError as exc:
-                raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
+        _write_json(doc, args, out)
     else:
         out.write(format_summary(a))
     if a.model is None:
@@ -408,8 +398,6 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_responders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import json
-
     from .analysis import AnalysisSettings, analyze
     from .responders import DEFAULT_PERMUTATIONS, DEFAULT_SEED, MAX_PERMUTATIONS, responder_analysis, to_json_dict
 
@@ -437,15 +425,7 @@ def cmd_responders(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json_out:
         doc = to_json_dict(r)
         doc["settings"].update(path=str(args.path), simulated=_is_bundled(args.path))
-        text = json.dumps(doc, indent=2, allow_nan=False)
-        if args.json_out == "-":
-            out.write(text + "\n")
-        else:
-            try:
-                with open(args.json_out, "w", encoding="utf-8") as fh:
-                    fh.write(text + "\n")
-            except OSError as exc:
-                raise CliError([f"error: cannot write {args.json_out}: {exc.strerror}"]) from None
+        _write_json(doc, args, out)
     else:
         out.write(format_responders(r))
     if r.counts.status == "not estimable":
