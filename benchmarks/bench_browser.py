@@ -44,7 +44,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(HERE))
+from procstats import cpu_s, loadavg, pct, rss_mib  # noqa: E402
 TIMEOUT_MS = 120_000
 
 # installed in every page before Streamlit's own scripts
@@ -90,33 +91,6 @@ PAGES = [("data", "Data and design"), ("", "Primary endpoint"), ("time_course", 
          ("responders", "Responders"), ("sensitivity", "Sensitivity"), ("baseline", "Baseline"),
          ("questionnaires", "Questionnaires"), ("safety", "Safety"), ("methods", "Methods"), ("report", "Report")]
 QUICK_PAGES = ["", "data", "time_course", "responders"]
-
-
-def cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        f = fh.read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICK  # utime, stime (fields 14, 15)
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def loadavg() -> str:
-    return open("/proc/loadavg").read().split(" ", 3)[:3].__str__()
-
-
-def pct(v: list[float], q: float) -> float:
-    if not v:
-        return float("nan")
-    s = sorted(v)
-    k = (len(s) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 @dataclass

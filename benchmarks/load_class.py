@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -37,35 +36,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+from procstats import cpu_s, pct, rss_mib  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 TIMEOUT = 60.0
 POLICY_LABEL = "Missing diary days"
 HORIZON_LABEL = "AUC horizon (last day)"
 SERVE = ROOT / "deploy" / "serve.sh"
-
-
-def cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        f = fh.read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICK
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def pct(v: list[float], q: float) -> float:
-    if not v:
-        return float("nan")
-    s = sorted(v)
-    k = (len(s) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 @dataclass
