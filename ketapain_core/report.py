@@ -312,8 +312,8 @@ def _responders_chance_html(trial: Trial, a: Analysis) -> str:
     paper's statements."""
     from . import figures_responders
     from .responder_predictors import PREDICTORS_NOTE
-    from .responders import (BAND_NOTE, CHANCE_NOTE, PERSISTENCE_NOTE, band_sentence, persistence_sentence,
-                             responder_analysis)
+    from .responders import (BAND_NOTE, CHANCE_NOTE, PERSISTENCE_NOTE, band_description, band_sentence,
+                             persistence_sentence, responder_analysis)
 
     r = responder_analysis(trial.diary, a.settings, trial.patients, analysis=a)
     arms = list(a.summary["arm"])
@@ -343,9 +343,7 @@ def _responders_chance_html(trial: Trial, a: Analysis) -> str:
     if b.status == "not estimable":
         parts.append(_p(f"Not estimable: {b.reason}."))
     else:
-        parts.append(_p(f"Each patient's difference ({b.scale}) arm minus {r.reference}, adjusted for the model's "
-                        f"{' and '.join(b.adjusted_for) or 'period'} effects; no-effect band +/- 1.96 x sqrt(2) x "
-                        f"residual SD {b.residual_sd:.1f} = +/- {b.band:.1f}."))
+        parts.append(_p(band_description(b)))
         parts.append(_fig(figures_responders.caterpillar(b.table, arms, band=b.band, reference=r.reference,
                                                          scale=b.scale, title="Per-patient differences with the "
                                                                               "no-effect band")))

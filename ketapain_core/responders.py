@@ -390,6 +390,20 @@ def patient_bands(model: Any, *, z: float = BAND_Z) -> PatientBands:
                         tuple(dict.fromkeys(used)))
 
 
+def band_description(bands: PatientBands) -> str:
+    """What the per-patient differences and their no-effect band are, in one plain sentence (the Responders page,
+    the report).
+
+    The words are those of the issue: the difference arm minus reference, adjusted for the model's period (and
+    fitted carry-over) effects, against +/- 1.96 x sqrt(2) x the residual SD.
+    """
+    effects = " and ".join(bands.adjusted_for) or "period"
+    return (f"Each patient's difference ({bands.scale}) under the arm minus under {bands.reference}, adjusted for "
+            f"the model's {effects} effects; no-effect band: +/- 1.96 x sqrt(2) x residual SD "
+            f"({fmt_num(bands.residual_sd, 1)}) = +/- {fmt_num(bands.band, 1)}, what chance alone gives with no "
+            "effect.")
+
+
 def band_sentence(bands: PatientBands, arm: str) -> str:
     """Who is outside the band for one arm, in words, with the number chance puts there."""
     s = bands.summary.set_index("arm")

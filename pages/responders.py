@@ -7,7 +7,8 @@ from ketapain_core import figures, figures_responders, snippets
 from ketapain_core.missing import POLICIES
 from ketapain_core.responder_predictors import PREDICTORS_NOTE
 from ketapain_core.responders import (BAND_NOTE, CHANCE_NOTE, DEFAULT_PERMUTATIONS, DEFAULT_SEED,
-                                      PERSISTENCE_NOTE, band_sentence, persistence_sentence)
+                                      PERSISTENCE_NOTE, band_description, band_sentence,
+                                      persistence_sentence)
 from ketapain_core.schema import OUTCOME_LABELS
 from ui import cache, render, sidebar, state
 
@@ -105,10 +106,7 @@ if ra is not None:
             if b.status == "not estimable":
                 st.warning(render.esc(b.reason))
             else:
-                st.markdown(f"**Each patient's difference, {render.esc(b.scale)} under the arm minus under {ref}, "
-                            f"adjusted for the model's {' and '.join(b.adjusted_for) or 'period'} effects**; grey "
-                            f"band: +/- 1.96 x sqrt(2) x residual SD ({render.fmt(b.residual_sd, 1)}) = +/- "
-                            f"{render.fmt(b.band, 1)}, what chance alone gives with no effect.")
+                st.markdown(render.esc(band_description(b)) + " The band is drawn in grey.")
                 st.plotly_chart(figures_responders.caterpillar(
                     b.table, arms, band=b.band, reference=ra.reference, scale=b.scale,
                     title=f"Per-patient differences vs {ra.reference}, days 1-{s.horizon}, with the no-effect band"),

@@ -232,6 +232,10 @@ def test_patient_bands_adjust_for_period_and_use_the_residual_sd():
         est = float(m.contrasts.query("a == @arm and b == 'P'")["estimate"].iloc[0])
         assert b.summary.set_index("arm").loc[arm, "mean"] == pytest.approx(est, abs=1e-6)
     assert patient_bands(None).status == "not estimable"
+    from ketapain_core.format import fmt_num
+    from ketapain_core.responders import band_description
+    words = band_description(b)
+    assert f"= +/- {fmt_num(b.band, 1)}" in words and "minus under P" in words and "period" in words
 
 
 def analyze_auc(t: pd.DataFrame):
@@ -396,3 +400,6 @@ def test_report_section_has_the_five_parts(bundled_trial):
                  "Beyond their own noise", "Who keeps it: day 7 to day 35", "What predicts it (exploratory)"):
         assert head in html, head
     assert "would by chance, 5-95% range" in html and "cannot be told apart from period-to-period" in html
+    from html import escape
+    from ketapain_core.responders import band_description, patient_bands
+    assert escape(band_description(patient_bands(a.model))) in html   # the page's words, in the report
