@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
 from .format import ci_text, fmt_num, fmt_p, median_iqr_text, p_text
+from .methods import MI_METHODS
 from .missing import POLICIES
 from .schema import (BUNDLED_DATA, DEFAULT_HORIZON, DEFAULT_IMPUTATIONS, DEFAULT_MI_SEED, DEFAULT_OUTCOME,
                      DEFAULT_PERIOD_DAYS, DEFAULT_POLICY, Trial)
@@ -71,7 +72,7 @@ class SafeText:
 
 
 #: ``--missing`` of analyze: the single-imputation policies and the multiple-imputation methods.
-MI_CHOICES = ("mi", "j2r", "cr", "cir")
+MI_CHOICES = MI_METHODS
 
 
 def _add_common(p: argparse.ArgumentParser, mi: bool = False) -> None:

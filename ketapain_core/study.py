@@ -34,6 +34,7 @@ from .crossover import lean_contrasts
 from .design import NotEstimable, build_design, check_estimable, within_residual_df
 from .lab import (LabSettings, contrast_pairs, day_moments, lab_settings, lab_settings_from_dict,
                   replicate_grid, trapezoid_weights, truth)
+from .methods import MI_METHODS
 from .missing import POLICIES, DiaryGrid, bocf, impute_grid
 from .auc import trapezoid_auc
 
@@ -49,8 +50,8 @@ METHODS: dict[str, str] = {**{k: POLICIES[k].label for k in SINGLE_METHODS},
                            "mi": "Multiple imputation (MAR)", "j2r": "MI, jump to reference (J2R)",
                            "cr": "MI, copy reference (CR)", "cir": "MI, copy increments from reference (CIR)",
                            "daily": "Daily-data model"}
-#: The methods that draw multiple imputations (MI_M per replicate).
-_MI_METHODS = ("mi", "j2r", "cr", "cir")
+#: The methods that draw multiple imputations (MI_M per replicate): :data:`ketapain_core.methods.MI_METHODS`.
+_MI_METHODS = MI_METHODS
 DEFAULT_REPLICATES = 500
 MAX_REPLICATES = 10_000
 DEFAULT_ALPHA = 0.05
