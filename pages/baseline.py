@@ -30,7 +30,7 @@ with render.guard("Table 1"):
                      label="Download Table 1 (CSV, the numbers: one row per variable, level and group)")
         if t1.notes:
             st.caption("Notes: " + "; ".join(render.esc(n) for n in t1.notes))
-        render.show_code(ctx, python=snippets.baseline_snippet(ctx.file_names, trial.period_days, bundled=bundled),
+        render.show_code(ctx, name="baseline", python=snippets.baseline_snippet(ctx.file_names, trial.period_days, bundled=bundled),
                          r=False)
 
 # ---- participant flow ------------------------------------------------------------------------------------------
@@ -63,6 +63,6 @@ with render.guard("The participant flow"):
     with right:
         st.markdown("**Per arm**")
         render.table(flow.per_arm, "participant_flow_per_arm.csv")
-    render.show_code(ctx, python=snippets.flow_snippet(
+    render.show_code(ctx, name="flow", python=snippets.flow_snippet(
         ctx.file_names, trial.period_days, outcome=s.outcome, screened=counts[state.SCREENED],
         refused=counts[state.REFUSED], ineligible=counts[state.INELIGIBLE], bundled=bundled), r=False)

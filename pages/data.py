@@ -61,7 +61,7 @@ else:
                 st.markdown(render.bullet_list([render.esc(m) for m in infos]))
         if report.messages:
             render.download(report.to_frame(), "validation_report.csv", "Download the validation report (CSV)")
-            render.show_code(ctx, python=snippets.data_snippet(
+            render.show_code(ctx, name="data_files", python=snippets.data_snippet(
                 "validation", ctx.file_names, int(st.session_state[state.PERIOD_DAYS]),
                 bundled=ctx.dataset == state.BUNDLED), r=False)
 
@@ -100,7 +100,7 @@ with render.guard("The design summary"):
     st.markdown("Arms, in the order used by every table and figure: "
                 + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
     render.table(summaries.design_table(design), "design_sequences.csv")
-    render.show_code(ctx, python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
+    render.show_code(ctx, name="data_design", python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
     present = [name for name in ("patients", "questionnaires", "adverse_events", "analgesics")
                if getattr(trial, name) is not None]
@@ -118,7 +118,7 @@ with render.guard("The missingness heatmap"):
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
     counts = summaries.missingness_counts(daily)
     render.table(counts, "diary_days_by_period.csv")
-    render.show_code(ctx, python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
+    render.show_code(ctx, name="data_days", python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
     render.chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")
 

@@ -49,7 +49,7 @@ else:
             st.info(render.esc(note), icon=":material/info:")
         with st.expander("Model tests per scale (F, df, Wald chi-square)"):
             render.table(t, "table3_tests.csv", digits={"num_df": 0, "den_df": 1, "df": 0})
-        render.show_code(ctx, python=snippets.questionnaire_snippet(
+        render.show_code(ctx, name="questionnaire", python=snippets.questionnaire_snippet(
             ctx.file_names, trial.period_days, reference=reference, adjust_baseline=bool(adjust),
             carryover=s.carryover, bundled=bundled),
             r=snippets.r_questionnaire_snippet(reference, bool(adjust)),
@@ -88,4 +88,4 @@ with render.guard("The secondary diary outcomes"):
                     "maximal and night pain at day 35 (LOCF), mean ± SD (n) per arm; P: the crossover mixed model "
                     f"(F test){', on log(AUC + 1)' if s.log else ''}.")
         render.table(render.secondary_diary_display(d2, arms), "table2_secondary.csv", download_df=d2)
-        render.show_code(ctx, python=snippets.diary_secondary_snippet(s, ctx.file_names, bundled=bundled))
+        render.show_code(ctx, name="diary_secondary", python=snippets.diary_secondary_snippet(s, ctx.file_names, bundled=bundled))

@@ -97,7 +97,7 @@ if ra is not None:
                                                "p": "P(count >= observed)"}),
                          "responder_counts_chance.csv", download_df=c.table.drop(columns=["sentence"]),
                          digits={"expected": 1, "5%": 0, "95%": 0})
-            render.show_code(ctx, python=snippets.responders_snippet(
+            render.show_code(ctx, name="responders_kept", python=snippets.responders_snippet(
                 s, ctx.file_names, bundled=ctx.dataset == state.BUNDLED, permutations=DEFAULT_PERMUTATIONS,
                 seed=DEFAULT_SEED), r=False)
     elif view == "noise":

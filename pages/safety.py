@@ -32,7 +32,7 @@ else:
                               ">= 1 event of any kind, n (%)": b["display_any"], "Events": b["n_events"],
                               "Related events": b["n_related_events"], "Serious events": b["n_serious_events"]})
         render.table(shown, "adverse_events_by_arm.csv", download_df=b)
-        render.show_code(ctx, python=snippets.safety_snippet("by_arm", ctx.file_names, trial.period_days,
+        render.show_code(ctx, name="safety_by_arm", python=snippets.safety_snippet("by_arm", ctx.file_names, trial.period_days,
                                                              reference=reference, bundled=bundled), r=False)
         ov = sm.overall
         st.markdown("**Over the whole trial**")
@@ -77,7 +77,7 @@ else:
                         f"{render.fmt(m.omnibus['chi2'], 2)}, **{render.p_text(m.omnibus['p'])}**.")
             with st.expander("Coefficients (log odds)"):
                 render.table(m.coefficients, "safety_coefficients.csv")
-            render.show_code(ctx, python=snippets.safety_snippet("odds_ratios", ctx.file_names, trial.period_days,
+            render.show_code(ctx, name="safety_odds_ratios", python=snippets.safety_snippet("odds_ratios", ctx.file_names, trial.period_days,
                                                                  reference=reference, bundled=bundled),
                              r=snippets.r_safety_snippet(reference), r_caption="The same in R (geepack):")
     with render.guard("The exact tests"):
@@ -90,7 +90,7 @@ else:
         st.markdown("**Exact pairwise McNemar tests** (binomial test on the discordant patients; Sidak "
                     "adjustment over the pairs)")
         render.table(res.exact.mcnemar, "safety_exact_mcnemar.csv")
-        render.show_code(ctx, python=snippets.safety_snippet("mcnemar", ctx.file_names, trial.period_days,
+        render.show_code(ctx, name="safety_mcnemar", python=snippets.safety_snippet("mcnemar", ctx.file_names, trial.period_days,
                                                              reference=reference, bundled=bundled),
                          r=snippets.r_safety_snippet(reference), r_caption="The same in R (geepack, binom.test):")
 
@@ -108,5 +108,5 @@ else:
             [an.table, an.any.assign(drug_class="any extra analgesic")], ignore_index=True))
         for note in an.notes:
             st.caption(render.esc(note))
-        render.show_code(ctx, python=snippets.analgesics_snippet(ctx.file_names, trial.period_days, bundled=bundled),
+        render.show_code(ctx, name="analgesics", python=snippets.analgesics_snippet(ctx.file_names, trial.period_days, bundled=bundled),
                          r=False)

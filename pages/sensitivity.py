@@ -61,7 +61,7 @@ if st.session_state.get(MI_ON):
                    f"imputation; {mi.n_used} patient-periods analysed.")
         if mi.warnings:
             render.status(mi, "Multiple imputation")
-        render.show_code(ctx, python=snippets.mi_snippet(mi_settings, m, seed, ctx.file_names,
+        render.show_code(ctx, name="mi", python=snippets.mi_snippet(mi_settings, m, seed, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))
 else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients; the result is kept for these data "
@@ -93,7 +93,7 @@ if st.session_state.get(REF_ON) and chosen:
         for k, r in refmi.items():
             if r.status != "ok":
                 render.status(r, methods.METHODS[k].label)
-        render.show_code(ctx, python=snippets.reference_based_snippet(
+        render.show_code(ctx, name="reference_based", python=snippets.reference_based_snippet(
             mi_settings, chosen[0], m, seed, ctx.file_names, reference=ref_arm_imp,
             bundled=ctx.dataset == state.BUNDLED), r=False)
 else:
@@ -121,7 +121,7 @@ if st.session_state.get(DAILY_ON):
                    "(containment).")
         if daily.status != "ok":
             render.status(daily, "The daily-data model")
-        render.show_code(ctx, python=snippets.daily_model_snippet(
+        render.show_code(ctx, name="daily_model", python=snippets.daily_model_snippet(
             dataclasses.replace(mi_settings, log=False), spline_df, ctx.file_names,
             bundled=ctx.dataset == state.BUNDLED), r=False)
 else:

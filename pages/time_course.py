@@ -40,7 +40,7 @@ with render.guard("Table 2"):
     shown, raw = render.horizon_table(analyses, arms)
     render.dataframe(shown)
     render.download(raw, "table2_by_horizon.csv")
-    render.show_code(ctx, python=snippets.table2_snippet(s, horizons, ctx.file_names,
+    render.show_code(ctx, name="table2_horizons", python=snippets.table2_snippet(s, horizons, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))
     st.caption(f"Every horizon uses the current policy ({policy.label}), reference {render.esc(s.reference)} and carry-over "
                f"setting; P is the omnibus test of treatment from the crossover mixed model at that horizon. The "

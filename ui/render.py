@@ -286,13 +286,40 @@ def html_table_markup(shown: pd.DataFrame) -> str:
     return f'{_TABLE_CSS}<table class="kp-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def text_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None, *, expanded: bool = False) -> None:
-    """The same table as a real HTML table (wrapping text) in an expander, when it is small enough."""
+def lazy_expander(label: str, key: str, *, icon: Optional[str] = None, expanded: bool = False) -> Any:
+    """An expander whose content a page builds only while it is open (``if box.open:``): a closed one costs the
+    server and the browser nothing on a switch (issue [11]); opening it reruns the page. Its open state is kept
+    under ``key`` in the session (a test opens it with ``at.session_state[key] = True``)."""
+    return st.expander(label, expanded=expanded, icon=icon, key=key, on_change="rerun")
+
+
+def content_key(prefix: str, *parts: Any) -> str:
+    """A stable widget key from what a block shows (not from its numbers, which change with the settings).
+
+    >>> content_key("html", "contrasts.csv") == content_key("html", "contrasts.csv")
+    True
+    """
+    import hashlib
+
+    return f"{prefix}-" + hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def code_key(name: str) -> str:
+    """The session key of a "Show the code" expander (:func:`show_code`)."""
+    return content_key("code", name)
+
+
+def text_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None, *, expanded: bool = False,
+               key: Optional[str] = None) -> None:
+    """The same table as a real HTML table (wrapping text) in an expander, when it is small enough; built only
+    while the expander is open (:func:`lazy_expander`)."""
     if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
         return
-    with st.expander("The same table as text (screen readers; long text wraps)", expanded=expanded,
-                     icon=":material/table_rows:"):
-        st.html(html_table_markup(html_table(df, digits)))
+    box = lazy_expander("The same table as text (screen readers; long text wraps)",
+                        key or content_key("html", *df.columns), expanded=expanded, icon=":material/table_rows:")
+    with box:
+        if box.open:
+            st.html(html_table_markup(html_table(df, digits)))
 
 
 def chart(fig: Any, key: str) -> None:
@@ -309,7 +336,7 @@ def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[
     """A results table (numbers formatted on screen only) with its CSV download (raw numbers), and the same
     table as a real HTML table (:func:`text_table`)."""
     dataframe(df, column_config=number_config(df, digits), height=height)
-    text_table(df, digits)
+    text_table(df, digits, key=content_key("html", file_name, *df.columns) if file_name or key else None)
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 
@@ -430,15 +457,19 @@ def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 
 
 # ---- "show the code" --------------------------------------------------------------------------------------------
 def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None, r: bool | str = True,
-              r_caption: str = "The equivalent in R:") -> None:
-    """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R.
+              r_caption: str = "The equivalent in R:", name: Optional[str] = None) -> None:
+    """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R;
+    the code is written only while the expander is open (:func:`lazy_expander`, key ``code-<name or block>``).
 
     ``r``: True shows the primary AUC model in R, False none, a string that R code (under ``r_caption``)."""
     from ketapain_core import snippets
 
     bundled = ctx.dataset == _state.BUNDLED
-    code = python or snippets.python_snippet(block, ctx.settings, ctx.file_names, bundled=bundled)
-    with st.expander("Show the code", icon=":material/code:"):
+    box = lazy_expander("Show the code", code_key(name or block or python or ""), icon=":material/code:")
+    with box:
+        if not box.open:
+            return
+        code = python or snippets.python_snippet(block, ctx.settings, ctx.file_names, bundled=bundled)
         st.caption("Python, from the files you gave; the table ends up in `result`:")
         st.code(code, language="python")
         if isinstance(r, str):

@@ -75,6 +75,7 @@ SCREENED = "screened"
 REFUSED = "refused"
 INELIGIBLE = "ineligible"
 RESPONDER_VIEW = "responder_view"   # which closer look the Responders page shows (issue [13])
+PRIMARY_SECTION = "primary_section" # which section (tab) of the Primary page is open (issue [11])
 LAB_QUERY = "lab_settings"
 LAB_SEED = "lab_seed"
 
@@ -96,6 +97,8 @@ THRESHOLDS = tuple(RESPONDER_THRESHOLDS)
 #: The Responders page's closer looks (issue [13]): URL value -> label.
 RESPONDER_VIEWS = {"chance": "Every count against chance", "noise": "Beyond their own noise",
                    "keeps": "Who keeps it", "predicts": "What predicts it"}
+#: The Primary page's sections, one tab each; only the open one is built (issue [11]). URL ``section``.
+PRIMARY_SECTIONS = ("Per-patient AUC", "Mixed model", "Effect sizes", "Diagnostics")
 MAX_PERIOD_DAYS = 366
 MAX_COUNT = 1_000_000
 #: Longest URL value read (characters); a longer one is ignored, with a notice, before any other work.
@@ -190,6 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(REFUSED, "refused", None, _int_between(0, MAX_COUNT)),
     Setting(INELIGIBLE, "ineligible", None, _int_between(0, MAX_COUNT)),
     Setting(RESPONDER_VIEW, "view", "chance", _choice(tuple(RESPONDER_VIEWS))),
+    Setting(PRIMARY_SECTION, "section", PRIMARY_SECTIONS[0], _choice(PRIMARY_SECTIONS)),
     Setting(LAB_QUERY, "lab", "", _lab_query),
     Setting(LAB_SEED, "seed", 1, _int_between(0, 2 ** 31 - 1)),
 )

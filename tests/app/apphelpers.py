@@ -63,6 +63,45 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
     raise AssertionError(f"no dataframe with column {column!r}; columns: {[list(d.value.columns) for d in at.dataframe]}")
 
 
+def open_expanders(at: AppTest, label: str = "Show the code") -> AppTest:
+    """Open every lazy expander with this label (their content is built only while open: ui.render.lazy_expander)
+    and run again; keeps going while opening one reveals more."""
+    for _ in range(5):
+        keys = [k for k in (e.proto.id.split("-", 2)[-1] for e in at.expander
+                            if e.label == label and e.proto.id.startswith("$$ID-")) if not _is_open(at, k)]
+        if not keys:
+            return at
+        for k in keys:
+            at.session_state[k] = True
+        at.run()
+    return at
+
+
+def _is_open(at: AppTest, key: str) -> bool:
+    try:
+        return at.session_state[key] is True
+    except KeyError:
+        return False
+
+
+def section(at: AppTest, label: str) -> AppTest:
+    """Open one section (tab) of the Primary page and run (only the open tab is built: issue [11])."""
+    from ui import state
+
+    at.session_state[state.PRIMARY_SECTION] = label
+    return at.run()
+
+
+def open_code(at: AppTest) -> AppTest:
+    """Open every "Show the code" expander of the page."""
+    return open_expanders(at, "Show the code")
+
+
+def open_text_tables(at: AppTest) -> AppTest:
+    """Open every "the same table as text" expander (real HTML tables) of the page."""
+    return open_expanders(at, "The same table as text (screen readers; long text wraps)")
+
+
 def texts(at: AppTest) -> str:
     """All markdown, captions, info/warning/error/success text of the page, joined."""
     parts = []

@@ -1,6 +1,6 @@
 """Baseline page: Table 1 by sex, participant flow with user-supplied counts."""
 import pandas as pd
-from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload,
+from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload, open_code,
                         upload_invalid_and_return)
 from apphelpers import run_snippet
 from secondary_upload import other_upload
@@ -23,6 +23,7 @@ def test_renders_table1_by_sex_and_the_flow_on_bundled_data():
     flow = _flow(at)
     assert flow["Screened"] == "not in the data" and flow["Randomized"] == "20"
     assert flow["Analysed in every period"] == "20"
+    open_code(at)
     code = next(c.value for c in at.code if "baseline_table(trial.patients" in c.value)
     pd.testing.assert_frame_equal(run_snippet(code, ROOT), t1, check_dtype=False)
 

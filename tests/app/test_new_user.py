@@ -2,7 +2,7 @@
 settings that do not apply to new data, reset to defaults, labels and tables, running badge)."""
 from __future__ import annotations
 
-from apphelpers import assert_clean, frame_with, goto, start, texts, upload
+from apphelpers import assert_clean, frame_with, goto, open_text_tables, section, start, texts, upload
 
 from ui import state
 from ui.upload_store import STORE, TOKEN_CHARS, UploadStore
@@ -81,11 +81,13 @@ def test_plain_labels_and_formats():
     shown = texts(at)
     assert "P = <" not in shown
     assert "red diamonds" not in shown and "vermillion" in shown
+    section(at, "Mixed model")
+    assert "P = <" not in texts(at)
     assert any("ICC" == m.label for m in at.metric)
 
 
 def test_key_tables_show_all_rows_as_html_too():
-    at = start("pages/sensitivity.py")
+    at = open_text_tables(start("pages/sensitivity.py"))
     assert_clean(at)
     # the contrasts-by-method table: every row at full height, shown column names, and a real HTML table
     html = "\n".join(str(h.proto.body) for h in at.get("html"))

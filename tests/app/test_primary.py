@@ -1,5 +1,7 @@
 """Primary endpoint page."""
-from apphelpers import assert_clean, error_texts, frame_with, start, texts, upload, goto, shows_data_errors, upload_invalid_and_return
+from apphelpers import (assert_clean, error_texts, frame_with, goto, section, shows_data_errors, start, texts, upload,
+                        upload_invalid_and_return)
+from ui import state
 
 PAGE = "pages/primary.py"
 
@@ -11,20 +13,41 @@ def test_renders_on_bundled_data():
     assert "SIMULATED DATA" in texts(at)
     t2 = frame_with(at, "Mean ± SD")
     assert list(t2["Arm"]) == ["Placebo", "Ketamine", "Ketamine/Mg"] and list(t2["n"]) == [20, 20, 20]
+    body = texts(at)
+    assert "Model status" in body and "60 of 60 patient-periods used" in body
+    assert [t.label for t in at.tabs] == list(state.PRIMARY_SECTIONS)
+    assert len(at.get("plotly_chart")) == 1          # the open section only: the spaghetti plot
+    labels = {b.label for b in at.get("download_button")}
+    assert any("AUC table" in x for x in labels)
+    section(at, "Mixed model")
+    assert_clean(at)
     assert set(frame_with(at, "p_sidak")["a"]) == {"Ketamine", "Ketamine/Mg"}       # contrasts with Sidak
     assert "P (F)" in frame_with(at, "Wald chi2").columns                              # omnibus, F first
     assert "component" in frame_with(at, "variance").columns
-    assert len(at.get("plotly_chart")) == 3          # spaghetti, effect-size forest, QQ
-    body = texts(at)
-    assert "Model status" in body and "Carry-over" in body and "Shapiro-Wilk" in "\n".join(
-        m.label for m in at.metric)
-    labels = {b.label for b in at.get("download_button")}
-    assert any("AUC table" in x for x in labels) and "Download contrasts.csv" in labels
+    assert not at.get("plotly_chart") and "Carry-over" in texts(at)
+    assert "Download contrasts.csv" in {b.label for b in at.get("download_button")}
+    assert at.query_params.get("section") in ("Mixed model", ["Mixed model"])
+    section(at, "Effect sizes")
+    assert len(at.get("plotly_chart")) == 1 and frame_with(at, "g_ci_low") is not None
+    section(at, "Diagnostics")
+    assert len(at.get("plotly_chart")) == 1 and "Shapiro-Wilk" in "\n".join(m.label for m in at.metric)
     assert not error_texts(at)
 
 
+def test_only_the_open_section_is_built_and_a_link_opens_it():
+    at = start(PAGE, {"section": "Diagnostics"})
+    assert_clean(at)
+    assert at.session_state[state.PRIMARY_SECTION] == "Diagnostics"
+    assert "Shapiro-Wilk" in "\n".join(m.label for m in at.metric)
+    assert not any(b.label == "Download contrasts.csv" for b in at.get("download_button"))
+    at = start(PAGE, {"section": "Nope"})
+    assert_clean(at)
+    assert at.session_state[state.PRIMARY_SECTION] == "Per-patient AUC"
+    assert "section='Nope' ignored" in "\n".join(i.value for i in at.info)
+
+
 def test_locf_to_complete_case_changes_the_model():
-    at = start(PAGE)
+    at = section(start(PAGE), "Mixed model")
     before_t2 = frame_with(at, "Mean ± SD")
     before_con = frame_with(at, "p_sidak")
     at.sidebar.radio(key="policy").set_value("complete").run()
@@ -59,12 +82,13 @@ def test_url_restores_settings():
     at = start(PAGE, {"missing": "complete", "horizon": "7", "ref": "Ketamine", "carryover": "auto",
                       "log": "1", "highlight": ["P01", "P02"]})
     assert_clean(at)
+    assert at.multiselect(key="highlight").value == ["P01", "P02"]
+    section(at, "Mixed model")
     assert at.sidebar.radio(key="policy").value == "complete"
     assert at.sidebar.slider(key="horizon").value == 7
     assert at.sidebar.selectbox(key="reference").value == "Ketamine"
     assert at.sidebar.selectbox(key="carryover").value == "auto"
     assert at.sidebar.toggle(key="log").value is True
-    assert at.multiselect(key="highlight").value == ["P01", "P02"]
     body = texts(at)
     assert "days 1-7" in body and "Complete case" in body and "reference: Ketamine" in body
     assert "Carry-over" in body and "setting: auto" in body

@@ -1,6 +1,6 @@
 """Questionnaires page: Table 3, baseline adjustment, per-patient plot of a chosen scale, diary secondary outcomes."""
 import pandas as pd
-from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload,
+from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload, open_code,
                         upload_invalid_and_return)
 from apphelpers import run_snippet
 from secondary_upload import other_upload
@@ -27,6 +27,7 @@ def test_renders_table3_plot_and_diary_outcomes_on_bundled_data():
     assert "patient effect" in texts(at) or "patient random effect" in texts(at)
     t2 = frame_with(at, "Outcome")
     assert {"Maximal pain, day 35", "Night pain, day 35", "Average pain, day 7"} <= set(t2["Outcome"])
+    open_code(at)
     code = next(c.value for c in at.code if "questionnaire_table(" in c.value)
     pd.testing.assert_frame_equal(run_snippet(code, ROOT), t3, check_dtype=False)
 

@@ -1,5 +1,5 @@
 """Responders page."""
-from apphelpers import assert_clean, frame_with, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return
+from apphelpers import assert_clean, frame_with, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return, open_code
 
 PAGE = "pages/responders.py"
 
@@ -132,6 +132,7 @@ def test_show_the_code_reproduces_the_counts_against_chance():
 
     at = start(PAGE)
     shown = frame_with(at, "P(count >= observed)")
+    open_code(at)
     code = next(c.value for c in at.code if "responder_analysis" in c.value)
     result = run_snippet(code, ROOT)
     assert result["observed"].tolist() == shown["observed"].tolist()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from apphelpers import ROOT, assert_clean, error_texts, frame_with, goto, start, texts, upload
+from apphelpers import ROOT, assert_clean, error_texts, frame_with, goto, section, start, texts, upload
 
 PAGE = "pages/primary.py"
 
@@ -60,7 +60,7 @@ def test_degenerate_upload_keeps_primary_page_usable(name):
     assert all("Model not estimable" in e for e in error_texts(at)), error_texts(at)
     assert frame_with(at, "Mean ± SD") is not None            # the per-arm table is still shown
     if name == "partly_estimable":                             # blank numbers with the reason beside them
-        con = frame_with(at, "p_sidak")
+        con = frame_with(section(at, "Mixed model"), "p_sidak")
         assert con["estimate"].isna().sum() == 2 and con["reason"].str.contains("not estimable").sum() == 2
         assert "Omnibus test of treatment: **not estimable" in body or "Omnibus test of treatment: not estimable" in body
     at.sidebar.radio(key="policy").set_value("complete").run()  # and the page still reacts to settings

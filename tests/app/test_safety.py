@@ -1,6 +1,6 @@
 """Safety page: adverse events by arm, serious events, GEE model and exact tests, Table 4."""
 import pandas as pd
-from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload,
+from apphelpers import (ROOT, assert_clean, frame_with, goto, shows_data_errors, start, texts, upload, open_code,
                         upload_invalid_and_return)
 from apphelpers import run_snippet
 from secondary_upload import other_upload
@@ -28,8 +28,10 @@ def test_renders_the_papers_safety_figures_on_bundled_data():
     t4 = frame_with(at, "Drug class").set_index("Drug class")
     assert t4.loc["paracetamol/NSAIDs"].tolist() == ["2 (10%)", "1 (5%)", "0 (0%)"]
     assert t4.loc["any extra analgesic"].tolist() == ["5 (25%)", "3 (15%)", "4 (20%)"]
+    open_code(at)
     assert any("geeglm" in c.value for c in at.code if c.language == "r")
     for marker, shown in (("# GEE odds ratios", ors), ("# Table 4 as shown", t4.reset_index())):
+        open_code(at)
         code = next(c.value for c in at.code if c.language == "python" and marker in c.value)
         pd.testing.assert_frame_equal(run_snippet(code, ROOT).reset_index(drop=True), shown.reset_index(drop=True),
                                       check_dtype=False)

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from apphelpers import ROOT, assert_clean, frame_with, goto, start, upload
+from apphelpers import ROOT, assert_clean, frame_with, goto, section, start, upload
 
 from ketapain_core import scripts
 from ui import state
@@ -72,7 +72,7 @@ def test_primary_scripts_on_an_upload_match_the_page(valid_upload, tmp_path):
     ctx = _scripts_for(at, "primary", tmp_path)
     assert ctx.settings.policy == "wocf" and ctx.dataset == state.UPLOAD
     _write_files(ctx, valid_upload, tmp_path)
-    shown = frame_with(at, "p_sidak")
+    shown = frame_with(section(at, "Mixed model"), "p_sidak")
     py = _run([sys.executable, "script.py"], tmp_path)
     assert list(py["contrasts"]["a"]) == list(shown["a"]) and list(py["contrasts"]["b"]) == list(shown["b"])
     _close(py["contrasts"], shown, ["estimate", "se", "df", "p", "p_sidak", "ci_low", "ci_high"], 1e-8)

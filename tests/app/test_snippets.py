@@ -2,14 +2,15 @@
 
 import pandas as pd
 import pytest
-from apphelpers import ROOT, assert_clean, frame_with, goto, run_snippet, start
+from apphelpers import ROOT, assert_clean, frame_with, goto, run_snippet, section, start, open_code
 
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.snippets import BLOCKS, python_snippet
 from ketapain_core.tables import estimability_view
 
-SHOWN = {  # block -> a column that identifies its table on the page
-    "fixed_effects": "term", "emmeans": "emmean", "contrasts": "p_sidak", "effect_sizes": "g_ci_low",
+SHOWN = {  # block -> a column that identifies its table on the page, and the Primary page's section that shows it
+    "fixed_effects": ("term", "Mixed model"), "emmeans": ("emmean", "Mixed model"),
+    "contrasts": ("p_sidak", "Mixed model"), "effect_sizes": ("g_ci_low", "Effect sizes"),
 }
 
 
@@ -26,9 +27,11 @@ def test_snippets_on_the_page_reproduce_the_page_tables():
     at = start("pages/primary.py")
     at.sidebar.radio(key="policy").set_value("complete").run()
     assert_clean(at)
-    codes = [c.value for c in at.code if c.language == "python"]
-    assert len(codes) >= 5
-    for block, column in SHOWN.items():
+    for block, (column, tab) in SHOWN.items():
+        section(at, tab)
+        open_code(at)
+        codes = [c.value for c in at.code if c.language == "python"]
+        assert len(codes) >= 2         # the table 2 row's, above the sections, and this section's
         code = next(c for c in codes if f"# {BLOCKS[block][0]}" in c)
         # the page hides the estimable / reason columns when everything is estimable
         result = estimability_view(run_snippet(code, ROOT))
@@ -44,6 +47,8 @@ def test_snippet_for_an_upload_reads_the_files_by_name(tmp_path, valid_upload):
     upload(at, valid_upload)
     goto(at, "pages/primary.py")
     assert_clean(at)
+    section(at, "Mixed model")
+    open_code(at)
     code = next(c.value for c in at.code if c.language == "python" and "# pairwise contrasts" in c.value)
     for name, data in valid_upload:
         (tmp_path / name).write_bytes(data)
@@ -56,6 +61,7 @@ def test_time_course_snippet_reproduces_table2():
     from ui.render import fmt_p
     at = start("pages/time_course.py", {"missing": "complete"})
     assert_clean(at)
+    open_code(at)
     code = next(c.value for c in at.code if c.language == "python" and "table2(" in c.value)
     result = run_snippet(code, ROOT)
     shown = frame_with(at, "P (F)")
@@ -68,6 +74,7 @@ def test_time_course_snippet_reproduces_table2():
 def test_data_page_snippets_reproduce_its_tables():
     at = start("pages/data.py", {"missing": "interpolate"})
     assert_clean(at)
+    open_code(at)
     codes = [c.value for c in at.code if c.language == "python"]
     design = run_snippet(next(c for c in codes if "design_table" in c), ROOT)
     pd.testing.assert_frame_equal(design, frame_with(at, design.columns[0]), check_dtype=False)
@@ -85,6 +92,7 @@ def test_sensitivity_snippets_reproduce_mi_and_daily_model():
     next(b for b in at.button if b.key == "mi_run").click().run(timeout=180)
     next(b for b in at.button if b.key == "daily_run").click().run(timeout=180)
     assert_clean(at)
+    open_code(at)
     codes = [c.value for c in at.code if c.language == "python"]
     mi_code = next(c for c in codes if "multiple_imputation(" in c)
     assert "m=3" in mi_code

@@ -6,7 +6,7 @@ import pytest
 
 import ui.render
 import ui.state
-from apphelpers import assert_clean, frame_with, start, texts
+from apphelpers import assert_clean, frame_with, section, start, texts
 from ui.state import desired_query, files_digest, parse_query
 
 
@@ -63,11 +63,13 @@ def test_a_failing_block_shows_an_error_in_place(monkeypatch):
         raise RuntimeError("QQ plot exploded")
 
     monkeypatch.setattr(figures, "qq_plot", broken)
-    at = start("pages/primary.py")
+    at = section(start("pages/primary.py"), "Diagnostics")
     assert_clean(at)
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "The diagnostics" in errors[0] and "QQ plot exploded" in errors[0]
-    assert frame_with(at, "p_sidak") is not None           # the rest of the page is there
+    assert frame_with(at, "Mean ± SD") is not None           # the rest of the page is there
+    section(at, "Mixed model")
+    assert not at.error and frame_with(at, "p_sidak") is not None
 
 
 def test_a_reader_crash_is_reported_not_raised(monkeypatch):
