@@ -98,6 +98,7 @@ _URL_READ = "_url_read"             # the URL has been read into the session
 _NOTICES = "_notices"               # messages about URL values that were not used
 UPLOAD_TOKEN = "upload_token"       # token of the upload in the server's store (ui.upload_store), in the URL
 _DATA_SEEN = "_data_seen"           # data key of the previous run (a change resets data-dependent settings)
+ARM_PROBLEMS = "_arm_problems"      # what was wrong with the arm labels last typed (the Data and design page)
 #: Query parameter of the upload token.
 UPLOAD_PARAM = "upload"
 
@@ -401,6 +402,7 @@ def _reset_for_new_data(trial: Trial, data_key: str) -> None:
         ss[REFERENCE] = d[REFERENCE]
     if ss.get(ARM_DISPLAY) and set(a for a, _ in ss[ARM_DISPLAY]) != set(trial.arms):
         ss[ARM_DISPLAY] = None
+    ss[ARM_PROBLEMS] = []
     patients = set(patient_list(trial))
     if ss[PATIENT] not in patients:
         ss[PATIENT] = d[PATIENT]
@@ -427,6 +429,7 @@ def reset_to_defaults() -> None:
             continue
         v = d[s.key]
         ss[s.key] = list(v) if s.multi else v
+    ss[ARM_PROBLEMS] = []
 
 
 def _fitting_pairs(pairs: tuple[tuple[str, str], ...]) -> Optional[tuple[tuple[str, str], ...]]:
@@ -450,10 +453,6 @@ def set_arm_display(pairs: Optional[Sequence[tuple[str, str]]]) -> None:
     st.session_state[ARM_DISPLAY] = tuple((str(a), str(lab)) for a, lab in pairs) if pairs else None
 
 
-#: Session key of the problems found with the labels last applied (shown by the Data and design page).
-ARM_PROBLEMS = "_arm_problems"
-
-
 def ss_reference() -> Optional[str]:
     """The reference arm's name as written in the data (the setting; the trial the pages see shows its label)."""
     return st.session_state.get(REFERENCE)
@@ -468,11 +467,15 @@ def arm_widget_key(kind: str, arm: str) -> str:
 
 
 def prime_arm_form(display: _arms.ArmDisplay) -> None:
-    """Give the arms' form widgets the current order and labels when they have no value (before drawing them)."""
+    """Give the arms' form widgets the current order and labels (before drawing them): a form's widgets change
+    only when it is submitted, so this shows what is applied (after a new reference, a reset, new data). When
+    the labels last typed were refused, the form keeps them, so the user can correct them."""
     ss = st.session_state
+    keep = bool(ss.get(ARM_PROBLEMS))
     for i, (arm, lab) in enumerate(zip(display.order, display.labels)):
-        ss.setdefault(arm_widget_key("pos", arm), i + 1)
-        ss.setdefault(arm_widget_key("label", arm), lab)
+        for key, value in ((arm_widget_key("pos", arm), i + 1), (arm_widget_key("label", arm), lab)):
+            if not (keep and key in ss):
+                ss[key] = value
 
 
 def apply_arm_form(order: tuple[str, ...]) -> None:

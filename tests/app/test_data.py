@@ -199,3 +199,22 @@ def test_new_data_resets_the_arm_labels():
     assert not any("Arm labels" in w.value for w in at.warning)
     next(b for b in at.button if b.label.startswith("Remove the upload")).click().run()
     assert _arms_line(at).endswith("**Placebo**, **Ketamine**, **Ketamine/Mg**")
+
+
+def test_arm_form_follows_a_new_reference_and_a_reset():
+    at = start(PAGE)
+    _arm_form(at, {"Ketamine/Mg": 2, "Ketamine": 3}, {"Placebo": "Saline"})
+    at.sidebar.selectbox(key="reference").set_value("Ketamine").run()
+    assert_clean(at)
+    # the new reference first, the others keep the chosen order; the form shows what is applied
+    assert _arms_line(at).endswith("**Ketamine**, **Saline**, **Ketamine/Mg**")
+    from ui import state
+
+    assert at.selectbox(key=state.arm_widget_key("pos", "Ketamine/Mg")).value == 3
+    next(b for b in at.sidebar.button if b.label == "Reset to defaults").click().run()
+    assert_clean(at)
+    assert _arms_line(at).endswith("**Placebo**, **Ketamine**, **Ketamine/Mg**")
+    assert at.text_input(key=state.arm_widget_key("label", "Placebo")).value == "Placebo"
+    # refused labels stay in the form to be corrected
+    _arm_form(at, {}, {"Ketamine": "Placebo"})
+    assert at.text_input(key=state.arm_widget_key("label", "Ketamine")).value == "Placebo"
