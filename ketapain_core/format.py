@@ -81,6 +81,16 @@ COLUMN_LABELS: dict[str, str] = {
     "patients": "Patients", "horizon": "Horizon", "outcome": "Outcome", "mean": "Mean", "median": "Median",
     "q1": "Q1", "q3": "Q3", "n_missing": "Missing AUC", "residual": "Residual", "fitted": "Fitted",
     "day": "Day", "value": "Value", "shapiro_w": "Shapiro-Wilk W",
+    # flow, questionnaires, safety, responders, sensitivity, audit (issue [14]: no raw names on any page)
+    "days": "Days", "received": "Received", "analysed": "Analysed", "not_analysed": "Not analysed",
+    "randomized": "Randomized", "instrument": "Instrument", "scale": "Scale", "adjusted": "Adjusted for baseline",
+    "n_patients": "Patients", "status": "Status", "assumption": "Assumption", "note": "Note", "used": "Used",
+    "source_day": "Source day", "log_or": "log odds ratio", "z": "z", "or_low": "OR 95% CI low",
+    "or_high": "OR 95% CI high", "n_pairs": "Patients", "a_only": "Only a", "b_only": "Only b", "both": "Both",
+    "neither": "Neither",
+    "any": "Any decrease", "change": "Change", "definition": "Definition", "expected": "Expected by chance",
+    "n_days": "Days", "threshold": "Threshold", "details": "Details", "event": "Event", "utc": "Time (UTC)",
+    "n_arm": "Patients on the arm", "percent": "%", "drug_class": "Drug class",
 }
 
 

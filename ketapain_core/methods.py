@@ -213,19 +213,46 @@ def method_label(key: str, m: Optional[int] = None) -> str:
 
 
 def method_line(key: str) -> str:
-    """``label (key): rule Assumes: assumption`` as plain text, the line of the method lists.
+    """``label: rule Assumes: assumption`` as plain text, the line of the method lists (names only: the
+    command line's codes are in :func:`cli_markdown`).
 
-    >>> method_line("complete").startswith("Complete case (complete): No imputation")
+    >>> method_line("complete").startswith("Complete case: No imputation")
     True
     """
     t = METHODS[key]
-    return f"{t.label} ({t.key}): {t.rule} Assumes: {t.assumption}"
+    return f"{t.label}: {t.rule} Assumes: {t.assumption}"
 
 
 def markdown() -> str:
-    """Every method as a markdown list (label, key, rule, assumption): the Sensitivity page's list, and the
-    text ``docs/methods.md`` must contain."""
-    return "\n".join(f"- **{t.label}** (`{t.key}`): {t.rule} *Assumes:* {t.assumption}" for t in METHODS.values())
+    """Every method as a markdown list (label, rule, assumption): the Sensitivity page's list, and the text
+    ``docs/methods.md`` must contain. Names only; the command line's codes are in :func:`cli_markdown`.
+
+    >>> markdown().startswith("- **Complete case**: No imputation")
+    True
+    """
+    return "\n".join(f"- **{t.label}**: {t.rule} *Assumes:* {t.assumption}" for t in METHODS.values())
+
+
+def cli_methods() -> list[tuple[str, str]]:
+    """(method name, the command line's ``--missing`` value) of every method the command line runs: the
+    single-imputation policies and the multiple imputations (the daily-data model and the tipping point run in
+    the app and the report only).
+
+    >>> cli_methods()[:2]
+    [('Complete case', 'complete'), ('LOCF', 'locf')]
+    """
+    return [(METHODS[k].label, k) for k in METHODS if k in POLICIES or k in MI_METHODS]
+
+
+def cli_markdown() -> str:
+    """The one table of the command line's ``--missing`` values (docs/cli.md and the Methods page's
+    "For the command line"; a test checks docs/cli.md has it).
+
+    >>> print(cli_markdown().splitlines()[2])
+    | Complete case | `--missing complete` |
+    """
+    rows = [f"| {label} | `--missing {key}` |" for label, key in cli_methods()]
+    return "\n".join(["| Method | Command line |", "| --- | --- |", *rows])
 
 
 METHOD_TABLE_COLUMNS = ["policy", "Policy", "used", "left out", "imputed days", "P (F)", "P (chi2)", "ICC",
@@ -282,4 +309,4 @@ def method_table(analyses: Mapping[str, Any], mi: Any = None, daily: Any = None,
 
 __all__ = ["MI_ASSUMPTION", "TIPPING_ASSUMPTION", "TIPPING_RULE", "DAILY_ASSUMPTION", "J2R_ASSUMPTION",
            "CR_ASSUMPTION", "CIR_ASSUMPTION", "Estimand", "ESTIMANDS", "estimand_table", "MI_METHODS", "MethodText", "METHODS",
-           "method_label", "method_line", "markdown", "METHOD_TABLE_COLUMNS", "method_table"]
+           "method_label", "method_line", "markdown", "cli_methods", "cli_markdown", "METHOD_TABLE_COLUMNS", "method_table"]

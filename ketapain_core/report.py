@@ -33,6 +33,7 @@ from .schema import OUTCOME_LABELS, Trial, ValidationReport
 from .status import CAUTION, OK, HasStatus, headline
 from .snippets import r_snippet, stata_snippet
 from .tables import estimability_view
+from .format import column_label
 from .format import fmt_num as _fmt_number
 from .format import fmt_p as _fmt_p
 from .format import p_text as _p_text
@@ -108,9 +109,10 @@ def fmt_p(p: object) -> str:
 
 
 def html_table(df: pd.DataFrame, digits: Optional[Mapping[str, int]] = None, default_digits: int = 2) -> str:
-    """An escaped HTML table; P-value columns (``p``, ``p_*``) as :func:`fmt_p`, other numbers rounded."""
+    """An escaped HTML table; columns under their shown names (:func:`ketapain_core.format.column_label`),
+    P-value columns (``p``, ``p_*``) as :func:`fmt_p`, other numbers rounded."""
     digits = dict(digits or {})
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(column_label(c))}</th>" for c in df.columns)
     rows = []
     for rec in df.itertuples(index=False, name=None):
         cells = []

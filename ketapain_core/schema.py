@@ -4,12 +4,14 @@ Everything else in :mod:`ketapain_core` speaks the vocabulary defined here (DESI
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -196,17 +198,64 @@ def normalise_name(name: object) -> str:
     return re.sub(r"[\s.\-/]+", "_", text).strip("_")
 
 
+#: A display order of the arms chosen by the user (see :func:`display_order`); ``None``: the default order.
+_DISPLAY_ORDER: contextvars.ContextVar[Optional[tuple[str, ...]]] = contextvars.ContextVar(
+    "ketapain_arm_display_order", default=None)
+
+
 def order_arms(labels: Iterable[object]) -> list[str]:
     """Order treatment labels stably: control-like labels first, then the rest alphabetically.
 
-    The order is used by every table and figure, so the same arm keeps the same place and colour.
+    The order is used by every table and figure, so the same arm keeps the same place and colour. Inside
+    :func:`display_order` the arms it lists come first, in its order (display only: the statistics do not
+    depend on it, except that a pairwise contrast a - b follows the order, later arm minus earlier).
 
     >>> order_arms(["Ketamine/Mg", "Placebo", "Ketamine"])
     ['Placebo', 'Ketamine', 'Ketamine/Mg']
+    >>> with display_order(["Ketamine/Mg"]):
+    ...     order_arms(["Ketamine/Mg", "Placebo", "Ketamine"])
+    ['Ketamine/Mg', 'Placebo', 'Ketamine']
     """
+    default = _default_order(labels)
+    chosen = _DISPLAY_ORDER.get()
+    if not chosen:
+        return default
+    present = set(default)
+    first = [a for a in dict.fromkeys(chosen) if a in present]
+    listed = set(first)
+    return first + [a for a in default if a not in listed]
+
+
+def _default_order(labels: Iterable[object]) -> list[str]:
     uniq = sorted({str(x) for x in labels if pd.notna(x)}, key=lambda s: (s.lower(), s))
     control = [s for s in uniq if _REFERENCE_WORDS.search(s)]
     return control + [s for s in uniq if s not in control]
+
+
+def set_display_order(order: Optional[Sequence[str]]) -> None:
+    """Set (``None``: clear) the display order of the arms for the rest of this thread's work
+    (:func:`order_arms`); the app sets it at the start of every run. :func:`display_order` is the scoped form.
+
+    >>> set_display_order(["B"]); order_arms(["A", "B"]); set_display_order(None); order_arms(["A", "B"])
+    ['B', 'A']
+    ['A', 'B']
+    """
+    _DISPLAY_ORDER.set(tuple(str(a) for a in order) if order else None)
+
+
+@contextlib.contextmanager
+def display_order(order: Optional[Sequence[str]]) -> Iterator[None]:
+    """Within the block, :func:`order_arms` puts these arms first, in this order (display only).
+
+    >>> with display_order(["Saline", "Low dose", "High dose"]):
+    ...     order_arms(["High dose", "Low dose", "Saline"])
+    ['Saline', 'Low dose', 'High dose']
+    """
+    token = _DISPLAY_ORDER.set(tuple(str(a) for a in order) if order else None)
+    try:
+        yield
+    finally:
+        _DISPLAY_ORDER.reset(token)
 
 
 def arm_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
@@ -225,7 +274,7 @@ def default_reference(labels: Iterable[object]) -> Optional[str]:
     >>> default_reference(["Ketamine", "Placebo"])
     'Placebo'
     """
-    arms = order_arms(labels)
+    arms = _default_order(labels)          # not the display order: the default stays the placebo-like arm
     return arms[0] if arms else None
 
 

@@ -23,6 +23,7 @@ from typing import Mapping, Optional, Sequence
 from .analysis import AnalysisSettings
 from .missing import POLICIES
 from .schema import DEFAULT_HORIZONS
+from . import scripts_secondary as _secondary
 from .snippets import _model_arms, _r_comment, r_string
 
 #: The pages that get scripts, and the tables each prints (``## name`` sections).
@@ -45,6 +46,34 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 PAGE_TITLES = {"primary": "Primary endpoint", "time_course": "Time course", "responders": "Responders",
                "sensitivity": "Sensitivity (single-imputation policies)"}
+# the Baseline, Questionnaires and Safety pages (ketapain_core.scripts_secondary)
+PAGE_TABLES.update(_secondary.PAGE_TABLES)
+TABLE_COLUMNS.update(_secondary.TABLE_COLUMNS)
+PAGE_TITLES.update(_secondary.PAGE_TITLES)
+#: The tables a page's R script prints (all of PAGE_TABLES, except on the pages of scripts_secondary).
+R_TABLES: dict[str, tuple[str, ...]] = {**PAGE_TABLES, **_secondary.R_TABLES}
+
+
+def r_help(page: str) -> str:
+    """What a page's R script does, in a sentence (the download button's help).
+
+    >>> r_help("safety")[:40]
+    'Base R: reads your diary and adverse_eve'
+    """
+    if page in _secondary.PAGE_TABLES:
+        files = " and ".join(_secondary.R_FILES[page])
+        return (f"Base R{' with lme4 and lmerTest' if page == 'questionnaires' else ''}: reads your diary and "
+                f"{files} CSV files and re-computes {', '.join(_secondary.R_TABLES[page])}.")
+    return ("Base R with lme4, lmerTest, emmeans and effectsize: reads your diary CSV, applies the missing-data "
+            "policy, computes the AUCs, fits the model and prints this page's tables.")
+
+
+def python_help(page: str) -> str:
+    """What a page's Python script does, in a sentence (the download button's help)."""
+    if page in _secondary.PAGE_TABLES:
+        return "ketapain_core: reads your files and prints this page's tables."
+    return "ketapain_core: reads your files, applies the policy, computes the AUCs, fits the model and prints " \
+           "this page's tables."
 
 
 def script_name(page: str, language: str) -> str:
@@ -72,10 +101,11 @@ def _diary_file(file_names: Sequence[str], bundled: bool) -> str:
 
 # ---- Python ------------------------------------------------------------------------------------------------------
 def python_script(page: str, settings: AnalysisSettings, file_names: Sequence[str], *,
-                  bundled: bool = False) -> str:
+                  bundled: bool = False, adjust_baseline: bool = False) -> str:
     """A complete Python script for one page (``PAGE_TABLES``): reads the files, prints the page's tables.
 
     Run it as ``python3 ketapain_<page>.py [FILES...]`` (default: the files the app read).
+    ``adjust_baseline``: the Questionnaires page's models adjusted for the baseline value.
     """
     if page not in PAGE_TABLES:
         raise ValueError(f"no script for page {page!r}; pages: {', '.join(PAGE_TABLES)}")
@@ -156,6 +186,8 @@ def python_script(page: str, settings: AnalysisSettings, file_names: Sequence[st
             "        parts.append(a.model.contrasts.assign(policy=policy))",
             f"show('contrasts_by_policy', pd.concat(parts, ignore_index=True), {cols['contrasts_by_policy']!r})",
         ]
+    elif page in _secondary.PAGE_TABLES:
+        lines += _secondary.python_lines(page, settings, adjust_baseline)
     return "\n".join(lines) + "\n"
 
 
@@ -318,12 +350,14 @@ primary_tables <- function(fit) {
 
 
 def r_script(page: str, settings: AnalysisSettings, file_names: Sequence[str], arms: Sequence[str], *,
-             bundled: bool = False, mapping: Optional[Mapping[str, str]] = None) -> str:
+             bundled: bool = False, mapping: Optional[Mapping[str, str]] = None,
+             adjust_baseline: bool = False) -> str:
     """A complete R script for one page (``PAGE_TABLES``): reads the diary CSV, applies the policy, computes
     the AUCs, fits the model with lme4/lmerTest, emmeans and effectsize, prints the page's tables.
 
     ``mapping`` is the column mapping the app found for the diary (your column -> canonical name), applied by
-    name. Run it as ``Rscript ketapain_<page>.R [DIARY.csv]``.
+    name. Run it as ``Rscript ketapain_<page>.R [DIARY.csv]`` (the Baseline, Questionnaires and Safety pages:
+    ``[DIARY.csv [TABLE.csv...]]``, and the script prints the tables of :data:`R_TABLES`).
     """
     if page not in PAGE_TABLES:
         raise ValueError(f"no script for page {page!r}; pages: {', '.join(PAGE_TABLES)}")
@@ -430,6 +464,11 @@ def r_script(page: str, settings: AnalysisSettings, file_names: Sequence[str], a
             "show(\"contrasts_by_policy\", out[, c(\"policy\", \"a\", \"b\", \"estimate\", \"se\", \"df\", \"p\", "
             "\"p_sidak\", \"ci_low\", \"ci_high\")])",
         ]
+    elif page in _secondary.PAGE_TABLES:
+        if page == "questionnaires":
+            lines.append("use_log <- FALSE   # questionnaire scores are analysed as they are")
+        lines += _secondary.r_lines(page, settings, _secondary.other_files(page, file_names, bundled), r_string,
+                                    adjust_baseline)
     return "\n".join(lines) + "\n"
 
 
@@ -456,4 +495,4 @@ def parse_output(text: str) -> dict:
     return out
 
 
-__all__ = ["PAGE_TABLES", "TABLE_COLUMNS", "script_name", "python_script", "r_script", "parse_output"]
+__all__ = ["PAGE_TABLES", "R_TABLES", "TABLE_COLUMNS", "script_name", "python_script", "r_script", "parse_output"]

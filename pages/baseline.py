@@ -9,6 +9,7 @@ from ui import cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Baseline", ctx, show_settings=False)
 render.require_data(ctx)
+render.script_downloads(ctx, "baseline")
 trial, s = ctx.trial, ctx.settings
 bundled = ctx.dataset == state.BUNDLED
 

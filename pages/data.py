@@ -99,6 +99,7 @@ with render.guard("The design summary"):
     c[4].metric("Period length (days)", trial.period_days)
     st.markdown("Arms, in the order used by every table and figure: "
                 + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
+    render.arm_display_form(ctx)
     render.table(summaries.design_table(design), "design_sequences.csv")
     render.show_code(ctx, name="data_design", python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)

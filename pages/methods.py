@@ -5,7 +5,8 @@ from ketapain_core import snippets
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.lab import LATE_START_TEXT, MECHANISMS
 from ketapain_core.missing import POLICIES
-from ketapain_core.methods import DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION, estimand_table
+from ketapain_core.methods import (DAILY_ASSUMPTION, METHODS, MI_ASSUMPTION, TIPPING_ASSUMPTION, cli_markdown,
+                                   estimand_table)
 from ketapain_core.responder_predictors import PREDICTORS_NOTE
 from ketapain_core.responders import BAND_NOTE, CHANCE_NOTE, PERSISTENCE_NOTE
 from ui import render, sidebar
@@ -31,8 +32,8 @@ st.markdown("A patient with pain 6 every day has AUC_35 = 6 x 34 = 204. The pape
 
 st.subheader("Missing diary days")
 st.markdown("A day without a diary row, or with a blank pain cell, is missing. The policies:")
-st.markdown(render.bullet_list([f"**{p.label}** (`{name}`): {p.description} *Assumes:* {p.assumption}"
-                                for name, p in POLICIES.items()]))
+st.markdown(render.bullet_list([f"**{p.label}**: {p.description} *Assumes:* {p.assumption}"
+                                for p in POLICIES.values()]))
 st.markdown("Patient-periods whose AUC is still missing are left out of the model, and the app lists them with "
             "the reason next to the model. The Sensitivity page repeats the analysis under every policy.")
 
@@ -156,6 +157,10 @@ st.caption("`label define` numbers the arms in the app's order before `encode`, 
 
 st.markdown("**SAS** (`PROC MIXED`, REML, Satterthwaite df; Sidak-adjusted differences of least-squares means)")
 st.code(snippets.sas_snippet(code_settings, ref, arms, auc_file="auc_table.csv"), language="sas")
+
+with st.expander("For the command line: the name of each method after --missing", icon=":material/terminal:"):
+    st.markdown(cli_markdown() + "\n\nThe daily-data mixed model and the tipping point run here and in the report. "
+                "docs/cli.md in the project has the same table.")
 
 st.subheader("Teaching lab: simulation studies")
 st.markdown(

@@ -10,6 +10,7 @@ trial = ctx.trial
 options = state.scale_options(trial, ctx.data_key) if ctx.ready else []   # checked by the sidebar already
 render.page_header("Questionnaires", ctx, show_settings=False)
 render.require_data(ctx)
+render.script_downloads(ctx, "questionnaires")
 s = ctx.settings
 arms = trial.arms
 bundled = ctx.dataset == state.BUNDLED

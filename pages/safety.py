@@ -9,6 +9,7 @@ from ui import cache, render, sidebar, state
 ctx = sidebar.page_context()
 render.page_header("Safety", ctx, show_settings=False)
 render.require_data(ctx)
+render.script_downloads(ctx, "safety")
 trial, s = ctx.trial, ctx.settings
 bundled = ctx.dataset == state.BUNDLED
 reference = s.reference
@@ -87,7 +88,8 @@ else:
                     f"**exact {render.p_text(c.p_exact)}** ({render.esc(c.exact_method)}).")
         if c.note:
             st.caption(render.esc(c.note))
-        st.markdown("**Exact pairwise McNemar tests** (binomial test on the discordant patients; Sidak "
+        st.markdown("**Exact pairwise McNemar tests** (patients who received both arms; a treatment-related event "
+                    "under only a, only b, both or neither; binomial test on the discordant patients; Sidak "
                     "adjustment over the pairs)")
         render.table(res.exact.mcnemar, "safety_exact_mcnemar.csv")
         render.show_code(ctx, name="safety_mcnemar", python=snippets.safety_snippet("mcnemar", ctx.file_names, trial.period_days,

@@ -204,7 +204,8 @@ with render.guard("The effect sizes by policy"):
     render.chart(figures.forest(es, estimate="d", group="policy", group_labels=labels,
                                    x_title="d_z (95% CI)", title="Within-patient effect sizes by policy"),
                     key="sens_effects")
-    render.table(es, "effect_sizes_by_policy.csv", digits={"n": 0})
+    render.table(es.assign(policy=es["policy"].map(labels).fillna(es["policy"])), "effect_sizes_by_policy.csv",
+                 digits={"n": 0}, download_df=es)
 
 st.subheader("The methods")
 st.markdown(methods.markdown() + "\n\nFormulas on the Methods page.")

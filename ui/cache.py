@@ -53,6 +53,15 @@ def read_files(data_key: str, period_days: int, simulated: bool,
     return trial, report
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def display_trial(data_key: str, _display, _trial: Trial) -> Trial:
+    """:func:`ketapain_core.arms.display_trial`: the trial with its arms under their display labels (the key
+    carries the display's signature)."""
+    from ketapain_core.arms import display_trial as _display_trial
+
+    return _display_trial(_trial, _display)
+
+
 @st.cache_data(show_spinner=False, max_entries=2)
 def simulated_trial(period_days: int) -> tuple[Trial, ValidationReport]:
     """Fallback when ``data/simulated/`` is absent: simulate the KETAPAIN preset in memory (always SIMULATED)."""

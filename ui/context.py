@@ -15,6 +15,7 @@ from typing import Iterator, Optional
 import streamlit as st
 
 from ketapain_core.analysis import AnalysisSettings
+from ketapain_core.arms import ArmDisplay
 from ketapain_core.schema import Trial, ValidationReport
 
 CONTEXT = "_context"                # the Context of the current run, set by the sidebar
@@ -25,8 +26,9 @@ _ROUTED = "_routed"                 # True while app.py is running the page
 class Context:
     """What a page needs: the data (or why there is none) and the current settings.
 
-    ``data_key`` identifies the trial by content (hash of the files' bytes, plus the period length); every
-    cached core call is keyed on it and the settings.
+    ``data_key`` identifies the trial by content (hash of the files' bytes, plus the period length, plus the
+    arms' display order and labels when the user chose any); every cached core call is keyed on it and the
+    settings. ``trial`` and ``settings.reference`` carry the arms' display labels (display only).
     """
 
     dataset: str
@@ -40,6 +42,10 @@ class Context:
     patient: Optional[str] = None
     highlight: tuple[str, ...] = ()
     problem: Optional[str] = None
+    #: The arms' display order and labels (:mod:`ketapain_core.arms`); ``trial`` already shows them.
+    arm_display: Optional[ArmDisplay] = None
+    #: The arms as written in the data, in the data's default order.
+    raw_arms: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:

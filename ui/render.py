@@ -463,13 +463,15 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
 
     ``r``: True shows the primary AUC model in R, False none, a string that R code (under ``r_caption``)."""
     from ketapain_core import snippets
+    from ketapain_core.arms import display_code
 
     bundled = ctx.dataset == _state.BUNDLED
     box = lazy_expander("Show the code", code_key(name or block or python or ""), icon=":material/code:")
     with box:
         if not box.open:
             return
-        code = python or snippets.python_snippet(block, ctx.settings, ctx.file_names, bundled=bundled)
+        code = display_code(python or snippets.python_snippet(block, ctx.settings, ctx.file_names, bundled=bundled),
+                            ctx.arm_display)
         st.caption("Python, from the files you gave; the table ends up in `result`:")
         st.code(code, language="python")
         if isinstance(r, str):
@@ -480,6 +482,9 @@ def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str
             st.caption("The equivalent model in R (lme4 / lmerTest / emmeans / effectsize):")
             arms = ctx.trial.arms if ctx.trial is not None else None
             reference = ctx.settings.reference or (default_reference(arms) if arms else None)
+            d = ctx.arm_display
+            if d is not None and d.is_renaming:      # the command line's AUC table has the names in the data
+                arms, reference = list(d.order), d.name_of(reference)
             st.code(snippets.r_snippet(ctx.settings, reference, arms), language="r")
 
 
@@ -489,27 +494,29 @@ def script_downloads(ctx: Context, page: str) -> None:
     user's diary, apply the policy, compute the AUCs, fit the model and print the page's tables
     (:mod:`ketapain_core.scripts`). Written only when clicked."""
     from ketapain_core import scripts
+    from ketapain_core.arms import display_code
 
     if ctx.settings is None or ctx.trial is None:
         return
     bundled = ctx.dataset == _state.BUNDLED
     mapping = diary_mapping(ctx)
     arms, s, names = list(ctx.trial.arms), ctx.settings, list(ctx.file_names)
+    extra = ({"adjust_baseline": bool(st.session_state.get(_state.ADJUST_BASELINE))} if page == "questionnaires"
+             else {})
     r_name, py_name = scripts.script_name(page, "R"), scripts.script_name(page, "python")
     left, right = st.columns(2)
     with left:
         st.download_button(f"Download the R script: {r_name}",
-                           lambda: scripts.r_script(page, s, names, arms, bundled=bundled, mapping=mapping),
+                           lambda: display_code(scripts.r_script(page, s, names, arms, bundled=bundled,
+                                                                 mapping=mapping, **extra), ctx.arm_display, "R"),
                            file_name=r_name, mime="text/plain", key=f"dl-script-r-{page}", on_click="ignore",
-                           icon=":material/code:", help="Base R with lme4, lmerTest, emmeans and effectsize: reads "
-                           "your diary CSV, applies the missing-data policy, computes the AUCs, fits the model and "
-                           "prints this page's tables. Rscript " + r_name)
+                           icon=":material/code:", help=scripts.r_help(page) + " Rscript " + r_name)
     with right:
         st.download_button(f"Download the Python script: {py_name}",
-                           lambda: scripts.python_script(page, s, names, bundled=bundled),
+                           lambda: display_code(scripts.python_script(page, s, names, bundled=bundled, **extra),
+                                                ctx.arm_display),
                            file_name=py_name, mime="text/x-python", key=f"dl-script-py-{page}", on_click="ignore",
-                           icon=":material/code:", help="ketapain_core: reads your files, applies the policy, "
-                           "computes the AUCs, fits the model and prints this page's tables. python3 " + py_name)
+                           icon=":material/code:", help=scripts.python_help(page) + " python3 " + py_name)
 
 
 def results_zip_download(ctx: Context, tables: Mapping[str, pd.DataFrame]) -> None:
@@ -632,3 +639,50 @@ def predictors_display(table: pd.DataFrame) -> pd.DataFrame:
         "P (permutation)": [fmt_p(p) for p in table["p"]],
         "P (Holm)": [fmt_p(p) for p in table["p_holm"]],
     })
+
+
+# ---- the arms' display order and labels (issue [14]) ------------------------------------------------------------
+def arm_display_form(ctx: Context) -> None:
+    """The Data and design page's form for the arms' display order and labels (:mod:`ketapain_core.arms`):
+    display only, said so on the form; the reference is always first."""
+    from ketapain_core.arms import MAX_LABEL
+
+    display = ctx.arm_display
+    if display is None or not display.order:
+        return
+    order, ref = display.order, _state.ss_reference()
+    renamed = bool(st.session_state.get(_state.ARM_DISPLAY))
+    with st.expander("Order and display labels of the arms", icon=":material/sort:", expanded=display.is_renaming):
+        st.caption("Display labels only: every table, figure, download and the report show the arms in this order "
+                   "and under these labels; the numbers do not change. Your files, the validation report and the "
+                   "R and Python scripts (which read your files) keep the names as written. The reference arm "
+                   "(chosen in the sidebar) is always first; a pairwise contrast a - b is the later arm minus the "
+                   f"earlier one. Labels: at most {MAX_LABEL} characters, each arm its own.")
+        _state.prime_arm_form(display)
+        n = len(order)
+        with st.form("arm_display_form", border=False):
+            head = st.columns([3, 1, 3])
+            head[0].markdown("**Name in the data**")
+            head[1].markdown("**Position**")
+            head[2].markdown("**Display label**")
+            for arm in order:
+                row = st.columns([3, 1, 3], vertical_alignment="center")
+                row[0].markdown(esc(arm, limit=MAX_SHOWN) + (" (reference)" if arm == ref else ""))
+                if arm == ref:
+                    row[1].markdown("1")
+                else:
+                    row[1].selectbox("Position", list(range(2, n + 1)), key=_state.arm_widget_key("pos", arm),
+                                     label_visibility="collapsed")
+                row[2].text_input("Display label", key=_state.arm_widget_key("label", arm), max_chars=MAX_LABEL,
+                                  label_visibility="collapsed")
+            st.form_submit_button("Apply the order and labels", on_click=_state.apply_arm_form, args=(order,),
+                                  icon=":material/check:")
+        problems = st.session_state.get(_state.ARM_PROBLEMS) or []
+        if problems:
+            st.error("The labels were not applied:\n\n" + bullet_list([esc(p) for p in problems]),
+                     icon=":material/error:")
+        if renamed:
+            st.button("Back to the names in the data", on_click=_state.reset_arm_display, args=(order,),
+                      key="arm_display_reset", icon=":material/undo:")
+            st.markdown("Shown as: " + ", ".join(f"{esc(a, limit=MAX_SHOWN)} \u2192 **{esc(lab)}**"
+                                                 for a, lab in zip(order, display.labels)))

@@ -11,9 +11,10 @@ from typing import Optional
 
 import streamlit as st
 
+from ketapain_core import arms as core_arms
 from ketapain_core.crossover import CARRYOVER_MODES
 from ketapain_core.missing import POLICIES
-from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, ValidationReport
+from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, ValidationReport, set_display_order
 
 from . import audit, cache, context, state
 from .context import Context
@@ -107,8 +108,10 @@ def render() -> Context:
     session when the run starts, and nothing later in the run changes a setting.
     """
     ss = st.session_state
+    set_display_order(None)          # the data's own order until this run's display order is known
     key, trial, report, names, problem = _safe_load()
     state.reconcile(trial, key)
+    display = state.arm_display(trial) if trial is not None else None
     has_upload = bool(state.upload_files())
     sb = st.sidebar
     with sb:
@@ -133,8 +136,10 @@ def render() -> Context:
                  help="How a missing diary day is handled before the AUC. The paper used LOCF for the primary "
                       "endpoint (day 35) and no imputation (complete case) for days 7 to 28.")
         if trial is not None:
-            st.selectbox("Reference arm", trial.arms, key=state.REFERENCE,
-                         help="Contrasts, effect sizes and responders are against this arm.")
+            st.selectbox("Reference arm", trial.arms, key=state.REFERENCE, format_func=display.label,
+                         help="Contrasts, effect sizes and responders are against this arm; it is shown first. "
+                              "The other arms' order and their display labels are set on the Data and design "
+                              "page.")
         st.selectbox("Carry-over", CARRYOVER_MODES, key=state.CARRYOVER,
                      format_func=lambda m: CARRYOVER_LABELS.get(m, m),
                      help="One 0/1 term per non-reference arm given in the previous period.")
@@ -148,14 +153,22 @@ def render() -> Context:
                       "on this server until then (Remove the upload on the Data and design page ends that)."
                       if ss[state.DATASET] == state.UPLOAD else "."))
     st.html(RUNNING_CSS)
-    settings = state.settings_from_session(trial) if trial is not None else None
+    raw_trial = trial
+    if trial is not None:
+        # display only (ketapain_core.arms): the arms in the chosen order and under their labels, for every page
+        display = state.arm_display(trial)
+        set_display_order(display.shown_order)
+        if display.order != tuple(trial.arms) or display.is_renaming:
+            key = f"{key}/A{display.signature()}"
+            trial = cache.display_trial(key, display, trial)
+    settings = state.settings_from_session(trial, display) if trial is not None else None
     ctx = Context(
         dataset=ss[state.DATASET], data_key=key, trial=trial, report=report, file_names=names,
         simulated=bool(trial is not None and trial.simulated), settings=settings,
         threshold=ss[state.THRESHOLD], patient=ss[state.PATIENT], highlight=tuple(ss[state.HIGHLIGHT]),
-        problem=problem)
+        problem=problem, arm_display=display, raw_arms=tuple(raw_trial.arms) if raw_trial is not None else ())
     context.set_context(ctx)
-    state.write_url(trial)
+    state.write_url(raw_trial)
     audit.track(ctx)
     return ctx
 

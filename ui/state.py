@@ -25,6 +25,9 @@ session key        query param       values
 ``ineligible``     ``ineligible``    patients not eligible (default: not given)
 ``lab_settings``   ``lab``           the Teaching lab's trial settings (:func:`ketapain_core.lab.to_query`)
 ``lab_seed``       ``seed``          the Teaching lab's seed (default 1); ``data=lab`` makes its trial active
+``arm_display``    ``arms``          display order and labels of the arms, JSON ``[[name, label], ...]`` in
+                                     display order (default: none; the reference is always shown first;
+                                     :mod:`ketapain_core.arms`)
 =================  ================  =========================================================
 
 Only values that differ from the default are written to the URL. A URL value is read once, when a session
@@ -39,14 +42,21 @@ reload (a new session) gets them back until they expire; then the user is told, 
 When the data change within a session (an upload, a removal, another dataset), settings that do not apply to
 the new data (reference arm, patient, highlighted patients, questionnaire scale) return to their defaults
 quietly; a value from a link that does not fit the data is still reported (:func:`reconcile`).
+
+The arms' display order and labels (:data:`ARM_DISPLAY`) are display only: the reference setting keeps the arm's
+name as written in the data, and :func:`arm_display` turns the setting into the
+:class:`ketapain_core.arms.ArmDisplay` the sidebar applies to the trial every page sees.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+import json
+
 import streamlit as st
 
+from ketapain_core import arms as _arms
 from ketapain_core.analysis import AnalysisSettings
 from ketapain_core.crossover import CARRYOVER_MODES
 from ketapain_core.effects import RESPONDER_THRESHOLDS
@@ -78,6 +88,7 @@ RESPONDER_VIEW = "responder_view"   # which closer look the Responders page show
 PRIMARY_SECTION = "primary_section" # which section (tab) of the Primary page is open (issue [11])
 LAB_QUERY = "lab_settings"
 LAB_SEED = "lab_seed"
+ARM_DISPLAY = "arm_display"         # display order and labels of the arms (issue [14]): ((name, label), ...)
 
 # ---- session keys: other state ---------------------------------------------------------------------------------
 UPLOADER = "upload_widget"          # prefix of the st.file_uploader widget's key (see uploader_key)
@@ -88,6 +99,7 @@ _URL_READ = "_url_read"             # the URL has been read into the session
 _NOTICES = "_notices"               # messages about URL values that were not used
 UPLOAD_TOKEN = "upload_token"       # token of the upload in the server's store (ui.upload_store), in the URL
 _DATA_SEEN = "_data_seen"           # data key of the previous run (a change resets data-dependent settings)
+ARM_PROBLEMS = "_arm_problems"      # what was wrong with the arm labels last typed (the Data and design page)
 #: Query parameter of the upload token.
 UPLOAD_PARAM = "upload"
 
@@ -156,6 +168,32 @@ def _text(text: str) -> str:
     return t
 
 
+def _arm_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """The ``arms`` URL value: a JSON list of ``[name in the data, display label]`` pairs in display order.
+
+    >>> _arm_pairs('[["Saline","Placebo"],["Low dose","Low"]]')
+    (('Saline', 'Placebo'), ('Low dose', 'Low'))
+    """
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError("expected a list of [arm, label] pairs") from None
+    if (not isinstance(value, list) or not value or len(value) > _arms.MAX_ARMS
+            or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value)):
+        raise ValueError(f"expected a list of 1 to {_arms.MAX_ARMS} [arm, label] pairs")
+    names = [p[0] for p in value]
+    labels, problems = _arms.check_labels(names, [p[1] for p in value])
+    if problems:
+        raise ValueError(problems[0])
+    if len(set(names)) != len(names):
+        raise ValueError("an arm is listed twice")
+    return tuple(zip(names, labels))
+
+
+def _dump_arm_pairs(pairs: Sequence[Sequence[str]]) -> str:
+    return json.dumps([list(p) for p in pairs], ensure_ascii=False, separators=(",", ":"))
+
+
 def _lab_query(text: str) -> str:
     from ketapain_core.lab import from_query, lab_settings
 
@@ -173,6 +211,7 @@ class Setting:
     parse: Callable[[str], Any]
     dump: Callable[[Any], str] = str
     multi: bool = False
+    max_len: int = MAX_URL_VALUE
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -196,6 +235,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(PRIMARY_SECTION, "section", PRIMARY_SECTIONS[0], _choice(PRIMARY_SECTIONS)),
     Setting(LAB_QUERY, "lab", "", _lab_query),
     Setting(LAB_SEED, "seed", 1, _int_between(0, 2 ** 31 - 1)),
+    Setting(ARM_DISPLAY, "arms", None, _arm_pairs, _dump_arm_pairs,
+            max_len=_arms.MAX_ARMS * (2 * MAX_URL_VALUE + 8)),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 #: Session key -> query-param name.
@@ -221,11 +262,11 @@ def parse_query(query: dict[str, list[str]]) -> tuple[dict[str, Any], list[str]]
         if not raw:
             continue
         raw = [str(r) for r in raw] if s.multi else [str(raw[-1])]
-        too_long = next((r for r in raw if len(r) > MAX_URL_VALUE), None)
+        too_long = next((r for r in raw if len(r) > s.max_len), None)
         if too_long is not None or len(raw) > MAX_URL_VALUES:
             if too_long is not None:
                 notes.append(f"URL parameter {s.param} ignored: its value is too long ({len(too_long):,} characters; "
-                             f"at most {MAX_URL_VALUE}). It began {_echo(too_long)}")
+                             f"at most {s.max_len}). It began {_echo(too_long)}")
             else:
                 notes.append(f"URL parameter {s.param} ignored: {len(raw):,} values given (at most {MAX_URL_VALUES}).")
             continue
@@ -343,6 +384,13 @@ def reconcile(trial: Optional[Trial], data_key: Optional[str] = None) -> None:
         if ss[PATIENT] is not None:
             add_notice(f"Patient {ss[PATIENT]!r} is not in these data.")
         ss[PATIENT] = patients[0] if patients else None
+    pairs = ss.get(ARM_DISPLAY)
+    if pairs:
+        fit = tuple((a, lab) for a, lab in pairs if a in set(arms))
+        if fit != tuple(tuple(p) for p in pairs):
+            add_notice("Arm labels for arms not in these data were dropped: "
+                       + ", ".join(repr(a) for a, _ in pairs if a not in set(arms)))
+            ss[ARM_DISPLAY] = _fitting_pairs(fit)
     hl = [p for p in ss[HIGHLIGHT] if p in set(patients)]
     if hl != list(ss[HIGHLIGHT]):
         add_notice("Highlighted patients not in these data were dropped: "
@@ -356,6 +404,9 @@ def _reset_for_new_data(trial: Trial, data_key: str) -> None:
     d = _defaults(trial, data_key)
     if ss[REFERENCE] not in trial.arms:
         ss[REFERENCE] = d[REFERENCE]
+    if ss.get(ARM_DISPLAY) and set(a for a, _ in ss[ARM_DISPLAY]) != set(trial.arms):
+        ss[ARM_DISPLAY] = None
+    ss[ARM_PROBLEMS] = []
     patients = set(patient_list(trial))
     if ss[PATIENT] not in patients:
         ss[PATIENT] = d[PATIENT]
@@ -375,11 +426,89 @@ def reset_to_defaults() -> None:
     ctx = context.current()
     trial = getattr(ctx, "trial", None)
     d = _defaults(trial, getattr(ctx, "data_key", None))
+    if getattr(ctx, "raw_arms", ()):
+        d[REFERENCE] = default_reference(ctx.raw_arms)      # the trial shows display labels; the setting is a name
     for s in SETTINGS:
         if s.key in (DATASET, PERIOD_DAYS):
             continue
         v = d[s.key]
         ss[s.key] = list(v) if s.multi else v
+    ss[ARM_PROBLEMS] = []
+
+
+def _fitting_pairs(pairs: tuple[tuple[str, str], ...]) -> Optional[tuple[tuple[str, str], ...]]:
+    """What is left of the arms' display setting once arms not in the data are dropped: ``None`` when nothing is
+    left or the labels left collide."""
+    if not pairs or _arms.check_labels([a for a, _ in pairs], [lab for _, lab in pairs])[1]:
+        return None
+    return pairs
+
+
+def arm_display(trial: Trial) -> _arms.ArmDisplay:
+    """The display order and labels of the trial's arms (the reference first, then the order and the labels
+    the user chose; :func:`ketapain_core.arms.arm_display`)."""
+    pairs = st.session_state.get(ARM_DISPLAY) or ()
+    return _arms.arm_display(trial.arms, st.session_state.get(REFERENCE), [a for a, _ in pairs], dict(pairs))
+
+
+def set_arm_display(pairs: Optional[Sequence[tuple[str, str]]]) -> None:
+    """Keep the arms' display order and labels (names in the data, labels; display order), or ``None``: the
+    default. The caller checks the labels first (:func:`ketapain_core.arms.check_labels`)."""
+    st.session_state[ARM_DISPLAY] = tuple((str(a), str(lab)) for a, lab in pairs) if pairs else None
+
+
+def ss_reference() -> Optional[str]:
+    """The reference arm's name as written in the data (the setting; the trial the pages see shows its label)."""
+    return st.session_state.get(REFERENCE)
+
+
+def arm_widget_key(kind: str, arm: str) -> str:
+    """Key of a widget of the arms' form (``pos`` or ``label``) for one arm, by a hash of its name (the name is
+    untrusted text of any length)."""
+    import hashlib
+
+    return f"_arm_{kind}_{hashlib.sha256(str(arm).encode('utf-8')).hexdigest()[:12]}"
+
+
+def prime_arm_form(display: _arms.ArmDisplay) -> None:
+    """Give the arms' form widgets the current order and labels (before drawing them): a form's widgets change
+    only when it is submitted, so this shows what is applied (after a new reference, a reset, new data). When
+    the labels last typed were refused, the form keeps them, so the user can correct them."""
+    ss = st.session_state
+    keep = bool(ss.get(ARM_PROBLEMS))
+    for i, (arm, lab) in enumerate(zip(display.order, display.labels)):
+        for key, value in ((arm_widget_key("pos", arm), i + 1), (arm_widget_key("label", arm), lab)):
+            if not (keep and key in ss):
+                ss[key] = value
+
+
+def apply_arm_form(order: tuple[str, ...]) -> None:
+    """Callback of the arms' form: the positions and labels typed become the display order and labels (the
+    reference stays first), or the problems with the labels are kept for the page to show (nothing applied)."""
+    ss = st.session_state
+    ref = ss.get(REFERENCE)
+    pos = {a: int(ss.get(arm_widget_key("pos", a), i + 1)) for i, a in enumerate(order)}
+    new = sorted(order, key=lambda a: (a != ref, pos[a], order.index(a)))
+    labels, problems = _arms.check_labels(new, [ss.get(arm_widget_key("label", a), a) for a in new])
+    ss[ARM_PROBLEMS] = problems
+    if problems:
+        return
+    pairs = tuple(zip(new, labels))
+    default = _arms.arm_order(new, ref)
+    set_arm_display(None if tuple(new) == default and all(a == lab for a, lab in pairs) else pairs)
+    for i, (a, lab) in enumerate(pairs):
+        ss[arm_widget_key("pos", a)] = i + 1
+        ss[arm_widget_key("label", a)] = lab
+
+
+def reset_arm_display(order: tuple[str, ...]) -> None:
+    """Callback: the arms back to the data's names and default order (the reference first)."""
+    ss = st.session_state
+    set_arm_display(None)
+    ss[ARM_PROBLEMS] = []
+    for a in order:
+        ss.pop(arm_widget_key("pos", a), None)
+        ss.pop(arm_widget_key("label", a), None)
 
 
 def scale_label(instrument: str, scale: str) -> str:
@@ -525,8 +654,11 @@ def upload_files() -> tuple[tuple[str, bytes], ...]:
     return tuple(st.session_state.get(UPLOAD_FILES) or ())
 
 
-def settings_from_session(trial: Trial) -> AnalysisSettings:
+def settings_from_session(trial: Trial, display: Optional[_arms.ArmDisplay] = None) -> AnalysisSettings:
+    """The analysis settings of the session; with ``display``, the reference under its display label (the
+    trial the pages see carries the display labels)."""
     ss = st.session_state
+    reference = display.label(ss[REFERENCE]) if display is not None else ss[REFERENCE]
     return AnalysisSettings(outcome=ss[OUTCOME], policy=ss[POLICY], horizon=int(ss[HORIZON]),
-                            period_days=trial.period_days, reference=ss[REFERENCE], carryover=ss[CARRYOVER],
+                            period_days=trial.period_days, reference=reference, carryover=ss[CARRYOVER],
                             log=bool(ss[LOG]))

@@ -98,3 +98,123 @@ def test_adam_xpt_upload_shows_the_mapping_with_labels_and_formats():
     assert row["label"] == "Analysis Date" and row["format"] == "DATE9" and "SAS date" in row["note"]
     assert frame_with(at, "patients")["patients"].sum() == 8
     assert "SAS transport (v5/v8) (.xpt)" in texts(at)
+
+
+# ---- the arms' display order and labels (issue [14], item 5) ----------------------------------------------------
+def _dose_upload():
+    import dataclasses
+    import io
+
+    from ketapain_core.simulate import ketapain_preset, simulate_trial
+
+    t = simulate_trial(dataclasses.replace(ketapain_preset(), patients=12), seed=11)
+    names = {"Placebo": "Saline", "Ketamine": "Low dose", "Ketamine/Mg": "High dose"}
+    buf = io.StringIO()
+    t.diary.assign(treatment=t.diary["treatment"].map(names)).to_csv(buf, index=False)
+    return [("diary.csv", buf.getvalue().encode())]
+
+
+def _arm_form(at, positions, labels):
+    from ui import state
+
+    for arm, pos in positions.items():
+        at.selectbox(key=state.arm_widget_key("pos", arm)).set_value(pos)
+    for arm, lab in labels.items():
+        at.text_input(key=state.arm_widget_key("label", arm)).set_value(lab)
+    next(b for b in at.button if b.label.startswith("Apply the order")).click().run()
+    assert_clean(at)
+    return at
+
+
+def _arms_line(at):
+    return next(m.value for m in at.markdown if m.value.startswith("Arms, in the order"))
+
+
+def test_arms_reordered_and_relabelled_for_display_only():
+    from apphelpers import goto
+
+    at = start(PAGE)
+    upload(at, _dose_upload())
+    assert_clean(at)
+    # the reference (the saline arm) first, then the others
+    assert _arms_line(at).endswith("**Saline**, **High dose**, **Low dose**")
+    before = frame_with(goto(at, "pages/primary.py"), "p_sidak")
+    goto(at, PAGE)
+    _arm_form(at, {"Low dose": 2, "High dose": 3}, {"Saline": "Placebo", "High dose": "High *dose* <b>"})
+    assert _arms_line(at).endswith("**Placebo**, **Low dose**, **High \\*dose\\* \\<b\\>**")   # escaped
+    assert "Display labels only" in texts(at)
+    assert "arms" in at.query_params
+    goto(at, "pages/primary.py")
+    assert_clean(at)
+    table2 = frame_with(at, "Mean ± SD")
+    assert list(table2["Arm"]) == ["Placebo", "Low dose", "High *dose* <b>"]
+    after = frame_with(at, "p_sidak")
+    assert [(a, b) for a, b in zip(after["a"], after["b"])] == [("Low dose", "Placebo"), ("High *dose* <b>", "Placebo"),
+                                                               ("High *dose* <b>", "Low dose")]
+    # the same numbers: each contrast is the one of the data's names (High - Low is Low - High's negative)
+    raw = {(a, b): (e, p) for a, b, e, p in zip(before["a"], before["b"], before["estimate"], before["p_sidak"])}
+    names = {"Placebo": "Saline", "Low dose": "Low dose", "High *dose* <b>": "High dose"}
+    for a, b, e, p in zip(after["a"], after["b"], after["estimate"], after["p_sidak"]):
+        key, sign = ((names[a], names[b]), 1) if (names[a], names[b]) in raw else ((names[b], names[a]), -1)
+        assert abs(e - sign * raw[key][0]) < 1e-9 and abs(p - raw[key][1]) < 1e-9
+    # the sidebar's reference keeps the name in the data, shown under its label
+    assert at.sidebar.selectbox(key="reference").value == "Saline"
+
+
+def test_arm_labels_come_back_from_the_url():
+    from apphelpers import goto
+
+    at = start(PAGE)
+    upload(at, _dose_upload())
+    _arm_form(at, {"Low dose": 2, "High dose": 3}, {"Saline": "Placebo"})
+    query = {k: at.query_params[k] for k in ("arms", "upload", "data")}
+    again = start("pages/primary.py", query)
+    assert_clean(again)
+    assert list(frame_with(again, "Mean ± SD")["Arm"]) == ["Placebo", "Low dose", "High dose"]
+    # a bad value in the link is ignored, with a notice
+    bad = start(PAGE, {"arms": '[["Saline","x"],["Drug","X"]]'})
+    assert_clean(bad)
+    assert "URL parameter arms=" in texts(bad) and "more than one arm" in texts(bad)
+
+
+def test_bad_arm_labels_are_refused_and_nothing_changes():
+    at = start(PAGE)
+    _arm_form(at, {}, {"Ketamine": "Placebo"})           # the bundled data: Placebo, Ketamine, Ketamine/Mg
+    assert any("more than one arm" in e for e in error_texts(at))
+    assert at.session_state["arm_display"] is None
+    assert _arms_line(at).endswith("**Placebo**, **Ketamine**, **Ketamine/Mg**")
+    # a label is bounded by the widget, and an empty one is refused
+    _arm_form(at, {}, {"Ketamine": "   "})
+    assert any("is empty" in e for e in error_texts(at))
+
+
+def test_new_data_resets_the_arm_labels():
+    at = start(PAGE)
+    _arm_form(at, {"Ketamine/Mg": 2, "Ketamine": 3}, {"Placebo": "Saline solution"})
+    assert _arms_line(at).endswith("**Saline solution**, **Ketamine/Mg**, **Ketamine**")
+    upload(at, _dose_upload())
+    assert_clean(at)
+    assert at.session_state["arm_display"] is None and "arms" not in at.query_params
+    assert _arms_line(at).endswith("**Saline**, **High dose**, **Low dose**")
+    assert not any("Arm labels" in w.value for w in at.warning)
+    next(b for b in at.button if b.label.startswith("Remove the upload")).click().run()
+    assert _arms_line(at).endswith("**Placebo**, **Ketamine**, **Ketamine/Mg**")
+
+
+def test_arm_form_follows_a_new_reference_and_a_reset():
+    at = start(PAGE)
+    _arm_form(at, {"Ketamine/Mg": 2, "Ketamine": 3}, {"Placebo": "Saline"})
+    at.sidebar.selectbox(key="reference").set_value("Ketamine").run()
+    assert_clean(at)
+    # the new reference first, the others keep the chosen order; the form shows what is applied
+    assert _arms_line(at).endswith("**Ketamine**, **Saline**, **Ketamine/Mg**")
+    from ui import state
+
+    assert at.selectbox(key=state.arm_widget_key("pos", "Ketamine/Mg")).value == 3
+    next(b for b in at.sidebar.button if b.label == "Reset to defaults").click().run()
+    assert_clean(at)
+    assert _arms_line(at).endswith("**Placebo**, **Ketamine**, **Ketamine/Mg**")
+    assert at.text_input(key=state.arm_widget_key("label", "Placebo")).value == "Placebo"
+    # refused labels stay in the form to be corrected
+    _arm_form(at, {}, {"Ketamine": "Placebo"})
+    assert at.text_input(key=state.arm_widget_key("label", "Ketamine")).value == "Placebo"

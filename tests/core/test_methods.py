@@ -30,6 +30,20 @@ def test_docs_carry_the_same_words():
     assert block.group(1) == methods.markdown(), "docs/methods.md differs from ketapain_core.methods.markdown()"
 
 
+def test_method_names_without_codes_and_one_command_line_table():
+    """Users see the methods' names; the command line's codes are in one table (docs/cli.md, the Methods page)."""
+    text = methods.markdown()
+    for key in methods.METHODS:
+        assert f"(`{key}`)" not in text
+    assert all(f"({key})" not in methods.method_line(key) for key in methods.METHODS)
+    cli = methods.cli_markdown()
+    assert [k for _, k in methods.cli_methods()] == list(POLICIES) + list(methods.MI_METHODS)
+    assert "`--missing locf`" in cli and "daily" not in cli
+    doc = (DOCS.parent / "cli.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- cli-methods:begin -->\n(.*?)\n<!-- cli-methods:end -->", doc, re.S)
+    assert block and block.group(1) == cli, "docs/cli.md differs from ketapain_core.methods.cli_markdown()"
+
+
 @pytest.fixture(scope="module")
 def diary():
     return simulate_trial().diary
