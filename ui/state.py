@@ -86,6 +86,7 @@ REFUSED = "refused"
 INELIGIBLE = "ineligible"
 RESPONDER_VIEW = "responder_view"   # which closer look the Responders page shows (issue [13])
 PRIMARY_SECTION = "primary_section" # which section (tab) of the Primary page is open (issue [11])
+RESPONDER_SECTION = "responder_section"  # which section (tab) of the Responders page is open (issue [11])
 LAB_QUERY = "lab_settings"
 LAB_SEED = "lab_seed"
 ARM_DISPLAY = "arm_display"         # display order and labels of the arms (issue [14]): ((name, label), ...)
@@ -111,6 +112,8 @@ RESPONDER_VIEWS = {"chance": "Every count against chance", "noise": "Beyond thei
                    "keeps": "Who keeps it", "predicts": "What predicts it"}
 #: The Primary page's sections, one tab each; only the open one is built (issue [11]). URL ``section``.
 PRIMARY_SECTIONS = ("Per-patient AUC", "Mixed model", "Effect sizes", "Diagnostics")
+#: The Responders page's sections (URL ``rsection``).
+RESPONDER_SECTIONS = ("Responder counts", "Fig. 4", "A closer look", "Patient drill-down")
 MAX_PERIOD_DAYS = 366
 MAX_COUNT = 1_000_000
 #: Longest URL value read (characters); a longer one is ignored, with a notice, before any other work.
@@ -233,6 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(INELIGIBLE, "ineligible", None, _int_between(0, MAX_COUNT)),
     Setting(RESPONDER_VIEW, "view", "chance", _choice(tuple(RESPONDER_VIEWS))),
     Setting(PRIMARY_SECTION, "section", PRIMARY_SECTIONS[0], _choice(PRIMARY_SECTIONS)),
+    Setting(RESPONDER_SECTION, "rsection", RESPONDER_SECTIONS[0], _choice(RESPONDER_SECTIONS)),
     Setting(LAB_QUERY, "lab", "", _lab_query),
     Setting(LAB_SEED, "seed", 1, _int_between(0, 2 ** 31 - 1)),
     Setting(ARM_DISPLAY, "arms", None, _arm_pairs, _dump_arm_pairs,
@@ -327,6 +331,8 @@ def init() -> None:
             if not token:
                 notes.append("The link asked for uploaded data, which a link cannot carry: showing the bundled "
                              "simulated dataset. Upload your files on the Data and design page.")
+        if RESPONDER_VIEW in values and RESPONDER_SECTION not in values:
+            ss[RESPONDER_SECTION] = RESPONDER_SECTIONS[2]     # a link to a closer look opens that section
         ss[_NOTICES] = notes
         ss[_URL_READ] = True
     for s in SETTINGS:

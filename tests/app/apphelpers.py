@@ -85,10 +85,12 @@ def _is_open(at: AppTest, key: str) -> bool:
 
 
 def section(at: AppTest, label: str) -> AppTest:
-    """Open one section (tab) of the Primary page and run (only the open tab is built: issue [11])."""
+    """Open one section (tab) of the Primary or the Responders page and run (only the open tab is built:
+    issue [11])."""
     from ui import state
 
-    at.session_state[state.PRIMARY_SECTION] = label
+    key = state.PRIMARY_SECTION if label in state.PRIMARY_SECTIONS else state.RESPONDER_SECTION
+    at.session_state[key] = label
     return at.run()
 
 

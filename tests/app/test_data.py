@@ -1,5 +1,6 @@
 """Data and design page."""
 from apphelpers import assert_clean, error_texts, frame_with, start, texts, upload
+from ui import state
 
 PAGE = "pages/data.py"
 
@@ -134,6 +135,7 @@ def test_arms_reordered_and_relabelled_for_display_only():
     from apphelpers import goto
 
     at = start(PAGE)
+    at.session_state[state.PRIMARY_SECTION] = "Mixed model"       # the Primary page's section with the contrasts
     upload(at, _dose_upload())
     assert_clean(at)
     # the reference (the saline arm) first, then the others

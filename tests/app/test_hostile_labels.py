@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from apphelpers import ROOT, assert_clean, goto, start, upload
+from apphelpers import ROOT, assert_clean, goto, section, start, upload
 
 A, B = '=HYPERLINK("http://127.0.0.1:9/arm","arm")', "<b>Arm B</b>"
 IDS = ["**x**", "$x^2$", "[link](javascript:alert(3))", "<b>x</b>", '<a href="http://127.0.0.1:9/">a</a>',
@@ -89,7 +89,7 @@ def test_labels_are_text_on_every_page(session, page):
 
 
 def test_drilldown_download_label_and_file_name_are_safe(session):
-    at = goto(session, "pages/responders.py")
+    at = section(goto(session, "pages/responders.py"), "Patient drill-down")
     for pid in IDS[:5]:
         at.selectbox(key="patient").set_value(pid).run()
         assert_clean(at)

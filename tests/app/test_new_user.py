@@ -48,7 +48,7 @@ def test_store_is_bounded_and_expires():
 
 
 def test_new_dataset_resets_settings_quietly(valid_upload):
-    at = start("pages/responders.py")
+    at = section(start("pages/responders.py"), "Patient drill-down")
     at.selectbox(key=state.PATIENT).set_value("P05").run()
     at = upload(at, valid_upload)
     at = goto(at, "pages/primary.py")

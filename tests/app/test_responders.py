@@ -1,5 +1,7 @@
 """Responders page."""
-from apphelpers import assert_clean, frame_with, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return, open_code
+from apphelpers import assert_clean, frame_with, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return, open_code, section
+
+from ui import state
 
 PAGE = "pages/responders.py"
 
@@ -13,11 +15,15 @@ def test_renders_on_bundled_data():
     assert_clean(at)
     assert at.title[0].value == "Responders"
     assert "SIMULATED DATA" in texts(at)
-    assert len(at.get("plotly_chart")) == 4           # Fig. 4A, 4B, waterfall, drill-down
+    assert [t.label for t in at.tabs] == list(state.RESPONDER_SECTIONS)
+    assert len(at.get("plotly_chart")) == 1           # the open section's: the waterfall
     counts = _counts(at)
     assert {"Ketamine", "Ketamine/Mg", "any active arm", "Placebo lowest"} <= set(counts["arm"])
     assert at.radio(key="threshold").value == "any"
-    assert at.selectbox(key="patient").value == "P01"
+    section(at, "Fig. 4")
+    assert len(at.get("plotly_chart")) == 2           # Fig. 4A, 4B
+    section(at, "Patient drill-down")
+    assert len(at.get("plotly_chart")) == 1 and at.selectbox(key="patient").value == "P01"
 
 
 def test_locf_to_complete_case_changes_the_counts():
@@ -31,14 +37,18 @@ def test_locf_to_complete_case_changes_the_counts():
 
 def test_threshold_and_drilldown_persist_across_pages():
     at = start(PAGE)
-    at.radio(key="threshold").set_value("50%")
+    at.radio(key="threshold").set_value("50%").run()
+    section(at, "Patient drill-down")
     at.selectbox(key="patient").set_value("P07")
     at.run()
     assert_clean(at)
     assert at.query_params.get("threshold") in ("50", ["50"]) and at.query_params.get("patient") in ("P07", ["P07"])
     goto(at, "pages/primary.py")
     goto(at, PAGE)
-    assert at.radio(key="threshold").value == "50%" and at.selectbox(key="patient").value == "P07"
+    assert at.selectbox(key="patient").value == "P07"
+    section(at, "Responder counts")
+    assert at.radio(key="threshold").value == "50%"
+    section(at, "Patient drill-down")
     assert "Patient P07" in "".join(str(c.proto.spec) for c in at.get("plotly_chart"))
 
 
@@ -59,8 +69,8 @@ def test_url_restores_settings():
     at = start(PAGE, {"threshold": "30", "patient": "P05", "horizon": "21"})
     assert_clean(at)
     assert at.radio(key="threshold").value == "30%"
-    assert at.selectbox(key="patient").value == "P05"
     assert "AUC days 1-21" in texts(at)
+    assert section(at, "Patient drill-down").selectbox(key="patient").value == "P05"
 
 
 # ---- issue [13]: responders against chance --------------------------------------------------------------------
@@ -78,7 +88,8 @@ def test_counts_show_chance_beside_every_count_and_the_paper():
     assert paper["Paper"].tolist() == ["10 of 20", "5 of 20", "4 of 20", "3 of 20"]
     assert paper["Chance"].str.contains("P = ").all()
     # default closer look: every count against chance at days 7 and 35, no extra figure
-    assert at.radio(key="responder_view").value == "chance"
+    section(at, "A closer look")
+    assert at.radio(key="responder_view").value == "chance" and not at.get("plotly_chart")
     full = frame_with(at, "P(count >= observed)")
     assert set(full["horizon"]) == {7, 35} and len(full) == 20
 
@@ -88,7 +99,8 @@ def test_beyond_noise_view_draws_the_caterpillar_with_the_band():
     assert_clean(at)
     assert at.radio(key="responder_view").value == "noise"
     specs = [str(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(specs) == 5 and any("no-effect band" in sp for sp in specs)
+    assert at.session_state[state.RESPONDER_SECTION] == "A closer look"     # a link to a closer look opens it
+    assert len(specs) == 1 and any("no-effect band" in sp for sp in specs)
     body = texts(at)
     assert "cannot be told apart from period-to-period variation" in body
     assert "chance alone puts about" in body
@@ -105,20 +117,20 @@ def test_who_keeps_it_and_threshold():
 
 
 def test_what_predicts_it_is_marked_exploratory():
-    at = start(PAGE)
+    at = section(start(PAGE), "A closer look")
     at.radio(key="responder_view").set_value("predicts").run()
     assert_clean(at)
     assert any("Exploratory" in w.value and "tests" in w.value for w in at.warning)
     t = frame_with(at, "P (Holm)")
     assert {"Age", "DN4", "Sex"} <= set(t["Characteristic"])
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 1
     assert at.query_params.get("view") in ("predicts", ["predicts"])
 
 
 def test_closer_look_on_an_upload(valid_upload):
     at = start(PAGE)
     upload(at, valid_upload)
-    goto(at, PAGE)
+    section(goto(at, PAGE), "A closer look")
     at.radio(key="responder_view").set_value("noise").run()
     assert_clean(at)
     assert {"Drug A", "Drug B"} <= set(frame_with(at, "adjusted")["arm"])
@@ -130,7 +142,7 @@ def test_closer_look_on_an_upload(valid_upload):
 def test_show_the_code_reproduces_the_counts_against_chance():
     from apphelpers import ROOT, run_snippet
 
-    at = start(PAGE)
+    at = section(start(PAGE), "A closer look")
     shown = frame_with(at, "P(count >= observed)")
     open_code(at)
     code = next(c.value for c in at.code if "responder_analysis" in c.value)
