@@ -82,10 +82,8 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
     frame.columns = range(frame.shape[1])
     frame = frame.fillna("").astype(str)
     for j in frame.columns:  # column by column, and only where needed: stripping all at once copies the grid
-        stripped = frame[j].str.strip()
-        if (stripped.str.len() != frame[j].str.len()).any():
-            frame[j] = stripped
-        del stripped
+        if _needs_strip(frame[j]):
+            frame[j] = frame[j].str.strip()
     blank = frame.eq("").all(axis=1).to_numpy()
     nonblank = np.flatnonzero(~blank)
     if len(nonblank) == 0:
@@ -145,12 +143,31 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
                 decimal_comma=decimal_comma, n_sheets=n_sheets)
 
 
+def _needs_strip(s: pd.Series) -> bool:
+    """Whether ``s.str.strip()`` would change a cell of a column of text cells (without NA): on pyarrow's
+    strings, the trim that ``str.strip`` does, compared in place (no pandas Series built)."""
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        return not bool(pc.all(pc.equal(pc.utf8_trim_whitespace(arr), arr)).as_py())
+    stripped = s.str.strip()
+    return bool((stripped.str.len() != s.str.len()).any())
+
+
 def _cells_not_too_long(coll: _Collector, label: str, header: list[str], body: pd.DataFrame, rows: np.ndarray,
                         limits: Limits) -> bool:
     """Refuse a table with a cell longer than ``limits.max_cell_chars`` (vectorised string lengths, before any
     further work on the cells); one error per column, naming its rows and the longest length found."""
     ok = True
     for j in body.columns:
+        arr = getattr(body[j].array, "_pa_array", None)
+        if arr is not None and len(arr):
+            import pyarrow.compute as pc
+
+            # no cell has more UTF-8 bytes than the limit has characters: none can be too long
+            if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limits.max_cell_chars:
+                continue
         lens = body[j].str.len().to_numpy(dtype=np.int64, na_value=0)
         if not len(lens) or int(lens.max()) <= limits.max_cell_chars:
             continue
