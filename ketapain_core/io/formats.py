@@ -83,6 +83,10 @@ def _arrow_csv(body: bytes, delim: str, nrows: int) -> Optional[pd.DataFrame]:
     if delim not in _DELIM_NAMES or not body or any(b in body for b in _ARROW_CSV_REFUSES) or b"\n\n" in body \
             or body.startswith(b"\n"):
         return None
+    if body.count(b"\n") > nrows:  # as pandas' nrows: the rows after the first nrows are not parsed at all
+        import numpy as np
+
+        body = body[:int(np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)[nrows - 1]) + 1]
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
