@@ -75,6 +75,10 @@ _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _ARROW_CSV_REFUSES = (b'"', b"\r", b"\x00")
 
 
+#: The ASCII characters that ``str.strip`` (pyarrow's ``utf8_trim_whitespace``) removes, but the newline.
+_ASCII_SPACE = tuple(bytes([c]) for c in range(128) if chr(c).isspace() and c != 10)
+
+
 def _arrow_csv(body: bytes, delim: str, nrows: int) -> Optional[pd.DataFrame]:
     """The cells of a plain CSV text (UTF-8 bytes) as pyarrow's single-threaded parser reads them, as the same
     frame of text cells as ``pd.read_csv(header=None, dtype=str, na_filter=False, skip_blank_lines=False,
@@ -140,6 +144,9 @@ def _read_csv(coll: _Collector, file: str, data: bytes, limits: Limits) -> list[
     body = text.encode("utf-8")
     del text
     frame = _arrow_csv(body, delim, limits.max_rows + 2)
+    # ASCII without white space but the row ends (and a tab separator): no cell to strip
+    stripped = frame is not None and body.isascii() and not any(
+        c in body for c in _ASCII_SPACE if c != delim.encode("ascii"))
     try:
         if frame is None:
             buf = io.BytesIO(body)
@@ -174,7 +181,7 @@ def _read_csv(coll: _Collector, file: str, data: bytes, limits: Limits) -> list[
                    expected=f"at most {limits.max_columns:,} columns")
         coll.file_errors += 1
         return []
-    raw = _finish_raw(coll, file, None, "csv", frame, 1, limits, decimal_comma=(delim != ","))
+    raw = _finish_raw(coll, file, None, "csv", frame, 1, limits, decimal_comma=(delim != ","), stripped=stripped)
     if raw is None:
         coll.file_errors += 1
         return []

@@ -61,12 +61,14 @@ def _table_from_name(name: str) -> Optional[str]:
 
 
 def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, grid: list[list[str]] | pd.DataFrame,
-                first_row: int, limits: Limits, decimal_comma: bool, n_sheets: int = 1) -> Optional[_Raw]:
+                first_row: int, limits: Limits, decimal_comma: bool, n_sheets: int = 1,
+                stripped: bool = False) -> Optional[_Raw]:
     """Turn a grid of text (header row first; row ``first_row`` of the spreadsheet) into a :class:`_Raw`.
 
     The header is the first non-blank row that names two known columns (else the first non-blank row); rows
     above it are skipped and counted, blank rows at the end are ignored, blank rows between data rows are
-    dropped and counted, columns without a header are dropped (counted when they hold data).
+    dropped and counted, columns without a header are dropped (counted when they hold data). ``stripped``: the
+    caller knows that no cell starts or ends with white space (e.g. a plain ASCII text without any).
     """
     label = f"{file} [{sheet}]" if sheet is not None else file
     if isinstance(grid, pd.DataFrame):
@@ -81,10 +83,16 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
         return None
     frame.columns = range(frame.shape[1])
     frame = frame.fillna("").astype(str)
-    for j in frame.columns:  # column by column, and only where needed: stripping all at once copies the grid
+    for j in frame.columns if not stripped else ():  # column by column, and only where needed
         if _needs_strip(frame[j]):
             frame[j] = frame[j].str.strip()
-    blank = frame.eq("").all(axis=1).to_numpy()
+    # a blank row: every cell empty (each next column looked at only in the rows still blank)
+    blank = np.array(frame[frame.columns[0]].eq("").to_numpy(), dtype=bool)
+    for j in frame.columns[1:]:
+        idx = np.flatnonzero(blank)
+        if not len(idx):
+            break
+        blank[idx] = frame[j].iloc[idx].eq("").to_numpy()
     nonblank = np.flatnonzero(~blank)
     if len(nonblank) == 0:
         coll.error(label, "the file is empty (only blank rows)" if sheet is None else
