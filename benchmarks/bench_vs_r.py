@@ -4,6 +4,7 @@ Sidak-adjusted contrasts and within-patient effect sizes, at 2,000 and 20,000 pa
     python benchmarks/bench_vs_r.py                   # 2,000 and 20,000 patients, 3 repeats each side
     python benchmarks/bench_vs_r.py --quick           # 2,000 patients, 1 repeat
     python benchmarks/bench_vs_r.py --sizes 2000 20000 --repeats 5
+    python benchmarks/bench_vs_r.py --startup         # only the command line's start-up (CPU of 5 runs each)
 
 Each side runs in its own process: it loads its libraries and runs the whole analysis once on a small warm-up
 file (start-up excluded), then times the analysis of the big file: CPU (user + system, ``getrusage`` /
@@ -13,6 +14,8 @@ file (start-up excluded), then times the analysis of the big file: CPU (user + s
 ``--max-rows`` options) and :func:`ketapain_core.analysis.analyze` without the sequence x period refit (R does
 not fit it either); it also computes the responder counts, which R does not. The omnibus F and P of both sides
 are printed, to show they did the same analysis. The ratio is Python CPU / R CPU (median of the repeats).
+First it prints the command line's start-up: the CPU of ``python -m ketapain_core --help``, and of ``auc`` and
+``analyze`` on the bundled 20-patient trial (the least of 5 runs; with ``--compare-root`` for both checkouts).
 """
 from __future__ import annotations
 
@@ -99,6 +102,31 @@ def run_r(warm: Path, path: Path) -> dict:
     return r
 
 
+#: The command lines whose start-up is timed (``--startup``): parsing only, a small AUC table, a small analysis.
+STARTUP_COMMANDS = (("--help",), ("auc", "data/simulated"), ("analyze", "data/simulated"))
+
+
+def cli_cpu(root: Path, argv: tuple[str, ...], repeats: int = 5) -> float:
+    """The least CPU (user + system, seconds) of ``python -m ketapain_core ARGV`` run from ``root``, over repeats:
+    interpreter start, imports and the command's own work, as a user waits for them."""
+    best = float("inf")
+    for _ in range(repeats):
+        proc = subprocess.Popen([sys.executable, "-m", "ketapain_core", *argv], cwd=root, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(root)})
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"python -m ketapain_core {' '.join(argv)} failed in {root}")
+        best = min(best, usage.ru_utime + usage.ru_stime)
+    return best
+
+
+def print_startup(roots: list[Path]) -> None:
+    print(f"CLI start-up, least CPU of 5 runs (s): " + "; ".join(str(r) for r in roots))
+    for argv in STARTUP_COMMANDS:
+        print(f"  ketapain {' '.join(argv):<24}" + "".join(f" {cli_cpu(r, argv):8.2f}" for r in roots))
+    sys.stdout.flush()
+
+
 def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3])
@@ -108,6 +136,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="2,000 patients, 1 repeat")
     ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--startup", action="store_true",
+                    help="only time the command line's start-up (--help, auc and analyze of the bundled trial)")
     ap.add_argument("--compare-root", type=Path, default=None,
                     help="another checkout (e.g. before a change): its Python side is timed too, in turn")
     args = ap.parse_args()
@@ -115,6 +145,9 @@ def main() -> int:
         args.sizes, args.repeats = [2000], 1
     have_r = not args.no_r and shutil.which("Rscript") is not None
     print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}; {os.cpu_count()} cores")
+    print_startup([ROOT] + ([args.compare_root.resolve()] if args.compare_root else []))
+    if args.startup:
+        return 0
     print(f"{'patients':>8} {'rows':>9} {'MiB':>5} {'py CPU s':>8} {'py wall s':>9} {'py RSS MiB':>10} "
           f"{'R CPU s':>7} {'R wall s':>8} {'R RSS MiB':>9} {'py/R CPU':>8}")
     with tempfile.TemporaryDirectory() as tmp:

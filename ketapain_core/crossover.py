@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from .design import Design, NotEstimable, build_design, check_estimable, contrast_vector
 from .multicomp import sidak
@@ -328,6 +328,8 @@ def _assemble(auc: pd.DataFrame, design: Design, fit: RemlFit, *, response: str,
         shapiro_note = (f"Shapiro-Wilk not computed: {len(res)} residuals is more than the 5,000 the test "
                         "supports (as R's shapiro.test); judge normality from the QQ plot")
     elif len(res) >= 3 and np.ptp(res) > 0:
+        from scipy import stats  # here: scipy.stats is the slowest import of the model (only this test needs it)
+
         w, pw = stats.shapiro(res)
         normality = {"shapiro_w": float(w), "p": float(pw)}
     else:

@@ -30,7 +30,6 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .schema import PAIN_MAX, PAIN_MIN, DEFAULT_HORIZON, Trial, arm_pairs, order_arms, patient_periods
 from .simulate import (KETAPAIN_ARMS, ArmEffect, SimulationParams, ketapain_preset, simulate_arrays,
@@ -453,6 +452,7 @@ def expected_nrs(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
     >>> round(float(expected_nrs(np.array(5.0), np.array(3.0))), 12)
     5.0
     """
+    from scipy import special  # here, not at import: the command line starts without scipy
     k = np.arange(PAIN_MIN + 1, PAIN_MAX + 1, dtype=float) - 0.5
     m, s = np.asarray(mean, dtype=float)[..., None], np.asarray(sd, dtype=float)[..., None]
     return special.ndtr((m - k) / s).sum(axis=-1)
@@ -507,7 +507,7 @@ def _missing_rng(seed: int) -> np.random.Generator:
 def _calibrated_intercept(settings: LabSettings, target: float, center: float) -> float:
     """The intercept alpha of P(miss) = expit(alpha + strength * (pain - center)) whose mean over every arm,
     period and day, under the exact distribution of the recorded pain (0-10), is ``target``."""
-    from scipy import optimize
+    from scipy import optimize, special  # here, not at import: the command line starts without scipy
 
     if target <= 0:
         return -math.inf
@@ -536,6 +536,7 @@ def missing_mask(settings: LabSettings, pain: np.ndarray, seed: int) -> np.ndarr
     ``ketapain`` removes nothing here (the simulator did); late starts are the simulator's too. Day 0 (the
     pre-infusion value) is never removed. Returns a boolean array (patients x periods x days 1..D).
     """
+    from scipy import special  # here, not at import: the command line starts without scipy
     rng = _missing_rng(seed)
     y = pain[..., 1:]
     n, P, D = y.shape

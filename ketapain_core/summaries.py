@@ -13,7 +13,6 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .schema import order_arms
 
@@ -53,6 +52,8 @@ def daily_mean_table(daily: pd.DataFrame, arms: Optional[Sequence[str]] = None, 
     v = daily[daily["treatment"].isin(arms)].dropna(subset=["value"])
     g = v.groupby(["treatment", "day"], sort=False)["value"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    from scipy import stats  # here, not at import: scipy.stats is slow to import
+
     q = stats.t.ppf(0.5 + level / 2.0, np.maximum(out["n"].to_numpy() - 1, 1))
     half = np.where(out["n"] >= 2, q * out["sd"].to_numpy() / np.sqrt(out["n"].to_numpy()), np.nan)
     out["ci_low"] = out["mean"] - half

@@ -15,7 +15,32 @@ from .limits import _DEC_COMMA
 # --------------------------------------------------------------------------------------------------------------
 # Parsing cells
 # --------------------------------------------------------------------------------------------------------------
+def _case_variants(word: str) -> list[str]:
+    out = [""]
+    for ch in word:
+        out = [o + c for o in out for c in dict.fromkeys((ch.lower(), ch.upper()))]
+    return out
+
+
+#: Every spelling of :data:`MISSING_TOKENS` in any mix of case: a text cell is a missing token when its lower
+#: case is one, that is when it is one of these (no character outside ASCII lower-cases to an ASCII letter of
+#: these words), so pyarrow can test the cells without lower-casing a copy of the column.
+_MISSING_SPELLINGS: tuple[str, ...] = tuple(sorted({v for t in MISSING_TOKENS for v in _case_variants(t)}))
+
+
+def _pa_strings(s: pd.Series):
+    """The pyarrow array behind a column of pyarrow-backed text cells, else None."""
+    return getattr(s.array, "_pa_array", None) if isinstance(s.dtype, pd.StringDtype) else None
+
+
 def _missing_mask(s: pd.Series) -> np.ndarray:
+    arr = _pa_strings(s)
+    if arr is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        hit = pc.is_in(arr, value_set=pa.array(_MISSING_SPELLINGS, type=arr.type))
+        return np.asarray(pc.fill_null(hit, True).to_numpy(zero_copy_only=False), dtype=bool)
     return s.str.lower().isin(MISSING_TOKENS).to_numpy()
 
 
@@ -38,9 +63,23 @@ def _fast_float(s: pd.Series, decimal_comma: bool) -> Optional[_Num]:
 
         arr = pa.chunked_array([pa.array(s.array)]) if not isinstance(s.array, pd.arrays.ArrowStringArray) \
             else pa.array(s.array)
-        miss = pc.fill_null(pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(MISSING_TOKENS))), True)
-        cleaned = pc.if_else(miss, pa.scalar(None, pa.string()), arr)
         n_comma = 0
+        try:  # a column of numbers only (no missing cell but "nan" spellings): one cast
+            out = pc.cast(arr, pa.float64())
+        except pa.ArrowInvalid:
+            out = None
+        if out is not None:
+            value = np.array(out.to_numpy(zero_copy_only=False), dtype=float)
+            missing = np.zeros(len(value), dtype=bool)
+            nan = np.flatnonzero(np.isnan(value))
+            if len(nan):  # "nan" is a missing token, "NaN" too; "inf" is not
+                missing[nan] = pc.is_in(arr.take(pa.array(nan)), value_set=pa.array(_MISSING_SPELLINGS)) \
+                    .to_numpy(zero_copy_only=False)
+            invalid = ~np.isfinite(value) & ~missing
+            value[~np.isfinite(value)] = np.nan
+            return _Num(value, missing, invalid, 0)
+        miss = pc.fill_null(pc.is_in(arr, value_set=pa.array(_MISSING_SPELLINGS)), True)
+        cleaned = pc.if_else(miss, pa.scalar(None, pa.string()), arr)
         try:
             out = pc.cast(cleaned, pa.float64())
         except pa.ArrowInvalid:

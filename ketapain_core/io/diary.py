@@ -128,6 +128,17 @@ def _check_study_day(coll: _Collector, label: str, frame: pd.DataFrame, day_col:
     return False
 
 
+#: The column of integer patient codes the long diary's checks use (codes in the patients' sorted order).
+_PID = "_pid"
+
+
+def _pp_key(frame: pd.DataFrame) -> np.ndarray:
+    """One int64 per row naming its patient-period, from the patient codes and whole-number periods (ordered as
+    patient, then period)."""
+    per = frame["period"].to_numpy(dtype=np.int64)
+    return frame[_PID].to_numpy(dtype=np.int64) * (int(per.max(initial=0)) + 1) + per
+
+
 def _any_duplicated(frame: pd.DataFrame, key: list[str]) -> bool:
     """Whether two rows share ``key``: one int64 key per row, sorted (a fraction of the memory of
     DataFrame.duplicated's hash table on a million-row diary)."""
@@ -149,7 +160,7 @@ def _dedupe(coll: _Collector, label: str, frame: pd.DataFrame, key: list[str], c
             what_key: str) -> pd.DataFrame:
     """Drop exact duplicate rows (warning) and report conflicting ones (error); returns the frame without
     exact duplicates."""
-    if not _any_duplicated(frame, key):
+    if not _any_duplicated(frame, [_PID if c == "patient" and _PID in frame else c for c in key]):
         return frame
     exact = frame.duplicated(key + compare, keep="first").to_numpy()
     if exact.any():
@@ -176,6 +187,14 @@ def _dedupe(coll: _Collector, label: str, frame: pd.DataFrame, key: list[str], c
 
 def _check_treatments(coll: _Collector, label: str, frame: pd.DataFrame, column: str) -> None:
     """Error when a patient-period has more than one treatment; lists the rows differing from the majority."""
+    if _PID in frame and len(frame):
+        # one treatment code per patient-period code? (integer work; the groupby below only when one differs)
+        pp_code = pd.factorize(_pp_key(frame))[0]
+        t_code = pd.factorize(frame["treatment"])[0]
+        one = np.empty(int(pp_code.max()) + 1, dtype=t_code.dtype)
+        one[pp_code] = t_code                      # some treatment of each patient-period
+        if not (t_code != one[pp_code]).any():
+            return
     n = frame.groupby(["patient", "period"], sort=False)["treatment"].nunique()
     bad = n[n > 1]
     if bad.empty:
@@ -204,8 +223,18 @@ def _design_warnings(coll: _Collector, label: str, k: pd.DataFrame, names: Mappi
     """Warnings and counts about the design: repeated treatments, unequal periods, days outside 1..D."""
     if k.empty:
         return
-    pp = (k.sort_values("_row", kind="stable").drop_duplicates(["patient", "period"])
-          .sort_values(["patient", "period"], kind="stable"))
+    if _PID in k:
+        # the first row of each patient-period, by patient then period: integer keys, hashed then sorted
+        pp_key = _pp_key(k)
+        row = k["_row"].to_numpy()
+        by_row = np.argsort(row, kind="stable") if (np.diff(row) < 0).any() else np.arange(len(row))
+        pp_first = by_row[~pd.Series(pp_key[by_row]).duplicated().to_numpy()]
+        pp_first = pp_first[np.argsort(pp_key[pp_first], kind="stable")]
+        pp = k.iloc[pp_first]
+    else:
+        pp_key = None
+        pp = (k.sort_values("_row", kind="stable").drop_duplicates(["patient", "period"])
+              .sort_values(["patient", "period"], kind="stable"))
     # The same treatment in more than one period
     rep = pp.duplicated(["patient", "treatment"], keep=False).to_numpy()
     twice = pp.loc[rep].groupby(["patient", "treatment"], sort=False)["period"].agg(list) if rep.any() else []
@@ -257,9 +286,13 @@ def _design_warnings(coll: _Collector, label: str, k: pd.DataFrame, names: Mappi
         coll.info(label, f"{_plural(int(base.sum()), 'row')} with day <= 0 (pre-infusion baseline): kept in the "
                          "diary, not part of the AUC", column=names["day"], count=int(base.sum()))
     # Patient-periods with no day in 1..D
-    inside = k.loc[(day >= 1) & (day <= period_days), ["patient", "period"]].drop_duplicates()
-    none = pp.merge(inside, on=["patient", "period"], how="left", indicator=True)
-    none = none[none["_merge"] == "left_only"]
+    in_period = (day >= 1) & (day <= period_days)
+    if pp_key is not None:
+        none = pp.loc[~np.isin(pp_key[pp_first], pd.unique(pp_key[in_period]))]
+    else:
+        inside = k.loc[in_period, ["patient", "period"]].drop_duplicates()
+        none = pp.merge(inside, on=["patient", "period"], how="left", indicator=True)
+        none = none[none["_merge"] == "left_only"]
     if not none.empty:
         items = [f"patient {r.patient} period {int(r.period)}" for r in none.itertuples()]
         coll.warning(label, f"{_plural(len(none), 'patient-period')} without any diary day in 1-{period_days}: "
@@ -294,7 +327,7 @@ def _diary_wide(coll: _Collector, raw: _Raw, period_days: int) -> Optional[pd.Da
                   expected="diary columns: " + ", ".join(DIARY_COLUMNS))
     keys = _parse_keys(coll, raw, cols)
     frame = pd.DataFrame({"patient": keys.patient, "period": keys.period, "treatment": keys.treatment,
-                          "day": keys.day, "_row": raw.rows})
+                          "day": keys.day, "_row": raw.rows, _PID: pd.factorize(keys.patient, sort=True)[0]})
     outcomes = [c for c in OUTCOMES if c in cols]
     any_bad = np.zeros(len(frame), dtype=bool)
     n_comma = 0
@@ -315,7 +348,7 @@ def _diary_wide(coll: _Collector, raw: _Raw, period_days: int) -> Optional[pd.Da
                       ["treatment", *outcomes], "patient, period and day", period_days)
     if coll.n_errors() > n_err:
         return None
-    return k[["patient", "period", "treatment", "day", *outcomes]]
+    return k[["patient", "period", "treatment", "day", *outcomes, _PID]]
 
 
 def _checked_rows(coll, label: str, frame: pd.DataFrame, keys, good: pd.Series, key_cols: list[str],
@@ -446,5 +479,9 @@ def _finalise_diary(frame: pd.DataFrame) -> pd.DataFrame:
     for c in OUTCOMES:
         if c in out:
             out[c] = out[c].astype(float)
-    out = out.sort_values(["patient", "period", "day"], kind="stable").reset_index(drop=True)
+    if _PID in out:  # the patients' sorted codes: the same stable order as sorting the labels, on integers
+        order = np.lexsort((out["day"].to_numpy(), out["period"].to_numpy(), out[_PID].to_numpy()))
+        out = out.take(order).reset_index(drop=True)
+    else:
+        out = out.sort_values(["patient", "period", "day"], kind="stable").reset_index(drop=True)
     return out[[c for c in DIARY_COLUMNS if c in out.columns]]

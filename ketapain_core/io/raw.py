@@ -61,12 +61,14 @@ def _table_from_name(name: str) -> Optional[str]:
 
 
 def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, grid: list[list[str]] | pd.DataFrame,
-                first_row: int, limits: Limits, decimal_comma: bool, n_sheets: int = 1) -> Optional[_Raw]:
+                first_row: int, limits: Limits, decimal_comma: bool, n_sheets: int = 1,
+                stripped: bool = False) -> Optional[_Raw]:
     """Turn a grid of text (header row first; row ``first_row`` of the spreadsheet) into a :class:`_Raw`.
 
     The header is the first non-blank row that names two known columns (else the first non-blank row); rows
     above it are skipped and counted, blank rows at the end are ignored, blank rows between data rows are
-    dropped and counted, columns without a header are dropped (counted when they hold data).
+    dropped and counted, columns without a header are dropped (counted when they hold data). ``stripped``: the
+    caller knows that no cell starts or ends with white space (e.g. a plain ASCII text without any).
     """
     label = f"{file} [{sheet}]" if sheet is not None else file
     if isinstance(grid, pd.DataFrame):
@@ -81,12 +83,16 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
         return None
     frame.columns = range(frame.shape[1])
     frame = frame.fillna("").astype(str)
-    for j in frame.columns:  # column by column, and only where needed: stripping all at once copies the grid
-        stripped = frame[j].str.strip()
-        if (stripped.str.len() != frame[j].str.len()).any():
-            frame[j] = stripped
-        del stripped
-    blank = frame.eq("").all(axis=1).to_numpy()
+    for j in frame.columns if not stripped else ():  # column by column, and only where needed
+        if _needs_strip(frame[j]):
+            frame[j] = frame[j].str.strip()
+    # a blank row: every cell empty (each next column looked at only in the rows still blank)
+    blank = np.array(frame[frame.columns[0]].eq("").to_numpy(), dtype=bool)
+    for j in frame.columns[1:]:
+        idx = np.flatnonzero(blank)
+        if not len(idx):
+            break
+        blank[idx] = frame[j].iloc[idx].eq("").to_numpy()
     nonblank = np.flatnonzero(~blank)
     if len(nonblank) == 0:
         coll.error(label, "the file is empty (only blank rows)" if sheet is None else
@@ -145,12 +151,31 @@ def _finish_raw(coll: _Collector, file: str, sheet: Optional[str], kind: str, gr
                 decimal_comma=decimal_comma, n_sheets=n_sheets)
 
 
+def _needs_strip(s: pd.Series) -> bool:
+    """Whether ``s.str.strip()`` would change a cell of a column of text cells (without NA): on pyarrow's
+    strings, the trim that ``str.strip`` does, compared in place (no pandas Series built)."""
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        return not bool(pc.all(pc.equal(pc.utf8_trim_whitespace(arr), arr)).as_py())
+    stripped = s.str.strip()
+    return bool((stripped.str.len() != s.str.len()).any())
+
+
 def _cells_not_too_long(coll: _Collector, label: str, header: list[str], body: pd.DataFrame, rows: np.ndarray,
                         limits: Limits) -> bool:
     """Refuse a table with a cell longer than ``limits.max_cell_chars`` (vectorised string lengths, before any
     further work on the cells); one error per column, naming its rows and the longest length found."""
     ok = True
     for j in body.columns:
+        arr = getattr(body[j].array, "_pa_array", None)
+        if arr is not None and len(arr):
+            import pyarrow.compute as pc
+
+            # no cell has more UTF-8 bytes than the limit has characters: none can be too long
+            if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limits.max_cell_chars:
+                continue
         lens = body[j].str.len().to_numpy(dtype=np.int64, na_value=0)
         if not len(lens) or int(lens.max()) <= limits.max_cell_chars:
             continue

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from ketapain_core.cli import main
-from ketapain_core.io import read_trial
+from ketapain_core.io import Limits, read_trial
 from ketapain_core.textsafe import UNSAFE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +41,8 @@ SMALL = sorted(k for k, v in EXPECTED.items() if not v.get("generated"))
 GENERATED_IN_PROCESS = ["many_columns.csv", "zip_bomb.xlsx", "ratio_bomb.xlsx", "billion_laughs.xlsx",
                         "nul_label.parquet", "lying_footer.parquet", "huge_id.csv"]
 MIB = 2**20
+#: The reader's default limits as command-line options.
+LIMIT_OPTIONS = ["--max-rows", str(Limits().max_rows), "--max-file-mib", str(Limits().max_file_bytes // MIB)]
 
 
 def check_report(name: str, trial, report) -> None:
@@ -54,8 +56,10 @@ def check_report(name: str, trial, report) -> None:
 
 
 def run_cli(path: Path) -> tuple[int, str, str]:
+    """``auc PATH`` with the reader's default limits (the app's), which these files are built against; the command
+    line's own defaults are larger (they fit a 20,000-patient diary)."""
     out, err = io.StringIO(), io.StringIO()
-    rc = main(["auc", str(path)], out=out, err=err)
+    rc = main(["auc", str(path), *LIMIT_OPTIONS], out=out, err=err)
     return rc, out.getvalue(), err.getvalue()
 
 
@@ -117,13 +121,15 @@ def test_generated_file_bounded(name, tmp_path):
 
 
 def test_two_million_rows_refused_by_the_real_command_line(tmp_path):
-    """``python -m ketapain_core auc`` on a 2,000,001-row diary: exit 2, one line, time and memory bounded."""
+    """``python -m ketapain_core auc`` with the reader's default limits on a 2,000,001-row diary: exit 2, one line,
+    time and memory bounded."""
     path = tmp_path / "many_rows.csv"
     path.write_bytes(make_bad.many_rows())
     out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     t0 = time.perf_counter()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "ketapain_core", "auc", str(path)], cwd=ROOT, stdout=out,
+        proc = subprocess.Popen([sys.executable, "-m", "ketapain_core", "auc", str(path), *LIMIT_OPTIONS], cwd=ROOT,
+                                stdout=out,
                                 stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)})
         # os.wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would mix in other children)
         _, status, usage = os.wait4(proc.pid, 0)

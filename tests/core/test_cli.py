@@ -216,7 +216,8 @@ def test_json_output_escapes_control_characters(tmp_path):
 
 def test_size_limits_are_options(tmp_path):
     """--max-rows / --max-file-mib are the command line's own limits: a diary above them is refused with a clear
-    message (exit 2); the default file size fits a 20,000-patient CSV (~70 MiB), beyond the app's 50 MiB."""
+    message (exit 2); the defaults fit a 20,000-patient CSV (~70 MiB, 2.1 M rows), beyond the app's 50 MiB and
+    2,000,000 rows."""
     from ketapain_core.cli import CLI_MAX_FILE_MIB, CLI_MAX_ROWS
     from ketapain_core.io import Limits
 
@@ -226,5 +227,5 @@ def test_size_limits_are_options(tmp_path):
     assert run("auc", str(DIARY), "--max-rows", str(n_rows))[0] == 0
     code, _, err = run("auc", str(DIARY), "--max-file-mib", "0")
     assert code == 2 and "--max-file-mib" in err
-    assert CLI_MAX_ROWS == Limits().max_rows
+    assert CLI_MAX_ROWS >= 3 * 20_000 * 36 > Limits().max_rows  # 20,000 patients, 3 periods, days 0-35
     assert CLI_MAX_FILE_MIB * 2**20 >= 200 * 2**20 > Limits().max_file_bytes

@@ -146,3 +146,70 @@ def test_mutated_xlsx_member(ops):
             data = src.read(n)
             zf.writestr(n, _mutate(data, ops) if n == sheets[0] else data)
     check("trial.xlsx", out.getvalue())
+
+
+# pyarrow's CSV parser reads plain files (ketapain_core.io.formats._arrow_csv); it must give exactly the cells,
+# messages and Trial that pandas' parser gives, and leave every other file to pandas
+CSV_PIECES = st.sampled_from(["a", "1", "6,5", " x", "y ", "", "\u00e9", "\u00a0z", "\u2003", "#c", "'q'", "NA",
+                              '"', "\r", "\x00", "\t", ";", "|", "\n", "\n\n", "\u200b"])
+
+
+@fuzz(100)
+@given(rows=st.lists(st.lists(CSV_PIECES, min_size=1, max_size=4), min_size=1, max_size=6),
+       sep=st.sampled_from([",", ";", "\t"]), end=st.sampled_from(["", "\n", "\n\n"]), nrows=st.integers(1, 8))
+def test_arrow_csv_same_cells_as_pandas(rows, sep, end, nrows):
+    from ketapain_core.io.formats import _arrow_csv
+
+    body = ("\n".join(sep.join(r) for r in rows) + end).encode("utf-8")
+    fast = _arrow_csv(body, sep, nrows)
+    if fast is None:
+        return
+    ref = pd.read_csv(io.BytesIO(body), sep=sep, header=None, dtype=str, keep_default_na=False, encoding="utf-8",
+                      na_filter=False, skip_blank_lines=False, engine="c", nrows=nrows, quotechar='"',
+                      doublequote=True).fillna("")
+    assert fast.shape == ref.shape
+    assert list(fast.dtypes) == list(ref.dtypes)
+    assert fast.values.tolist() == ref.values.tolist()
+
+
+def _read_both_ways(monkeypatch, name: str, data: bytes):
+    from ketapain_core.io import formats
+
+    fast = read_trial({name: data})
+    with monkeypatch.context() as m:
+        m.setattr(formats, "_arrow_csv", lambda *a, **k: None)
+        slow = read_trial({name: data})
+    return fast, slow
+
+
+@pytest.mark.parametrize("edit", ["none", "semicolon", "bad_pain", "wide_row", "blank_line", "quoted", "spaces",
+                                  "duplicate"])
+def test_arrow_csv_reads_as_pandas_does(monkeypatch, edit):
+    text = CSV.decode("utf-8")
+    lines = text.splitlines()
+    if edit == "semicolon":
+        text = text.replace(",", ";")
+    elif edit == "bad_pain":
+        text = "\n".join(lines[:3] + [lines[3].rsplit(",", 1)[0] + ",99"] + lines[4:]) + "\n"
+    elif edit == "wide_row":
+        text = "\n".join(lines[:3] + [lines[3] + ",x"] + lines[4:]) + "\n"
+    elif edit == "blank_line":
+        text = "\n".join(lines[:3] + [""] + lines[3:]) + "\n"
+    elif edit == "quoted":
+        text = text.replace("Placebo", '"Placebo"')
+    elif edit == "spaces":
+        text = text.replace("Placebo", " Placebo ")
+    elif edit == "duplicate":
+        text = "\n".join(lines + lines[2:4]) + "\n"
+    (t_fast, r_fast), (t_slow, r_slow) = _read_both_ways(monkeypatch, "diary.csv", text.encode("utf-8"))
+    assert [str(m) for m in r_fast.messages] == [str(m) for m in r_slow.messages]
+    assert (t_fast is None) == (t_slow is None)
+    if t_fast is not None:
+        pd.testing.assert_frame_equal(t_fast.diary, t_slow.diary)
+
+
+def test_arrow_csv_takes_plain_files():
+    from ketapain_core.io.formats import _arrow_csv
+
+    assert _arrow_csv(CSV, ",", 10**6) is not None
+    assert _arrow_csv(CSV.replace(b"\n", b"\r\n"), ",", 10**6) is None
