@@ -49,6 +49,9 @@ DESIGNS: dict[str, str] = {
     "typed": "The sequences you type, with letters A, B, C, D for the arms in order (e.g. ABC,BCA,CAB).",
 }
 
+#: Missing-data mechanisms' short names, as the page's options read.
+MECHANISM_LABELS: dict[str, str] = {"ketapain": "As in KETAPAIN", "mcar": "MCAR", "mar": "MAR", "mnar": "MNAR",
+                                    "dropout": "Dropout"}
 #: Missing-data mechanisms: name -> the one sentence the page and the docs show.
 MECHANISMS: dict[str, str] = {
     "ketapain": "As in the bundled trial: random gaps of 1-3 days (more often for patients with more pain), "

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ketapain_core import figures_lab
-from ketapain_core.lab import (DESIGNS, LATE_START_TEXT, MECHANISMS, PRESETS, RANGES, from_query,
+from ketapain_core.lab import (DESIGNS, LATE_START_TEXT, MECHANISM_LABELS, MECHANISMS, PRESETS, RANGES, from_query,
                                lab_settings, to_query, truth)
 from ketapain_core.study import (DEFAULT_REPLICATES, MAX_REPLICATES, METHODS, SINGLE_METHODS,
                                  sample_size_example, what_this_shows)
@@ -191,7 +191,7 @@ with st.expander("Truth: what the arms do to daily pain", expanded=False):
 with st.expander("How diaries go missing", expanded=True):
     m1, m2 = st.columns([2, 1])
     m1.radio("Mechanism", list(MECHANISMS), key=W + "mechanism", on_change=_sync,
-             captions=[MECHANISMS[m] for m in MECHANISMS], format_func=str.upper)
+             captions=[MECHANISMS[m] for m in MECHANISMS], format_func=MECHANISM_LABELS.get)
     m2.slider("Missing rate (dropout: share of diaries that stop)", _lo("missing_rate"), _hi("missing_rate"), step=0.01, key=W + "missing_rate",
               on_change=_sync)
     m2.slider("Strength (log-odds per pain point)", _lo("strength"), _hi("strength"), step=0.1, key=W + "strength", on_change=_sync)

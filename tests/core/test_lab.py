@@ -121,6 +121,8 @@ def test_mnar_misses_high_days_and_mar_follows_the_previous_day():
 def test_every_mechanism_has_its_sentence():
     assert set(MECHANISMS) == {"ketapain", "mcar", "mar", "mnar", "dropout"}
     assert all(len(v) > 40 for v in MECHANISMS.values())
+    from ketapain_core.lab import MECHANISM_LABELS
+    assert set(MECHANISM_LABELS) == set(MECHANISMS) and MECHANISM_LABELS["dropout"] == "Dropout"
 
 
 def test_carryover_shifts_the_next_period_only():
