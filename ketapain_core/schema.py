@@ -490,6 +490,6 @@ def sequence_column(patient_codes: np.ndarray, treatments: np.ndarray) -> np.nda
     edges = np.concatenate([[0], bounds, [len(codes)]]).tolist()
     trt = np.asarray(treatments).astype(str).tolist()      # list slices: far cheaper than np.split per patient
     tuples = [tuple(trt[a:b]) for a, b in zip(edges[:-1], edges[1:])]
-    labels = sequence_labels(tuples)
+    labels = sequence_labels(set(tuples))  # the distinct sequences: a handful, not one per patient
     counts = np.diff(edges)
     return np.repeat(np.array([labels[t] for t in tuples], dtype=object), counts)
