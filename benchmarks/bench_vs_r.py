@@ -11,7 +11,9 @@ file (start-up excluded), then times the analysis of the big file: CPU (user + s
 ``proc.time``) and wall time, and reports its peak RSS (``VmHWM``, the whole process). R is
 ``benchmarks/bench_vs_r.R`` (data.table + lme4 + lmerTest + emmeans + effectsize). Python is
 :func:`ketapain_core.io.read_path` with limits that fit the file (as the CLI's ``--max-file-mib`` /
-``--max-rows`` options) and :func:`ketapain_core.analysis.analyze` without the sequence x period refit (R does
+``--max-rows`` options), after :func:`ketapain_core.runtime.tune_for_batch` as the CLI's ``main`` calls it
+(pyarrow's system memory pool, glibc ``mallopt``; ``KETAPAIN_NO_TUNE=1`` measures without it), and
+:func:`ketapain_core.analysis.analyze` without the sequence x period refit (R does
 not fit it either); it also computes the responder counts, which R does not. The omnibus F and P of both sides
 are printed, to show they did the same analysis. The ratio is Python CPU / R CPU (median of the repeats).
 First it prints the command line's start-up: the CPU of ``python -m ketapain_core --help``, and of ``auc`` and
@@ -51,7 +53,11 @@ def child(warm: str, path: str) -> None:
 
     from ketapain_core.analysis import AnalysisSettings, analyze
     from ketapain_core.io import Limits, read_path
-
+    try:
+        from ketapain_core.runtime import tune_for_batch
+    except ImportError:  # an older checkout (--compare-root) is timed as it was
+        tune_for_batch = dict
+    tune_for_batch()  # as the command line's main() does (KETAPAIN_NO_TUNE=1 leaves the allocators alone)
     limits = Limits(max_file_bytes=2**30, max_rows=20_000_000)
     settings = AnalysisSettings(policy="locf", horizon=35)
 

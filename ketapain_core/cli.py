@@ -493,7 +493,17 @@ COMMANDS.update({name: _lab_command(name) for name in ("study", "power")})
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Run the command line; returns the exit status (never raises on bad input)."""
+    """Run the command line; returns the exit status (never raises on bad input).
+
+    Run as a command (``argv`` None: ``ketapain ...`` or ``python -m ketapain_core ...``), it first calls
+    :func:`ketapain_core.runtime.tune_for_batch`, which keeps freed memory in the process (a one-shot command
+    reads a big diary faster; ``KETAPAIN_NO_TUNE=1`` opts out). Called from Python with an ``argv`` list (tests,
+    another program) it leaves the process's allocators alone.
+    """
+    if argv is None:
+        from .runtime import tune_for_batch
+
+        tune_for_batch()
     args = build_parser().parse_args(argv)
     out, err = SafeText(out), SafeText(err)
     try:

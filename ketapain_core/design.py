@@ -179,11 +179,13 @@ def build_design(auc: pd.DataFrame, *, response: str = "auc", reference: Optiona
     y = pd.to_numeric(auc[response], errors="coerce").to_numpy(dtype=float)[order]
     # sequence: the tuple of the patient's treatments ordered by period, from all rows (DESIGN.md section 3)
     seq = sequence_column(pcode, trt)
-    seq_tuple_of = {}
     first = np.ones(len(pcode), dtype=bool)
     first[1:] = pcode[1:] != pcode[:-1]
-    for lab, g in zip(seq[first], np.split(trt, np.flatnonzero(first)[1:])):
-        seq_tuple_of[lab] = tuple(g)
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], len(pcode))
+    # each label's tuple from its first patient (a label names one tuple: sequence_labels)
+    _, first_of_label = np.unique(seq[starts].astype(str), return_index=True)
+    seq_tuple_of = {seq[starts[k]]: tuple(trt[starts[k]:ends[k]]) for k in sorted(first_of_label)}
     arms_all = order_arms(np.unique(trt.astype(str)))
     if reference is None:
         reference = arms_all[0] if arms_all else None

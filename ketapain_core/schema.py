@@ -469,7 +469,12 @@ def patient_period_rows(diary: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     per_i = diary["period"].to_numpy(dtype=np.int64)
     key = pcode.astype(np.int64) * (int(per_i.max(initial=0)) + 1) + per_i
     # sorted by patient, then period; the first row of each, and each diary row's patient-period
-    _, first, row = np.unique(key, return_index=True, return_inverse=True)
+    if len(key) and (key[1:] >= key[:-1]).all():  # a diary in patient, period order (as read): no sort
+        new = np.empty(len(key), dtype=bool)
+        new[0], new[1:] = True, key[1:] != key[:-1]
+        first, row = np.flatnonzero(new), np.cumsum(new) - 1
+    else:
+        _, first, row = np.unique(key, return_index=True, return_inverse=True)
     trt = diary["treatment"].take(first).to_numpy()
     pp = pd.DataFrame({"patient": np.asarray(puniq.take(pcode[first]), dtype=object), "period": per_i[first],
                        "treatment": trt})
@@ -490,6 +495,6 @@ def sequence_column(patient_codes: np.ndarray, treatments: np.ndarray) -> np.nda
     edges = np.concatenate([[0], bounds, [len(codes)]]).tolist()
     trt = np.asarray(treatments).astype(str).tolist()      # list slices: far cheaper than np.split per patient
     tuples = [tuple(trt[a:b]) for a, b in zip(edges[:-1], edges[1:])]
-    labels = sequence_labels(tuples)
+    labels = sequence_labels(set(tuples))  # the distinct sequences: a handful, not one per patient
     counts = np.diff(edges)
     return np.repeat(np.array([labels[t] for t in tuples], dtype=object), counts)

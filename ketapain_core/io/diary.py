@@ -152,8 +152,10 @@ def _any_duplicated(frame: pd.DataFrame, key: list[str]) -> bool:
         combined = combined * n + codes
         span *= n
         del codes
+    if len(combined) < 2 or (combined[1:] > combined[:-1]).all():  # already strictly increasing (a file in
+        return False                                                  # key order): no two rows share a key
     combined.sort()
-    return bool(len(combined) > 1 and (combined[1:] == combined[:-1]).any())
+    return bool((combined[1:] == combined[:-1]).any())
 
 
 def _dedupe(coll: _Collector, label: str, frame: pd.DataFrame, key: list[str], compare: list[str],
@@ -470,6 +472,21 @@ def _diary_bds(coll: _Collector, raw: _Raw, period_days: int) -> Optional[pd.Dat
     return wide[["patient", "period", "treatment", "day", *[c for c in OUTCOMES if c in found]]]
 
 
+def _in_key_order(*keys: np.ndarray) -> bool:
+    """Whether the rows are already in the (stable) order ``np.lexsort(keys[::-1])`` gives: each row's keys,
+    compared in order, are not below the previous row's (then that sort is the identity)."""
+    n = len(keys[0])
+    if n < 2:
+        return True
+    tied = np.ones(n - 1, dtype=bool)    # the previous row has equal keys so far
+    for k in keys:
+        a, b = k[:-1], k[1:]
+        if (tied & (b < a)).any():
+            return False
+        tied &= b == a
+    return True
+
+
 def _finalise_diary(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["patient"] = out["patient"].astype(str)
@@ -480,8 +497,10 @@ def _finalise_diary(frame: pd.DataFrame) -> pd.DataFrame:
         if c in out:
             out[c] = out[c].astype(float)
     if _PID in out:  # the patients' sorted codes: the same stable order as sorting the labels, on integers
-        order = np.lexsort((out["day"].to_numpy(), out["period"].to_numpy(), out[_PID].to_numpy()))
-        out = out.take(order).reset_index(drop=True)
+        day, per, pid = out["day"].to_numpy(), out["period"].to_numpy(), out[_PID].to_numpy()
+        if not _in_key_order(pid, per, day):  # a file already in patient, period, day order keeps its rows
+            out = out.take(np.lexsort((day, per, pid)))
+        out = out.reset_index(drop=True)
     else:
         out = out.sort_values(["patient", "period", "day"], kind="stable").reset_index(drop=True)
     return out[[c for c in DIARY_COLUMNS if c in out.columns]]

@@ -90,6 +90,32 @@ def test_csv_comma_reads_types_sorting_and_mapping():
     assert report.mappings["diary"] == {c: c for c in HEADER.split(",")}
 
 
+def test_rows_in_key_order_or_not_give_the_same_sorted_diary():
+    # a file already in patient, period, day order is kept as it is; any row out of order (by day only, by
+    # period only, by patient only) is sorted, so every order gives the same diary
+    lines = [f"{p},{k},{'AB'[(k + (p == 'q')) % 2]},{d},{v / 2}"
+             for v, (p, k, d) in enumerate((p, k, d) for p in ("p", "q") for k in (1, 2) for d in (0, 1, 2))]
+    expected, report = read_csv_diary(lines)
+    assert report.ok and expected.diary.index.equals(pd.RangeIndex(len(lines)))
+    assert expected.diary["pain_average"].tolist() == [v / 2 for v in range(len(lines))]
+    swaps = {"day": (1, 2), "period": (2, 3), "patient": (5, 6)}  # rows (0-based) swapped, differing in that key
+    for what, (i, j) in swaps.items():
+        shuffled = list(lines)
+        shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+        trial, report = read_csv_diary(shuffled)
+        assert report.ok, what
+        pd.testing.assert_frame_equal(trial.diary, expected.diary, obj=what)
+    trial, _ = read_csv_diary(lines[::-1])
+    pd.testing.assert_frame_equal(trial.diary, expected.diary)
+
+
+def test_exact_duplicate_in_a_file_in_key_order_is_found():
+    lines = diary_lines()
+    trial, report = read_csv_diary(lines[:2] + lines[1:])
+    assert report.ok and len(trial.diary) == len(lines)
+    one(report, "warning", "exact duplicate row")
+
+
 def test_csv_semicolon_with_decimal_comma():
     data = csv_bytes(["007;1;Placebo;1;6,5", "007;1;Placebo;2;7"], sep=";")
     trial, report = read_trial({"diary.csv": data})

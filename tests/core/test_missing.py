@@ -196,3 +196,19 @@ def test_bocf_and_wocf_match_the_r_implementation(name):
             np.testing.assert_allclose(b["baseline"].to_numpy(dtype=float), ref["baseline"].to_numpy(dtype=float),
                                        equal_nan=True)
     assert checked == len(fx)
+
+
+def test_diary_grid_of_a_diary_in_order_and_shuffled_is_the_same():
+    # patient_period_rows takes a path without sorting for a diary in patient, period order: same table and rows
+    from ketapain_core.schema import patient_period_rows
+    from ketapain_core.simulate import simulate_trial
+
+    d = simulate_trial().diary
+    shuffled = d.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    (pp_a, row_a), (pp_b, row_b) = patient_period_rows(d), patient_period_rows(shuffled)
+    pd.testing.assert_frame_equal(pp_a, pp_b)
+    key = lambda f: list(zip(f["patient"], f["period"]))  # noqa: E731
+    assert [key(pp_a)[r] for r in row_a] == key(d) and [key(pp_b)[r] for r in row_b] == key(shuffled)
+    a, b = diary_grid(d, period_days=35), diary_grid(shuffled, period_days=35)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.pre_value, b.pre_value)
