@@ -331,8 +331,11 @@ def init() -> None:
             if not token:
                 notes.append("The link asked for uploaded data, which a link cannot carry: showing the bundled "
                              "simulated dataset. Upload your files on the Data and design page.")
-        if RESPONDER_VIEW in values and RESPONDER_SECTION not in values:
-            ss[RESPONDER_SECTION] = RESPONDER_SECTIONS[2]     # a link to a closer look opens that section
+        if RESPONDER_SECTION not in values:       # a link to a closer look or to a patient opens that section
+            if RESPONDER_VIEW in values:
+                ss[RESPONDER_SECTION] = RESPONDER_SECTIONS[2]
+            elif PATIENT in values:
+                ss[RESPONDER_SECTION] = RESPONDER_SECTIONS[3]
         ss[_NOTICES] = notes
         ss[_URL_READ] = True
     for s in SETTINGS:

@@ -68,9 +68,12 @@ def test_invalid_upload_is_reported_not_raised(invalid_upload):
 def test_url_restores_settings():
     at = start(PAGE, {"threshold": "30", "patient": "P05", "horizon": "21"})
     assert_clean(at)
+    # a link naming a patient opens the drill-down
+    assert at.session_state[state.RESPONDER_SECTION] == "Patient drill-down"
+    assert at.selectbox(key="patient").value == "P05"
+    section(at, "Responder counts")
     assert at.radio(key="threshold").value == "30%"
     assert "AUC days 1-21" in texts(at)
-    assert section(at, "Patient drill-down").selectbox(key="patient").value == "P05"
 
 
 # ---- issue [13]: responders against chance --------------------------------------------------------------------
