@@ -46,25 +46,8 @@ for ((i = 0; i < N; i++)); do
     PIDS+=("$!")
 done
 
-# the CSP hash of the inline script in the installed Streamlit's index.html
-HASH="$("$PYTHON" - <<'PY'
-import base64, hashlib, os, re, streamlit
-html = open(os.path.join(os.path.dirname(streamlit.__file__), "static", "index.html"), encoding="utf-8").read()
-for body in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S):
-    print("'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'", end=" ")
-PY
-)"
-
-# nginx.conf with this run's upstreams, listen address and script hash(es)
-HASH="${HASH% }"
-awk -v n="$N" -v base="$BASE" -v listen="$LISTEN" -v hash="$HASH" -v q="'" '
-    /# BEGIN upstreams/ { print; inside = 1; for (i = 0; i < n; i++) printf "        server 127.0.0.1:%d max_fails=3 fail_timeout=10s;\n", base + i; next }
-    /# END upstreams/   { inside = 0 }
-    inside              { next }
-    /^[ \t]*listen /    { sub(/listen [^;]*;/, "listen " listen ";") }
-    /Content-Security-Policy/ && hash != "" {
-        gsub(" " q "sha256-[A-Za-z0-9+/=]+" q, ""); sub(q "unsafe-eval" q, q "unsafe-eval" q " " hash) }
-    { print }' "$HERE/nginx.conf" >"$RUN/nginx.conf"
+# nginx.conf with this set's upstreams, listen address, CSP hash and Streamlit's static folder
+"$PYTHON" "$HERE/nginx_conf.py" --workers "$N" --base-port "$BASE" --listen "$LISTEN" --run-dir "$RUN"
 
 # wait until every app process answers its health check
 for ((i = 0; i < N; i++)); do

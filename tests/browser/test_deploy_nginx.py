@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import gzip
+import tempfile
 import os
+import sys
 import re
 import shutil
 import signal
@@ -115,10 +117,14 @@ SERVE = ROOT / "deploy" / "serve.sh"
 
 
 @pytest.fixture(scope="module")
-def two_workers(tmp_path_factory):
+def two_workers():
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         pytest.skip("nginx is not installed (apt-get install nginx)")
-    run_dir = tmp_path_factory.mktemp("serve") / "set"
+    # directly under the system's temp folder, as serve.sh's default: nginx's workers (nobody, under root) must
+    # reach it to send Streamlit's static files themselves (pytest's own temp folders are private)
+    import uuid
+
+    run_dir = Path(tempfile.gettempdir()) / f"ketapain-test-serve-{uuid.uuid4().hex[:12]}"
     listen, base = free_port(), free_port()
     while base + 1 == listen:
         base = free_port()
@@ -153,9 +159,15 @@ def test_serve_headers_gzip_and_sticky_cookie(two_workers):
     req = urllib.request.Request(f"{url}/{js}", headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.headers["Content-Encoding"] == "gzip"
-        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["X-Frame-Options"] == "DENY" and r.headers["X-Content-Type-Options"] == "nosniff"
+        # sent by nginx from the run directory's copy (not by an app process), as a script, cacheable
+        assert r.headers["Content-Type"] == "text/javascript" and "max-age=" in r.headers["Cache-Control"]
         raw = r.read()
     assert len(gzip.decompress(raw)) > 2 * len(raw)
+    import streamlit
+    from pathlib import Path
+    original = Path(streamlit.__file__).parent / "static" / js
+    assert gzip.decompress(raw) == original.read_bytes()
     # a browser that has its cookie is not given a new one (it stays on its process)
     req = urllib.request.Request(url + "/", headers={"Cookie": cookie.split(";")[0]})
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -210,3 +222,16 @@ def test_serve_stop(two_workers):
     assert not _answers(url + "/_stcore/health")
     assert not _answers(f"http://127.0.0.1:{base}/_stcore/health")
     assert not _answers(f"http://127.0.0.1:{base + 1}/_stcore/health")
+
+
+def test_nginx_conf_leaves_the_static_block_out_when_nginx_cannot_reach_it():
+    sys.path.insert(0, str(ROOT / "deploy"))
+    import nginx_conf
+
+    template = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    with_static = nginx_conf.render(template, 2, 9001, "127.0.0.1:9000", "/srv/static/", ["'sha256-x'"])
+    assert "alias /srv/static/;" in with_static and "gzip_static on;" in with_static
+    assert "server 127.0.0.1:9002 max_fails=3" in with_static and "'unsafe-eval' 'sha256-x'" in with_static
+    without = nginx_conf.render(template, 2, 9001, "127.0.0.1:9000", None, [])
+    assert "location /static/" not in without and "location / {" in without
+    assert nginx_conf.reachable_by_all(Path(tempfile.gettempdir())) is True
