@@ -336,7 +336,7 @@ def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[
     """A results table (numbers formatted on screen only) with its CSV download (raw numbers), and the same
     table as a real HTML table (:func:`text_table`)."""
     dataframe(df, column_config=number_config(df, digits), height=height)
-    text_table(df, digits, key=content_key("html", file_name, *df.columns) if file_name or key else None)
+    text_table(df, digits, key=content_key("html", file_name or key, *df.columns) if file_name or key else None)
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 
