@@ -105,6 +105,7 @@ def test_streamlit_config_is_safe():
     assert cfg["client"]["showErrorDetails"] in ("none", False)
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"].get("headless", True) is True
+    assert cfg["server"]["fileWatcherType"] == "none"        # a server watches no source files (issue [11])
 
 
 # ---- no module-level mutable state ------------------------------------------------------------------------------
