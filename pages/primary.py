@@ -31,7 +31,7 @@ with render.guard("The summary table"):
         st.markdown(f"Omnibus test of treatment: **{render.p_text(m.omnibus.p_f)}** (F test, Satterthwaite df; "
                     f"Wald chi-square {render.p_text(m.omnibus.p_chi2)}). AUC in pain score-days, mean ± SD and "
                     "median [IQR] over the patient-periods with an AUC.")
-    render.table(shown, "table2_row.csv", download_df=a.summary.assign(horizon=s.horizon, outcome=s.outcome,
+    render.plain_table(shown, "table2_row.csv", download_df=a.summary.assign(horizon=s.horizon, outcome=s.outcome,
                                                                          policy=s.policy))
     render.download(a.auc.table, "auc_table.csv", "Download the AUC table (CSV, one row per patient-period)")
     render.show_code(ctx, 'table2_row')
@@ -48,7 +48,7 @@ with render.guard("The mixed model"):
     if len(excluded):
         with st.expander(f"Patient-periods left out ({len(excluded)}), with the reason",
                          expanded=len(excluded) <= 6):
-            render.table(excluded, "excluded_patient_periods.csv")
+            render.plain_table(excluded, "excluded_patient_periods.csv")
 tabs = st.tabs(list(state.PRIMARY_SECTIONS), key=state.PRIMARY_SECTION, on_change="rerun")
 spag_tab, model_tab, effect_tab, diag_tab = tabs
 

@@ -272,15 +272,20 @@ _TABLE_CSS = ("<style>.kp-table{border-collapse:collapse;width:100%;font-size:0.
               "white-space:normal;overflow-wrap:anywhere;vertical-align:top}</style>")
 
 
-def html_table_markup(shown: pd.DataFrame) -> str:
-    """A real ``<table>`` (header cells ``<th scope="col">``), every cell escaped; for ``st.html``.
+def html_table_markup(shown: pd.DataFrame, raw_columns: Optional[Sequence[Any]] = None) -> str:
+    """A real ``<table>`` (header cells ``<th scope="col">``), every cell escaped; for ``st.html``. With
+    ``raw_columns`` each header cell also carries its raw column name (``data-col``) for tests and scripts.
 
     >>> '<th scope="col">a&lt;b</th>' in html_table_markup(pd.DataFrame({"a<b": ["<i>x</i>"]}))
+    True
+    >>> 'data-col="p_f"' in html_table_markup(pd.DataFrame({"P (F)": ["0.2"]}), ["p_f"])
     True
     """
     import html as _html
 
-    head = "".join(f'<th scope="col">{_html.escape(str(c))}</th>' for c in shown.columns)
+    cols = list(raw_columns) if raw_columns is not None else [None] * len(shown.columns)
+    raw = ["" if r is None else f' data-col="{_html.escape(str(r))}"' for r in cols]
+    head = "".join(f'<th scope="col"{r}>{_html.escape(str(c))}</th>' for c, r in zip(shown.columns, raw))
     body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(v))}</td>" for v in row) + "</tr>"
                    for row in shown.itertuples(index=False))
     return f'{_TABLE_CSS}<table class="kp-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -337,6 +342,25 @@ def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[
     table as a real HTML table (:func:`text_table`)."""
     dataframe(df, column_config=number_config(df, digits), height=height)
     text_table(df, digits, key=content_key("html", file_name or key, *df.columns) if file_name or key else None)
+    if file_name:
+        download(download_df if download_df is not None else df, file_name, label, key)
+
+
+def plain_table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,
+                download_df: Optional[pd.DataFrame] = None, label: Optional[str] = None,
+                key: Optional[str] = None) -> None:
+    """A small table of text drawn as a real HTML table instead of a grid, with its CSV download (raw numbers).
+
+    For the few tables a page shows first and redraws on every switch (the Table 2 row, the patient-periods left
+    out): the browser draws an HTML table in a fraction of the time of the canvas grid (about 100 ms less per
+    switch on the Primary page, issue [11]), screen readers read it, and long text wraps, so it needs no "same
+    table as text" copy. Numbers are formatted by :mod:`ketapain_core.format` as in :func:`html_table`; a table
+    too large for that (:data:`HTML_ROWS`, :data:`HTML_COLUMNS`) or empty goes to :func:`table`.
+    """
+    if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
+        table(df, file_name, digits=digits, download_df=download_df, label=label, key=key)
+        return
+    st.html(html_table_markup(html_table(df, digits), raw_columns=df.columns))
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 

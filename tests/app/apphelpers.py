@@ -54,13 +54,65 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def plain_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The tables drawn as HTML by ``ui.render.plain_table`` (header cells carrying ``data-col``), as frames under
+    their raw column names: the cells as shown, a column whose every cell reads as a number converted."""
+    out = []
+    for h in at.get("html"):
+        body = str(h.proto.body)
+        if 'class="kp-table"' in body and "data-col=" in body:
+            out.append(_parse_plain_table(body))
+    return out
+
+
+def _parse_plain_table(body: str) -> pd.DataFrame:
+    from html.parser import HTMLParser
+
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.cols, self.rows, self.cell = [], [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "th":
+                self.cols.append(dict(attrs).get("data-col"))
+            elif tag == "tr" and self.cols:
+                self.rows.append([])
+            elif tag == "td":
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag == "td":
+                self.rows[-1].append(self.cell)
+                self.cell = None
+
+    p = P()
+    p.feed(body)
+    df = pd.DataFrame(p.rows, columns=p.cols)
+    for c in df.columns:
+        num = pd.to_numeric(df[c], errors="coerce")
+        if num.notna().all():
+            df[c] = num
+    return df
+
+
+def tables(at: AppTest) -> list[pd.DataFrame]:
+    """Every table shown: the grids, then the plain HTML tables."""
+    return [d.value for d in at.dataframe] + plain_tables(at)
+
+
 def frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    """The first dataframe shown that has this column."""
-    for df in at.dataframe:
-        v = df.value
+    """The first table shown that has this column: a grid (``st.dataframe``), else a plain HTML table
+    (:func:`plain_tables`, under raw column names)."""
+    frames = tables(at)
+    for v in frames:
         if column in v.columns:
             return v
-    raise AssertionError(f"no dataframe with column {column!r}; columns: {[list(d.value.columns) for d in at.dataframe]}")
+    raise AssertionError(f"no table with column {column!r}; columns: {[list(v.columns) for v in frames]}")
 
 
 def open_expanders(at: AppTest, label: str = "Show the code") -> AppTest:

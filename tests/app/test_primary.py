@@ -13,6 +13,7 @@ def test_renders_on_bundled_data():
     assert "SIMULATED DATA" in texts(at)
     t2 = frame_with(at, "Mean ± SD")
     assert list(t2["Arm"]) == ["Placebo", "Ketamine", "Ketamine/Mg"] and list(t2["n"]) == [20, 20, 20]
+    assert not at.dataframe               # the first view has no canvas grid: a switch repaints faster (issue [11])
     body = texts(at)
     assert "Model status" in body and "60 of 60 patient-periods used" in body
     assert [t.label for t in at.tabs] == list(state.PRIMARY_SECTIONS)

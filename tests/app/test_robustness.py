@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from apphelpers import ROOT, assert_clean, error_texts, frame_with, goto, section, start, texts, upload
+from apphelpers import ROOT, assert_clean, error_texts, frame_with, goto, section, start, tables, texts, upload
 
 PAGE = "pages/primary.py"
 
@@ -86,7 +86,7 @@ def test_two_sessions_never_see_each_others_upload():
             assert set(t2["Arm"]) == own and list(t2["n"]) == [n, n]
             body = texts(at)
             assert not any(o in body for o in other)
-            assert not any(o in str(df.value.to_dict()) for df in at.dataframe for o in other)
+            assert not any(o in str(df.to_dict()) for df in tables(at) for o in other)
             seen.setdefault(id(at), []).append(t2["Mean ± SD"].tolist())
         a.sidebar.radio(key="policy").set_value("complete").run()
     # each session's numbers stay its own (and stable across reruns of the same settings)
@@ -199,7 +199,7 @@ def test_bad_files_show_a_clear_message_in_the_app():
         upload(at, [(name, make_bad.build(name))])
         assert_clean(at)
         shown = "\n".join(error_texts(at)) + "\n" + texts(at)
-        shown += "\n".join(str(df.value.to_dict()) for df in at.dataframe)
+        shown += "\n".join(str(df.to_dict()) for df in tables(at))
         shown = shown.replace("\\", "").lower()
         assert "traceback" not in shown
         assert "error(s)" in shown, name

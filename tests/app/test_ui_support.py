@@ -106,3 +106,25 @@ def test_ui_is_a_stack_without_import_circles():
     order = ["context", "upload_store", "cache", "state", "audit", "render", "sidebar"]
     for i, m in enumerate(order):
         assert graph[m] <= set(order[:i]), (m, graph[m])
+
+
+def test_plain_table_is_html_with_raw_names_and_falls_back_to_the_grid():
+    from streamlit.testing.v1 import AppTest
+
+    def app():
+        import pandas as pd
+
+        from ui import render
+        render.plain_table(pd.DataFrame({"arm": ["<b>A</b>", "B"], "p_sidak": [0.00001, 0.5]}), "small.csv")
+        render.plain_table(pd.DataFrame({"x": range(render.HTML_ROWS + 1)}), "big.csv")
+
+    at = AppTest.from_function(app).run()
+    assert_clean(at)
+    (html,) = [str(h.proto.body) for h in at.get("html")]
+    assert '<th scope="col" data-col="p_sidak">P (Sidak)</th>' in html and "&lt;b&gt;A&lt;/b&gt;" in html
+    assert "<td>&lt;0.001</td>" in html                        # formatted as everywhere else
+    from apphelpers import plain_tables
+    (small,) = plain_tables(at)
+    assert list(small.columns) == ["arm", "p_sidak"] and small["arm"].tolist() == ["<b>A</b>", "B"]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == ui.render.HTML_ROWS + 1   # too big: a grid
+    assert {b.label for b in at.get("download_button")} >= {"Download small.csv", "Download big.csv"}
