@@ -53,7 +53,7 @@ with counts_tab:
                             f"both arms; 'any active arm' = responds to at least one; '{ref} lowest' = AUC under {ref} "
                             f"below every other arm; chance = expected count (5-95% range), P(count >= observed) under "
                             f"{c.table['permutations'].iloc[0] if len(c.table) else 0:,} re-randomizations)")
-                render.table(render.responder_counts_display(c.table, s.horizon), f"responder_counts_day{s.horizon}.csv",
+                render.plain_table(render.responder_counts_display(c.table, s.horizon), f"responder_counts_day{s.horizon}.csv",
                              download_df=c.table[c.table["horizon"] == s.horizon].drop(columns=["sentence"]))
                 here = c.table[(c.table["horizon"] == s.horizon) & (c.table["threshold"] == threshold)]
                 st.markdown(render.bullet_list([render.esc(x) for x in here["sentence"]]))
@@ -64,19 +64,21 @@ with counts_tab:
                 for col, h in zip(cols, (early, late)):
                     with col:
                         st.caption(f"Day {h}")
-                        render.table(render.responder_counts_display(c.table, h), f"responder_counts_day{h}.csv",
+                        render.plain_table(render.responder_counts_display(c.table, h), f"responder_counts_day{h}.csv",
                                      download_df=c.table[c.table["horizon"] == h].drop(columns=["sentence"]),
                                      key=f"dl-paper-counts-{h}")
-                with st.expander("Per-patient changes"):
-                    render.table(a.responders.per_patient, f"responders_per_patient_day{s.horizon}.csv")
+                box = render.lazy_expander("Per-patient changes", "responders-per-patient")
+                with box:
+                    if box.open:
+                        render.table(a.responders.per_patient, f"responders_per_patient_day{s.horizon}.csv")
             with render.guard("The paper's statements"):
                 st.markdown("**The paper's statements beside ours and chance's** (each horizon with the paper's "
                             "missing-data handling: day 7 without imputation, day 35 LOCF)")
                 if ra.paper.status == "not estimable":
                     st.info(render.esc(ra.paper.reason))
                 else:
-                    render.table(render.paper_display(ra.paper.table), "responders_paper_statements.csv",
-                                 download_df=ra.paper.table)
+                    render.plain_table(render.paper_display(ra.paper.table), "responders_paper_statements.csv",
+                                       download_df=ra.paper.table)
                     if not ctx.simulated:
                         st.caption("The paper's counts are the KETAPAIN trial's (Pickering et al. 2020): beside your data "
                                    "they are a point of comparison only.")

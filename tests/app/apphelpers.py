@@ -93,9 +93,10 @@ def _parse_plain_table(body: str) -> pd.DataFrame:
     p = P()
     p.feed(body)
     df = pd.DataFrame(p.rows, columns=p.cols)
-    for c in df.columns:
-        num = pd.to_numeric(df[c], errors="coerce")
-        if num.notna().all():
+    for c in df.columns:                       # a dash is a missing value (ketapain_core.format)
+        cells = df[c].where(df[c] != "-")
+        num = pd.to_numeric(cells, errors="coerce")
+        if num.notna().sum() == cells.notna().sum() and cells.notna().any():
             df[c] = num
     return df
 
