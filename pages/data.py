@@ -100,7 +100,7 @@ with render.guard("The design summary"):
     st.markdown("Arms, in the order used by every table and figure: "
                 + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
     render.arm_display_form(ctx)
-    render.table(summaries.design_table(design), "design_sequences.csv")
+    render.plain_table(summaries.design_table(design), "design_sequences.csv")
     render.show_code(ctx, name="data_design", python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
     present = [name for name in ("patients", "questionnaires", "adverse_events", "analgesics")
@@ -118,7 +118,7 @@ st.caption(f"{OUTCOME_LABELS.get(s.outcome, s.outcome)}, days 1-{trial.period_da
 with render.guard("The missingness heatmap"):
     daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
     counts = summaries.missingness_counts(daily)
-    render.table(counts, "diary_days_by_period.csv")
+    render.plain_table(counts, "diary_days_by_period.csv")
     render.show_code(ctx, name="data_days", python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
     render.chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")

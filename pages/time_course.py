@@ -38,8 +38,7 @@ with render.guard("Table 2"):
     analyses = {h: cache.analysis(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary,
                                   interaction_test=(h == s.horizon)) for h in horizons}
     shown, raw = render.horizon_table(analyses, arms)
-    render.dataframe(shown)
-    render.download(raw, "table2_by_horizon.csv")
+    render.plain_table(shown, "table2_by_horizon.csv", download_df=raw)
     render.show_code(ctx, name="table2_horizons", python=snippets.table2_snippet(s, horizons, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))
     st.caption(f"Every horizon uses the current policy ({policy.label}), reference {render.esc(s.reference)} and carry-over "
