@@ -4,7 +4,7 @@
 """
 import streamlit as st
 
-from ui import context, gcfreeze, sidebar, state, _gclog
+from ui import context, gcfreeze, sidebar, state
 
 st.set_page_config(**sidebar.PAGE_CONFIG)
 state.init()
