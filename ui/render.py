@@ -272,20 +272,24 @@ _TABLE_CSS = ("<style>.kp-table{border-collapse:collapse;width:100%;font-size:0.
               "white-space:normal;overflow-wrap:anywhere;vertical-align:top}</style>")
 
 
-def html_table_markup(shown: pd.DataFrame, raw_columns: Optional[Sequence[Any]] = None) -> str:
-    """A real ``<table>`` (header cells ``<th scope="col">``), every cell escaped; for ``st.html``. With
-    ``raw_columns`` each header cell also carries its raw column name (``data-col``) for tests and scripts.
+def html_table_markup(shown: pd.DataFrame, raw: Optional[pd.DataFrame] = None) -> str:
+    """A real ``<table>`` (header cells ``<th scope="col">``), every cell escaped; for ``st.html``. Given the
+    ``raw`` frame it was made from, each header cell also carries the raw column name (``data-col``), and
+    ``data-num`` when that column holds numbers, for tests and scripts that read the table back.
 
     >>> '<th scope="col">a&lt;b</th>' in html_table_markup(pd.DataFrame({"a<b": ["<i>x</i>"]}))
     True
-    >>> 'data-col="p_f"' in html_table_markup(pd.DataFrame({"P (F)": ["0.2"]}), ["p_f"])
-    True
+    >>> html_table_markup(pd.DataFrame({"P (F)": ["0.2"]}), pd.DataFrame({"p_f": [0.2]})).count('data-col="p_f" data-num')
+    1
     """
     import html as _html
 
-    cols = list(raw_columns) if raw_columns is not None else [None] * len(shown.columns)
-    raw = ["" if r is None else f' data-col="{_html.escape(str(r))}"' for r in cols]
-    head = "".join(f'<th scope="col"{r}>{_html.escape(str(c))}</th>' for c, r in zip(shown.columns, raw))
+    if raw is None:
+        attrs = [""] * len(shown.columns)
+    else:
+        attrs = [f' data-col="{_html.escape(str(c))}"' + (" data-num" if pd.api.types.is_numeric_dtype(raw[c]) else "")
+                 for c in raw.columns]
+    head = "".join(f'<th scope="col"{a}>{_html.escape(str(c))}</th>' for c, a in zip(shown.columns, attrs))
     body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(v))}</td>" for v in row) + "</tr>"
                    for row in shown.itertuples(index=False))
     return f'{_TABLE_CSS}<table class="kp-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -314,13 +318,17 @@ def code_key(name: str) -> str:
     return content_key("code", name)
 
 
+TEXT_TABLE_LABEL = "The same table as text (screen readers; long text wraps)"
+CODE_LABEL = "Show the code"
+
+
 def text_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None, *, expanded: bool = False,
                key: Optional[str] = None) -> None:
     """The same table as a real HTML table (wrapping text) in an expander, when it is small enough; built only
     while the expander is open (:func:`lazy_expander`)."""
     if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
         return
-    box = lazy_expander("The same table as text (screen readers; long text wraps)",
+    box = lazy_expander(TEXT_TABLE_LABEL,
                         key or content_key("html", *df.columns), expanded=expanded, icon=":material/table_rows:")
     with box:
         if box.open:
@@ -360,7 +368,7 @@ def plain_table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Ma
     if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
         table(df, file_name, digits=digits, download_df=download_df, label=label, key=key)
         return
-    st.html(html_table_markup(html_table(df, digits), raw_columns=df.columns))
+    st.html(html_table_markup(html_table(df, digits), raw=df))
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 
@@ -483,14 +491,14 @@ def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 
 def show_code(ctx: Context, block: Optional[str] = None, *, python: Optional[str] = None, r: bool | str = True,
               r_caption: str = "The equivalent in R:", name: Optional[str] = None) -> None:
     """An expander with the Python (ketapain_core) that reproduces a results block from the files, and the R;
-    the code is written only while the expander is open (:func:`lazy_expander`, key ``code-<name or block>``).
+    the code is written only while the expander is open (:func:`lazy_expander`, key :func:`code_key` of the name or block).
 
     ``r``: True shows the primary AUC model in R, False none, a string that R code (under ``r_caption``)."""
     from ketapain_core import snippets
     from ketapain_core.arms import display_code
 
     bundled = ctx.dataset == _state.BUNDLED
-    box = lazy_expander("Show the code", code_key(name or block or python or ""), icon=":material/code:")
+    box = lazy_expander(CODE_LABEL, code_key(name or block or python or ""), icon=":material/code:")
     with box:
         if not box.open:
             return

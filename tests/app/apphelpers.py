@@ -56,7 +56,7 @@ def assert_clean(at: AppTest) -> None:
 
 def plain_tables(at: AppTest) -> list[pd.DataFrame]:
     """The tables drawn as HTML by ``ui.render.plain_table`` (header cells carrying ``data-col``), as frames under
-    their raw column names: the cells as shown, a column whose every cell reads as a number converted."""
+    their raw column names: the cells as shown, a column of numbers (``data-num``) as numbers."""
     out = []
     for h in at.get("html"):
         body = str(h.proto.body)
@@ -71,11 +71,12 @@ def _parse_plain_table(body: str) -> pd.DataFrame:
     class P(HTMLParser):
         def __init__(self):
             super().__init__()
-            self.cols, self.rows, self.cell = [], [], None
+            self.cols, self.num, self.rows, self.cell = [], [], [], None
 
         def handle_starttag(self, tag, attrs):
             if tag == "th":
                 self.cols.append(dict(attrs).get("data-col"))
+                self.num.append("data-num" in dict(attrs))
             elif tag == "tr" and self.cols:
                 self.rows.append([])
             elif tag == "td":
@@ -93,10 +94,10 @@ def _parse_plain_table(body: str) -> pd.DataFrame:
     p = P()
     p.feed(body)
     df = pd.DataFrame(p.rows, columns=p.cols)
-    for c in df.columns:                       # a dash is a missing value (ketapain_core.format)
-        cells = df[c].where(df[c] != "-")
+    for c, numeric in zip(p.cols, p.num):     # a column of numbers as numbers (a dash is missing) when every
+        cells = df[c].where(df[c] != "-")      # cell reads as one; else as shown (e.g. P = "<0.001")
         num = pd.to_numeric(cells, errors="coerce")
-        if num.notna().sum() == cells.notna().sum() and cells.notna().any():
+        if numeric and num.notna().sum() == cells.notna().sum():
             df[c] = num
     return df
 
@@ -116,9 +117,12 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
     raise AssertionError(f"no table with column {column!r}; columns: {[list(v.columns) for v in frames]}")
 
 
-def open_expanders(at: AppTest, label: str = "Show the code") -> AppTest:
+def open_expanders(at: AppTest, label: Optional[str] = None) -> AppTest:
     """Open every lazy expander with this label (their content is built only while open: ui.render.lazy_expander)
-    and run again; keeps going while opening one reveals more."""
+    and run again; keeps going while opening one reveals more. The label defaults to "Show the code"."""
+    from ui.render import CODE_LABEL
+
+    label = CODE_LABEL if label is None else label
     for _ in range(5):
         keys = [k for k in (e.proto.id.split("-", 2)[-1] for e in at.expander
                             if e.label == label and e.proto.id.startswith("$$ID-")) if not _is_open(at, k)]
@@ -149,12 +153,16 @@ def section(at: AppTest, label: str) -> AppTest:
 
 def open_code(at: AppTest) -> AppTest:
     """Open every "Show the code" expander of the page."""
-    return open_expanders(at, "Show the code")
+    from ui.render import CODE_LABEL
+
+    return open_expanders(at, CODE_LABEL)
 
 
 def open_text_tables(at: AppTest) -> AppTest:
     """Open every "the same table as text" expander (real HTML tables) of the page."""
-    return open_expanders(at, "The same table as text (screen readers; long text wraps)")
+    from ui.render import TEXT_TABLE_LABEL
+
+    return open_expanders(at, TEXT_TABLE_LABEL)
 
 
 def texts(at: AppTest) -> str:

@@ -121,10 +121,11 @@ def test_plain_table_is_html_with_raw_names_and_falls_back_to_the_grid():
     at = AppTest.from_function(app).run()
     assert_clean(at)
     (html,) = [str(h.proto.body) for h in at.get("html")]
-    assert '<th scope="col" data-col="p_sidak">P (Sidak)</th>' in html and "&lt;b&gt;A&lt;/b&gt;" in html
+    assert "<th scope=\"col\" data-col=\"p_sidak\" data-num>P (Sidak)</th>" in html and "&lt;b&gt;A&lt;/b&gt;" in html
     assert "<td>&lt;0.001</td>" in html                        # formatted as everywhere else
     from apphelpers import plain_tables
     (small,) = plain_tables(at)
     assert list(small.columns) == ["arm", "p_sidak"] and small["arm"].tolist() == ["<b>A</b>", "B"]
+    assert small["p_sidak"].tolist() == ["<0.001", "0.500"]    # as shown: not every cell reads as a number
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == ui.render.HTML_ROWS + 1   # too big: a grid
     assert {b.label for b in at.get("download_button")} >= {"Download small.csv", "Download big.csv"}
