@@ -70,18 +70,22 @@ else:
             renamed = sum(1 for m in report.mappings.values() for k, v in m.items() if k != v)
             label = (f"Column mapping found: {renamed} column(s) read under another name" if renamed
                      else "Column mapping found: every column already has its canonical name")
-            box = st.expander(label, expanded=bool(renamed) or bool(report.variables))
-            cols = box.columns(min(len(report.mappings), 3))
-            for i, (tbl, mapping) in enumerate(report.mappings.items()):
-                with cols[i % len(cols)]:
-                    st.caption(render.esc(tbl))
-                    render.dataframe(pd.DataFrame({"your column": list(mapping.keys()),
-                                                   "read as": list(mapping.values())}))
-            if report.variables:  # SAS, Stata, SPSS, Dataset-JSON: the file's own labels and formats
-                box.caption("Variables of the SAS, Stata, SPSS and Dataset-JSON files: labels, formats, value "
-                            "labels and dates as the files declare them")
-                with box:
-                    render.dataframe(report.variables_frame())
+            # built only while open (issue [11]); each dataset has its own open state, open at first when a
+            # column was renamed or the files declare variables
+            box = render.lazy_expander(label, render.content_key("mapping", ctx.data_key),
+                                       expanded=bool(renamed) or bool(report.variables))
+            if box.open:
+                cols = box.columns(min(len(report.mappings), 3))
+                for i, (tbl, mapping) in enumerate(report.mappings.items()):
+                    with cols[i % len(cols)]:
+                        st.caption(render.esc(tbl))
+                        render.plain_table(pd.DataFrame({"your column": list(mapping.keys()),
+                                                         "read as": list(mapping.values())}))
+                if report.variables:  # SAS, Stata, SPSS, Dataset-JSON: the file's own labels and formats
+                    box.caption("Variables of the SAS, Stata, SPSS and Dataset-JSON files: labels, formats, value "
+                                "labels and dates as the files declare them")
+                    with box:
+                        render.dataframe(report.variables_frame())
 
 trial = ctx.trial
 if trial is None:

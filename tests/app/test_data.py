@@ -220,3 +220,15 @@ def test_arm_form_follows_a_new_reference_and_a_reset():
     # refused labels stay in the form to be corrected
     _arm_form(at, {}, {"Ketamine": "Placebo"})
     assert at.text_input(key=state.arm_widget_key("label", "Ketamine")).value == "Placebo"
+
+
+def test_the_column_mapping_of_the_bundled_files_is_built_when_opened():
+    from apphelpers import open_expanders, tables
+    at = start(PAGE)
+    assert_clean(at)
+    label = "Column mapping found: every column already has its canonical name"
+    assert label in [e.label for e in at.expander]
+    assert not any("your column" in t.columns for t in tables(at))        # closed: nothing sent (issue [11])
+    open_expanders(at, label)
+    mapping = frame_with(at, "your column")
+    assert (mapping["your column"] == mapping["read as"]).all() and "patient" in set(mapping["read as"])
