@@ -322,11 +322,16 @@ TEXT_TABLE_LABEL = "The same table as text (screen readers; long text wraps)"
 CODE_LABEL = "Show the code"
 
 
+def _fits_html(df: pd.DataFrame) -> bool:
+    """Small enough, and not empty, to be shown as a real HTML table (:data:`HTML_ROWS`, :data:`HTML_COLUMNS`)."""
+    return 0 < len(df) <= HTML_ROWS and len(df.columns) <= HTML_COLUMNS
+
+
 def text_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None, *, expanded: bool = False,
                key: Optional[str] = None) -> None:
     """The same table as a real HTML table (wrapping text) in an expander, when it is small enough; built only
     while the expander is open (:func:`lazy_expander`)."""
-    if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
+    if not _fits_html(df):
         return
     box = lazy_expander(TEXT_TABLE_LABEL,
                         key or content_key("html", *df.columns), expanded=expanded, icon=":material/table_rows:")
@@ -365,7 +370,7 @@ def plain_table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Ma
     table as text" copy. Numbers are formatted by :mod:`ketapain_core.format` as in :func:`html_table`; a table
     too large for that (:data:`HTML_ROWS`, :data:`HTML_COLUMNS`) or empty goes to :func:`table`.
     """
-    if len(df) == 0 or len(df) > HTML_ROWS or len(df.columns) > HTML_COLUMNS:
+    if not _fits_html(df):
         table(df, file_name, digits=digits, download_df=download_df, label=label, key=key)
         return
     st.html(html_table_markup(html_table(df, digits), raw=df))

@@ -117,12 +117,9 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
     raise AssertionError(f"no table with column {column!r}; columns: {[list(v.columns) for v in frames]}")
 
 
-def open_expanders(at: AppTest, label: Optional[str] = None) -> AppTest:
+def open_expanders(at: AppTest, label: str) -> AppTest:
     """Open every lazy expander with this label (their content is built only while open: ui.render.lazy_expander)
-    and run again; keeps going while opening one reveals more. The label defaults to "Show the code"."""
-    from ui.render import CODE_LABEL
-
-    label = CODE_LABEL if label is None else label
+    and run again; keeps going while opening one reveals more."""
     for _ in range(5):
         keys = [k for k in (e.proto.id.split("-", 2)[-1] for e in at.expander
                             if e.label == label and e.proto.id.startswith("$$ID-")) if not _is_open(at, k)]
