@@ -108,8 +108,14 @@ def test_ui_is_a_stack_without_import_circles():
         assert graph[m] <= set(order[:i]), (m, graph[m])
 
 
-def test_plain_table_is_html_with_raw_names_and_falls_back_to_the_grid():
+def test_plain_table_is_html_with_raw_names_and_falls_back_to_the_grid(monkeypatch):
+    import sys
+
     from streamlit.testing.v1 import AppTest
+
+    # AppTest puts its temporary script in sys.modules["__main__"]; left there, a later spawned process (the
+    # Dask workers of test_study) would re-run that script as its main module and fail
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
     def app():
         import pandas as pd
