@@ -254,10 +254,10 @@ if res is not None:
                  digits={"coverage": 3, "coverage_se": 3, "rejection": 3, "rejection_se": 3, "used": 1},
                  download_df=res.results)
     t = float(res.truth.set_index("contrast").loc[pick, "value"])
-    st.plotly_chart(figures_lab.estimates_by_method(res.estimates, t, pick, METHODS), key="lab_estimates")
+    render.chart(figures_lab.estimates_by_method(res.estimates, t, pick, METHODS), key="lab_estimates")
     st.caption("Each box: the estimates of one method over the simulated trials (line: median; dashed: mean); "
                "the dashed black line is the truth. A box centred off the line is bias; a wide box, low precision.")
-    st.plotly_chart(figures_lab.coverage_by_method(res.results, METHODS), key="lab_coverage")
+    render.chart(figures_lab.coverage_by_method(res.results, METHODS), key="lab_coverage")
     st.caption("Share of 95% confidence intervals that hold the truth, with 95% Monte Carlo error bars; an honest "
                "method sits on the 95% line.")
 
@@ -291,7 +291,7 @@ if settings is not None and ss.get(W + "last_power") == pargs:
     pbar.empty()
     if pw is not None:
         render.table(pw.rows, "lab_power.csv", digits={"analytic": 3, "simulated": 3, "simulated_se": 3})
-        st.plotly_chart(figures_lab.power_curve(pw.rows, list(dict.fromkeys(pw.rows["contrast"]))), key="lab_power")
+        render.chart(figures_lab.power_curve(pw.rows, list(dict.fromkeys(pw.rows["contrast"]))), key="lab_power")
         vc = pw.variance
         st.caption(f"Analytic: noncentral t with the crossover model's contrast variance and its df, complete "
                    f"diaries; AUC variances from the generating model (between patients {vc['between']:.0f}, "

@@ -121,7 +121,7 @@ with closer_tab:
                     st.warning(render.esc(b.reason))
                 else:
                     st.markdown(render.esc(band_description(b)) + " The band is drawn in grey.")
-                    st.plotly_chart(figures_responders.caterpillar(
+                    render.chart(figures_responders.caterpillar(
                         b.table, arms, band=b.band, reference=ra.reference, scale=b.scale,
                         title=f"Per-patient differences vs {ra.reference}, days 1-{s.horizon}, with the no-effect band"),
                         key="caterpillar")
@@ -155,7 +155,7 @@ with closer_tab:
                                icon=":material/science:")
                     render.table(render.predictors_display(pr.table), "responders_predictors.csv",
                                  download_df=pr.table)
-                    st.plotly_chart(figures_responders.predictor_panels(
+                    render.chart(figures_responders.predictor_panels(
                         pr.values, arms, y_title=f"{ra.bands.scale} difference vs {ra.reference}",
                         title=f"Adjusted difference vs {ra.reference} against each baseline characteristic"),
                         key="predictors")
