@@ -5,6 +5,7 @@ Chromium (Playwright), on the bundled 20-patient trial.
     python benchmarks/bench_browser.py --quick               # fewer switches, fewer pages
     python benchmarks/bench_browser.py --variant before=/work/main --variant after=.     # paired A/B
     python benchmarks/bench_browser.py --variant gc=. --variant nogc=.:runner.postScriptGC=false
+    python benchmarks/bench_browser.py --proxy --parts visitor  # and this tree behind nginx (deploy/serve.sh)
 
 A variant is NAME=ROOT[:option=value,...]: a checkout to serve and extra Streamlit options. With several variants
 one server per variant runs side by side and every measured switch is done on each in turn (A B A B ...), so a
@@ -158,7 +159,27 @@ def start(v: Variant) -> None:
     raise RuntimeError(f"{v.name}: no health answer")
 
 
+SERVE = ROOT / "deploy" / "serve.sh"
+PROXY_LISTEN = "127.0.0.1:8093"
+PROXY_ENV = {**os.environ, "KETAPAIN_RUN_DIR": os.environ.get("KETAPAIN_RUN_DIR", "/tmp/ketapain-bench-serve")}
+
+
+def proxy_variant() -> Variant:
+    """This tree as a class meets it: ``deploy/serve.sh --workers 1`` (nginx in front of one app process; static
+    files from nginx, compressed). CPU and RSS are the app process's."""
+    subprocess.run(["bash", str(SERVE), "--workers", "1", "--listen", PROXY_LISTEN, "--base-port", "8721"],
+                   check=True, stdout=subprocess.DEVNULL, env=PROXY_ENV)
+    pids = subprocess.run(["bash", str(SERVE), "pids"], check=True, capture_output=True, text=True,
+                          env=PROXY_ENV).stdout.split()
+    v = Variant(name="nginx", root=ROOT, options=[])
+    v.base, v.pids = f"http://{PROXY_LISTEN}", [int(p) for p in pids]
+    return v
+
+
 def stop(v: Variant) -> None:
+    if v.name == "nginx" and v.pids and not v.proc:
+        subprocess.run(["bash", str(SERVE), "stop"], check=False, stdout=subprocess.DEVNULL, env=PROXY_ENV)
+        return
     if v.proc and v.proc.poll() is None:
         v.proc.terminate()
         try:
@@ -336,6 +357,8 @@ def main() -> int:
     ap.add_argument("--switches", type=int, default=12, help="measured policy switches on the Primary page")
     ap.add_argument("--parts", nargs="+", default=["visitor", "primary", "pages"],
                     choices=["visitor", "primary", "pages"], help="what to measure (default: all)")
+    ap.add_argument("--proxy", action="store_true",
+                    help="also this tree behind nginx: deploy/serve.sh --workers 1 (variant 'nginx')")
     args = ap.parse_args()
     variants = [parse_variant(t) for t in (args.variant or [f"this={ROOT}"])]
     n_pol = 6 if args.quick else args.switches
@@ -347,6 +370,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     try:
+        if args.proxy:
+            variants.append(proxy_variant())
         for v in variants:
             start(v)
         with sync_playwright() as p:
