@@ -156,6 +156,37 @@ def analyze(diary: pd.DataFrame, settings: AnalysisSettings = AnalysisSettings()
                     responders=responders(table, reference=reference))
 
 
+@dataclass(frozen=True)
+class HorizonResult:
+    """What the Time course page's Table 2 shows of the analysis at one horizon: the summary per arm, the omnibus
+    P values, the ICC and the patient-periods used (no model, no AUC table: a few hundred bytes to copy).
+
+    ``estimable``: the crossover model was fitted; when not, ``p_f``, ``p_chi2`` and ``icc`` are NaN.
+    """
+
+    horizon: int
+    summary: pd.DataFrame
+    estimable: bool
+    p_f: float
+    p_chi2: float
+    icc: float
+    n_used: int
+
+
+def horizon_result(a: Analysis) -> HorizonResult:
+    """The :class:`HorizonResult` of an analysis (at its settings' horizon).
+
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> a = analyze(simulate_trial().diary, AnalysisSettings(horizon=21), interaction_test=False)
+    >>> r = horizon_result(a)
+    >>> (r.horizon, r.estimable, r.n_used, r.p_f == a.omnibus.p_f, r.icc == a.icc)
+    (21, True, 60, True, True)
+    """
+    return HorizonResult(horizon=int(a.settings.horizon), summary=a.summary, estimable=a.model is not None,
+                         p_f=float(a.omnibus.p_f), p_chi2=float(a.omnibus.p_chi2), icc=float(a.icc),
+                         n_used=int(a.n_used))
+
+
 def _clean(x: Any) -> Any:
     """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
     if isinstance(x, dict):

@@ -589,10 +589,82 @@ def method_comparison(analyses: Mapping[str, Any], mi: Optional[MIResult] = None
     return pd.concat(frames, ignore_index=True)
 
 
+@dataclass(frozen=True)
+class PolicyChange:
+    """One missing-data policy beside the current one: patient-periods used, whether its model was fitted, the
+    omnibus P (F) and, when both models were fitted, each contrast both have as (a, b, estimate, p_sidak,
+    current estimate, current p_sidak), in the order of this policy's contrasts."""
+
+    policy: str
+    n_used: int
+    estimable: bool
+    p_f: float
+    contrasts: tuple[tuple[str, str, float, float, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyChanges:
+    """What changes between the current policy and each other one (the Sensitivity page's "What changed"), read
+    from one analysis per policy; small, so it is cheap to keep and to copy.
+
+    ``reference``: the analyses' reference arm (None without analyses); ``pairs``: the current policy's contrasts
+    (a, b), none when its model was not fitted; ``changes``: the other policies, in the analyses' order (empty
+    when the current policy has no analysis).
+    """
+
+    current: str
+    reference: Optional[str]
+    n_used: int
+    estimable: bool
+    p_f: float
+    pairs: tuple[tuple[str, str], ...]
+    changes: tuple[PolicyChange, ...]
+
+
+def policy_changes(analyses: Mapping[str, Any], current: str) -> PolicyChanges:
+    """:class:`PolicyChanges` from ``{policy: Analysis}`` (:func:`ketapain_core.analysis.analyze`) and the
+    current policy.
+
+    >>> from ketapain_core.analysis import AnalysisSettings, analyze
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> d = simulate_trial().diary
+    >>> pc = policy_changes({p: analyze(d, AnalysisSettings(policy=p)) for p in ("locf", "complete")}, "locf")
+    >>> pc.reference, pc.n_used, [(c.policy, c.n_used, len(c.contrasts)) for c in pc.changes]
+    ('Placebo', 60, [('complete', 43, 3)])
+    """
+    base = analyses.get(current)
+    first = next((a for a in analyses.values() if a is not None), None)
+    reference = first.reference if first is not None else None
+    if base is None:
+        return PolicyChanges(current=current, reference=reference, n_used=0, estimable=False, p_f=math.nan,
+                             pairs=(), changes=())
+    bm = base.model
+    pairs: tuple[tuple[str, str], ...] = ()
+    before: dict[tuple[str, str], tuple[float, float]] = {}
+    if bm is not None:
+        pairs = tuple(zip(bm.contrasts["a"], bm.contrasts["b"]))
+        before = {(a, b): (e, p) for a, b, e, p in zip(bm.contrasts["a"], bm.contrasts["b"],
+                                                        bm.contrasts["estimate"], bm.contrasts["p_sidak"])}
+    changes = []
+    for p, a in analyses.items():
+        if p == current:
+            continue
+        m = a.model
+        rows: tuple = ()
+        if m is not None and bm is not None:
+            c = m.contrasts
+            rows = tuple((ra, rb, e, ps, *before[(ra, rb)])
+                         for ra, rb, e, ps in zip(c["a"], c["b"], c["estimate"], c["p_sidak"]) if (ra, rb) in before)
+        changes.append(PolicyChange(policy=p, n_used=a.n_used, estimable=m is not None,
+                                    p_f=m.omnibus.p_f if m is not None else math.nan, contrasts=rows))
+    return PolicyChanges(current=current, reference=reference, n_used=base.n_used, estimable=bm is not None,
+                         p_f=bm.omnibus.p_f if bm is not None else math.nan, pairs=pairs, changes=tuple(changes))
+
+
 __all__ = ["DEFAULT_M", "DEFAULT_SEED", "DEFAULT_DELTAS", "delta_grid", "MI_ASSUMPTION", "TIPPING_ASSUMPTION",
            "barnard_rubin_df", "rubin_pool", "impute_diary", "MIResult", "multiple_imputation", "TippingPoint",
-           "tipping_point", "tipping_summary", "pooled_row", "method_comparison", "DAILY_ASSUMPTION",
-           "spline_knots", "spline_basis", "DailyModelResult", "daily_model"]
+           "tipping_point", "tipping_summary", "pooled_row", "method_comparison", "PolicyChange", "PolicyChanges",
+           "policy_changes", "DAILY_ASSUMPTION", "spline_knots", "spline_basis", "DailyModelResult", "daily_model"]
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ nothing), shown and downloaded by the pages and the report as they are.
 - :func:`wide_by_arm`: patients x arms table of a response
 - :func:`daily_mean_table`: mean daily pain per arm and day with a t-based CI (the time course)
 - :func:`day_status` / :func:`missingness_counts`: recorded, imputed or missing, per patient-period and day
+- :func:`imputed_days`: the days the policy filled in
 - :func:`design_table`: sequences x periods with the patients per sequence
 - :func:`policy_comparison`: one table stacked over several analyses (one per missing-data policy)
 """
@@ -86,6 +87,16 @@ def missingness_counts(daily: pd.DataFrame) -> pd.DataFrame:
         rows.append([str(int(p)), int((m == 0).sum()), int((m == 1).sum()), int((m == 2).sum()), int(len(m))])
     rows.append(["all", int((s == 0).sum()), int((s == 1).sum()), int((s == 2).sum()), int(len(s))])
     return pd.DataFrame(rows, columns=["period", "observed", "imputed", "missing", "days"])
+
+
+def imputed_days(daily: pd.DataFrame) -> int:
+    """The number of diary days the current policy filled in (the ``imputed`` days of :func:`daily_values
+    <ketapain_core.missing.daily_values>`).
+
+    >>> imputed_days(pd.DataFrame({"imputed": [True, False, True]}))
+    2
+    """
+    return int(daily["imputed"].sum())
 
 
 def design_table(design: pd.DataFrame) -> pd.DataFrame:
