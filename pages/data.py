@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from ketapain_core import figures, snippets, summaries
+from ketapain_core import snippets
 from ketapain_core.io import DATA_EXTENSIONS, FORMAT_NAMES
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS
@@ -94,17 +94,17 @@ if trial is None:
 # ---- design ----------------------------------------------------------------------------------------------------
 st.subheader("Design")
 with render.guard("The design summary"):
-    design = trial.design()
+    design = cache.design_block(ctx.data_key, trial)
     c = st.columns(5)
     c[0].metric("Patients", trial.n_patients)
-    c[1].metric("Periods", int(design["period"].nunique()))
+    c[1].metric("Periods", design.n_periods)
     c[2].metric("Arms", len(trial.arms))
-    c[3].metric("Sequences", int(design["sequence"].nunique()))
+    c[3].metric("Sequences", design.n_sequences)
     c[4].metric("Period length (days)", trial.period_days)
     st.markdown("Arms, in the order used by every table and figure: "
                 + ", ".join(f"**{render.esc(a)}**" for a in trial.arms))
     render.arm_display_form(ctx)
-    render.plain_table(summaries.design_table(design), "design_sequences.csv")
+    render.plain_table(design.table, "design_sequences.csv")
     render.show_code(ctx, name="data_design", python=snippets.data_snippet("design", ctx.file_names, trial.period_days,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
     present = [name for name in ("patients", "questionnaires", "adverse_events", "analgesics")
@@ -120,12 +120,12 @@ st.caption(f"{OUTCOME_LABELS.get(s.outcome, s.outcome)}, days 1-{trial.period_da
            f"filled by the current policy ({policy.label}: {policy.description}); in the heatmap imputed days are "
            f"vermillion cells with an hourglass, missing days black cells with a cross")
 with render.guard("The missingness heatmap"):
-    daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
-    counts = summaries.missingness_counts(daily)
+    counts = cache.missingness_counts(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
     render.plain_table(counts, "diary_days_by_period.csv")
     render.show_code(ctx, name="data_days", python=snippets.data_snippet("days", ctx.file_names, trial.period_days, settings=s,
                                                        bundled=ctx.dataset == state.BUNDLED), r=False)
-    render.chart(figures.missingness_heatmap(daily, policy_label=policy.label), key="missingness")
+    render.chart(cache.missingness_figure(ctx.data_key, s.outcome, s.policy, trial.period_days, policy.label,
+                                          trial.diary), key="missingness")
 
 # ---- templates -------------------------------------------------------------------------------------------------
 st.subheader("Templates")

@@ -1,15 +1,26 @@
-"""The only place with ``st.cache_data``: thin wrappers over core calls.
+"""The only place with ``st.cache_data`` and ``st.cache_resource``: thin wrappers over core calls.
 
 Every wrapper is keyed on ``data_key`` (a SHA-256 of the files' names and bytes plus the period length, see
 :func:`ui.state.files_digest`) and the settings, never on a file name alone. The data itself is passed as an
 argument whose name starts with ``_`` (``_files``, ``_diary``), which Streamlit leaves out of the key: hashing
 a large diary on every call would cost more than the call, and ``data_key`` already identifies it.
-``cache_resource`` is never used for data. Entry counts are bounded so memory stays flat.
+Entry counts are bounded so memory stays flat.
+
+Besides the analyses, the pages' display objects are cached here too (issue [11]: a settings switch reruns the
+whole page, and building a table or a figure again costs more CPU than the switch itself): each page's tables
+(Table 1, 3 and 4, the safety events, the design block, the missingness counts, the Time course's result per
+horizon, the Sensitivity comparison) as :func:`st.cache_data` wrappers, which hand every run its own copy.
+
+``cache_resource`` is used for one thing only: the Plotly figures, by the functions named ``*_figure``, keyed
+like the rest on ``data_key`` and the settings (and the titles they draw). They hand every run and every session
+the same figure object, not a copy (a copy of a figure costs as much as building it): a page passes a cached
+figure straight to :func:`ui.render.chart` and never changes it (``st.plotly_chart`` only reads it; a test
+checks both). ``cache_resource`` is never used for data.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Any, NamedTuple, Optional
 
 import pandas as pd
 import streamlit as st
@@ -18,10 +29,12 @@ from ketapain_core import analysis as _analysis
 from ketapain_core import auc as _auc
 from ketapain_core import baseline as _baseline
 from ketapain_core import effects as _effects
+from ketapain_core import figures as _figures
 from ketapain_core import io as _io
 from ketapain_core import missing as _missing
 from ketapain_core import safety as _safety
 from ketapain_core import secondary as _secondary
+from ketapain_core import summaries as _summaries
 from ketapain_core.schema import BUNDLED_DATA, TEMPLATES_DATA, Message, Trial, ValidationReport
 
 BUNDLED_DIR = BUNDLED_DATA
@@ -305,3 +318,44 @@ def lab_power(data_key: str, patients: tuple[int, ...], alpha: float, replicates
     return _study.power_study(_lab.lab_settings(**_lab.from_query(query)), list(patients), alpha=alpha,
                               replicates=int(replicates), seed=int(seed), workers=workers,
                               scheduler=scheduler or None, progress=_progress)
+
+
+# ---- what the pages show (issue [11]): tables and figures, built once per data and settings ----------------------
+# A page's switch reruns the page: these keep it from building the same tables and figures again. The tables are
+# cache_data (each run gets its own copy); the figures cache_resource (one object for every run and session, never
+# changed by a page: see the module docstring).
+@st.cache_data(show_spinner=False, max_entries=16)
+def design(data_key: str, _trial: Trial) -> pd.DataFrame:
+    """:meth:`ketapain_core.schema.Trial.design`: one row per patient-period (patient, period, treatment,
+    sequence)."""
+    return _trial.design()
+
+
+class DesignBlock(NamedTuple):
+    """The Data and design page's design block: periods, sequences and the sequences x periods table."""
+
+    n_periods: int
+    n_sequences: int
+    table: pd.DataFrame
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def design_block(data_key: str, _trial: Trial) -> DesignBlock:
+    """The number of periods and of sequences, and :func:`ketapain_core.summaries.design_table`."""
+    d = design(data_key, _trial)
+    return DesignBlock(int(d["period"].nunique()), int(d["sequence"].nunique()), _summaries.design_table(d))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def missingness_counts(data_key: str, outcome: str, policy: str, period_days: int,
+                       _diary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ketapain_core.summaries.missingness_counts` of the days after the policy (:func:`daily`)."""
+    return _summaries.missingness_counts(daily(data_key, outcome, policy, period_days, _diary))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def missingness_figure(data_key: str, outcome: str, policy: str, period_days: int, policy_label: str,
+                       _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.missingness_heatmap` of the days after the policy."""
+    return _figures.missingness_heatmap(daily(data_key, outcome, policy, period_days, _diary),
+                                        policy_label=policy_label)

@@ -165,20 +165,48 @@ def test_no_module_level_mutable_state():
     assert not problems, problems
 
 
-def test_caches_keyed_on_content_never_cache_resource():
+def test_caches_keyed_on_content_cache_resource_only_for_figures():
+    """Caches are only in ui/cache.py, keyed on the content (``data_key`` first when data pass unhashed);
+    ``cache_resource`` only decorates the functions named ``*_figure`` (Plotly figures: one object for every
+    run, see the module's docstring), and is not used in any other way."""
     src = (ROOT / "ui" / "cache.py").read_text(encoding="utf-8")
-    assert "cache_resource" not in src.replace("``cache_resource`` is never used", "")
     for other in list((ROOT / "ui").glob("*.py")) + list((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]:
         if other.name != "cache.py":
             text = other.read_text(encoding="utf-8")
             assert "cache_data" not in text and "cache_resource" not in text, other.name
     tree = ast.parse(src)
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "cache_resource"]
+    uses += [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "cache_resource"]
+    uses += [n for n in ast.walk(tree) if isinstance(n, ast.alias) and "cache_resource" in n.name]
+    resource = [fn for fn in tree.body if isinstance(fn, ast.FunctionDef)
+                and any("cache_resource" in ast.unparse(d) for d in fn.decorator_list)]
+    assert len(uses) == len(resource), "cache_resource used other than as a decorator"
+    assert resource and all(fn.name.endswith("_figure") for fn in resource), [fn.name for fn in resource]
     for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
-        if any("cache_data" in ast.unparse(d) for d in fn.decorator_list):
+        decorators = " ".join(ast.unparse(d) for d in fn.decorator_list)
+        if "cache_data" in decorators or "cache_resource" in decorators:
+            assert "max_entries" in decorators, fn.name                       # bounded
             args = [a.arg for a in fn.args.args]
             data_args = [a for a in args if a.startswith("_")]
-            if data_args:  # data passed unhashed must be identified by a content hash
+            if data_args or "cache_resource" in decorators:  # data passed unhashed: identified by a content hash
                 assert args[0] == "data_key", (fn.name, args)
+        if fn.name.endswith("_figure"):
+            assert "cache_resource" in decorators, fn.name
+
+
+def test_pages_hand_cached_figures_straight_to_the_chart():
+    """A cached figure (``cache.*_figure``) is one object for every run and session: a page passes it straight to
+    ``render.chart`` and never keeps it in a name it could change it through."""
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        tree = ast.parse(page.read_text(encoding="utf-8"))
+        straight = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "render.chart" and node.args:
+                straight.add(id(node.args[0]))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr.endswith("_figure") and ast.unparse(node.func.value) == "cache":
+                assert id(node) in straight, f"{page.name}: {ast.unparse(node)[:80]}"
 
 
 # ---- bad files in the app: a clear message, never an exception -------------------------------------------------
