@@ -3,7 +3,7 @@ import dataclasses
 
 import streamlit as st
 
-from ketapain_core import figures, snippets, summaries
+from ketapain_core import snippets
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import DEFAULT_HORIZONS, OUTCOME_LABELS
 from ui import cache, render, sidebar, state
@@ -19,15 +19,15 @@ policy = POLICIES[s.policy]
 
 st.subheader(f"Mean daily {label.lower()} per arm, days 1-{trial.period_days}")
 with render.guard("The time course"):
-    daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
-    render.chart(figures.mean_daily(daily, arms, title=f"Mean daily {label.lower()} with 95% confidence band",
-                                       y_title=f"{label} (0-10)"), key="time_course")
-    n_imp = int(daily["imputed"].sum())
+    render.chart(cache.mean_daily_figure(ctx.data_key, s.outcome, s.policy, trial.period_days, tuple(arms),
+                                         f"Mean daily {label.lower()} with 95% confidence band", f"{label} (0-10)",
+                                         trial.diary), key="time_course")
+    n_imp = cache.imputed_days(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
     st.caption(f"Mean over patients of each day's value after the missing-data policy ({policy.label}; "
                f"{n_imp} imputed day(s) included); band = mean ± t(0.975, n-1) SD / sqrt(n), n = patients with a "
                "value that day (hover to see it).")
-    render.download(summaries.daily_mean_table(daily, arms), "daily_means.csv",
-                    "Download the daily means (CSV)")
+    render.download(cache.daily_means(ctx.data_key, s.outcome, s.policy, trial.period_days, tuple(arms),
+                                      trial.diary), "daily_means.csv", "Download the daily means (CSV)")
 
 horizons = [h for h in DEFAULT_HORIZONS if h <= trial.period_days]
 if trial.period_days not in horizons:
@@ -35,9 +35,9 @@ if trial.period_days not in horizons:
 st.subheader(f"Table 2: AUC of {label.lower()} at days {', '.join(map(str, horizons))}")
 with render.guard("Table 2"):
     # the current horizon shares the Primary page's cached analysis; the others skip the interaction refit
-    analyses = {h: cache.analysis(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary,
-                                  interaction_test=(h == s.horizon)) for h in horizons}
-    shown, raw = render.horizon_table(analyses, arms)
+    results = {h: cache.horizon_result(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary,
+                                       interaction_test=(h == s.horizon)) for h in horizons}
+    shown, raw = render.horizon_table(results, arms)
     render.plain_table(shown, "table2_by_horizon.csv", download_df=raw)
     render.show_code(ctx, name="table2_horizons", python=snippets.table2_snippet(s, horizons, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))

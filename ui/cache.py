@@ -359,3 +359,32 @@ def missingness_figure(data_key: str, outcome: str, policy: str, period_days: in
     """:func:`ketapain_core.figures.missingness_heatmap` of the days after the policy."""
     return _figures.missingness_heatmap(daily(data_key, outcome, policy, period_days, _diary),
                                         policy_label=policy_label)
+
+
+# ---- Time course -----------------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=16)
+def mean_daily_figure(data_key: str, outcome: str, policy: str, period_days: int, arms: tuple[str, ...],
+                      title: str, y_title: str, _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.mean_daily`: mean daily values per arm with their 95% band."""
+    return _figures.mean_daily(daily(data_key, outcome, policy, period_days, _diary), list(arms), title=title,
+                               y_title=y_title)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def daily_means(data_key: str, outcome: str, policy: str, period_days: int, arms: tuple[str, ...],
+                _diary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ketapain_core.summaries.daily_mean_table`: mean daily value per arm and day, with its CI."""
+    return _summaries.daily_mean_table(daily(data_key, outcome, policy, period_days, _diary), list(arms))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def imputed_days(data_key: str, outcome: str, policy: str, period_days: int, _diary: pd.DataFrame) -> int:
+    """:func:`ketapain_core.summaries.imputed_days`: diary days 1..D the policy filled in."""
+    return _summaries.imputed_days(daily(data_key, outcome, policy, period_days, _diary))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def horizon_result(data_key: str, settings: _analysis.AnalysisSettings, _diary: pd.DataFrame,
+                   interaction_test: bool = True) -> _analysis.HorizonResult:
+    """:func:`ketapain_core.analysis.horizon_result` of :func:`analysis` (the Time course's Table 2 row)."""
+    return _analysis.horizon_result(analysis(data_key, settings, _diary, interaction_test=interaction_test))

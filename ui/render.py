@@ -425,26 +425,25 @@ def variance_display(model: Any) -> pd.DataFrame:
     return vc.loc[vc["component"] != "ICC", ["component", "variance", "sd"]].reset_index(drop=True)
 
 
-def horizon_table(analyses: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The full Table 2 for one outcome: (display frame, raw long frame) from one analysis per horizon."""
+def horizon_table(results: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The full Table 2 for one outcome: (display frame, raw long frame) from one
+    :class:`ketapain_core.analysis.HorizonResult` per horizon (the display read from the summaries' records)."""
     shown, raw = [], []
-    for h, a in analyses.items():
+    for h, r in results.items():
         row: dict[str, Any] = {"Horizon": f"Day {h}"}
-        summ = a.summary.set_index("arm")
+        summ = {rec["arm"]: rec for rec in r.summary.to_dict("records")}
         for arm in arms:
-            if arm in summ.index:
-                r = summ.loc[arm]
-                row[arm] = f"{mean_sd(r['mean'], r['sd'])} (n = {int(r['n'])})"
+            if arm in summ:
+                rec = summ[arm]
+                row[arm] = f"{mean_sd(rec['mean'], rec['sd'])} (n = {int(rec['n'])})"
             else:
                 row[arm] = "-"
-        m = a.model
-        row["P (F)"] = fmt_p(m.omnibus.p_f) if m else "not estimable"
-        row["P (Wald chi2)"] = fmt_p(m.omnibus.p_chi2) if m else "-"
-        row["ICC"] = fmt(m.icc, 2) if m else "-"
-        row["Patient-periods used"] = a.n_used
+        row["P (F)"] = fmt_p(r.p_f) if r.estimable else "not estimable"
+        row["P (Wald chi2)"] = fmt_p(r.p_chi2) if r.estimable else "-"
+        row["ICC"] = fmt(r.icc, 2) if r.estimable else "-"
+        row["Patient-periods used"] = r.n_used
         shown.append(row)
-        raw.append(a.summary.assign(horizon=h, p_f=a.omnibus.p_f, p_chi2=a.omnibus.p_chi2, icc=a.icc,
-                                    n_used=a.n_used))
+        raw.append(r.summary.assign(horizon=h, p_f=r.p_f, p_chi2=r.p_chi2, icc=r.icc, n_used=r.n_used))
     raw_df = pd.concat(raw, ignore_index=True) if raw else pd.DataFrame()
     if len(raw_df):
         raw_df = raw_df[["horizon", *[c for c in raw_df.columns if c != "horizon"]]]
