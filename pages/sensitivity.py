@@ -3,11 +3,9 @@
 Single-imputation policies (complete case, LOCF, interpolation, BOCF, WOCF) run at once; multiple imputation
 and the tipping point are slower and run only when asked (buttons), with progress, cached per data and settings.
 """
-import dataclasses
-
 import streamlit as st
 
-from ketapain_core import figures, methods, snippets, summaries
+from ketapain_core import figures, methods, snippets
 from ketapain_core import sensitivity as sens
 from ketapain_core.missing import BOCF_SOURCES, POLICIES
 from ketapain_core.refbased import REFERENCE_BASED
@@ -25,10 +23,12 @@ order = list(state.POLICY_ORDER)
 labels = {p: POLICIES[p].label for p in order}
 scale = "log(AUC + 1)" if s.log else "AUC"
 
-analyses = {}
+policies = tuple(order)
+changes = None
 with render.guard("The analyses under each policy"):
-    analyses = {p: cache.analysis(ctx.data_key, dataclasses.replace(s, policy=p), trial.diary) for p in order}
-if not analyses:
+    # what the page shows of the analyses (one per policy) comes from cached views of them (issue [11])
+    changes = cache.policy_changes(ctx.data_key, s, policies, trial.diary)
+if changes is None:
     st.stop()
 
 st.subheader("Estimands: the question each method answers")
@@ -39,7 +39,7 @@ render.table(methods.estimand_table(s.horizon, OUTCOME_LABELS.get(s.outcome, s.o
 
 st.subheader("What changed")
 with render.guard("The comparison"):
-    notes = render.sensitivity_notes(analyses, s.policy)
+    notes = render.sensitivity_notes(changes)
     st.markdown(f"Against the current policy, **{labels[s.policy]}**:\n\n" + render.bullet_list(notes))
 
 # ---- multiple imputation: on request ----------------------------------------------------------------------------
@@ -49,7 +49,7 @@ c1, c2, c3 = st.columns([1, 1, 2])
 m = int(c1.number_input("Imputations m", min_value=2, max_value=200, value=sens.DEFAULT_M, step=1, key="mi_m"))
 seed = int(c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=sens.DEFAULT_SEED, step=1,
                            key="mi_seed"))
-mi_settings = dataclasses.replace(s, policy="locf")   # the policy plays no part in MI; one cache key for all
+mi_settings = cache.mi_settings(s)   # the policy plays no part in MI; one cache key for all
 if c3.button(f"Run multiple imputation (m = {m})", key="mi_run", icon=":material/play_arrow:"):
     st.session_state[MI_ON] = True
 mi = None
@@ -72,7 +72,7 @@ st.subheader("Reference-based multiple imputation (on request)")
 st.markdown(render.bullet_list([f"**{methods.METHODS[k].label}**: {methods.METHODS[k].rule} *Assumes:* "
                                 f"{methods.METHODS[k].assumption}" for k in REFERENCE_BASED]))
 arms_all = list(trial.arms)
-default_ref = next((a.reference for a in analyses.values() if a is not None), arms_all[0])
+default_ref = changes.reference or arms_all[0]
 r1, r2, r3 = st.columns([2, 1, 1])
 chosen = r1.multiselect("Strategies", list(REFERENCE_BASED), default=list(REFERENCE_BASED), key="ref_strategies",
                         format_func=lambda k: methods.METHODS[k].label)
@@ -113,8 +113,7 @@ if st.session_state.get(DAILY_ON):
         if s.log:
             st.info("The daily-data model is fitted on the pain scale (the log switch applies to AUC models).")
         with st.spinner("Fitting the daily-data mixed model..."):
-            daily = cache.daily_model(ctx.data_key, dataclasses.replace(mi_settings, log=False), spline_df,
-                                      trial.diary)
+            daily = cache.daily_model(ctx.data_key, cache.daily_settings(s), spline_df, trial.diary)
         st.caption(f"{daily.n_obs} recorded days from {daily.n_patient_periods} patient-periods; variance: "
                    f"patient {daily.var_patient:.3g}, patient-period {daily.var_patient_period:.3g}, residual "
                    f"{daily.var_residual:.3g}. The df of the contrasts is the within-patient df of the AUC model "
@@ -122,7 +121,7 @@ if st.session_state.get(DAILY_ON):
         if daily.status != "ok":
             render.status(daily, "The daily-data model")
         render.show_code(ctx, name="daily_model", python=snippets.daily_model_snippet(
-            dataclasses.replace(mi_settings, log=False), spline_df, ctx.file_names,
+            cache.daily_settings(s), spline_df, ctx.file_names,
             bundled=ctx.dataset == state.BUNDLED), r=False)
 else:
     st.caption("Not run yet: press the button (a few seconds at 20 patients).")
@@ -131,19 +130,22 @@ else:
 method_labels = {**labels, "mi": methods.method_label("mi", mi.m if mi is not None else None),
                  "daily": methods.method_label("daily"),
                  **{k: methods.method_label(k, r.m) for k, r in refmi.items()}}
+# the methods run on request, by what keys their cached results (the views below get them from there)
+ran = dict(mi=(m, seed) if mi is not None else None, refs=(tuple(refmi), ref_arm_imp, m, seed) if refmi else None,
+           daily_df=spline_df if daily is not None else None)
 st.subheader("Pairwise contrasts across methods")
 with render.guard("The contrasts by method"):
-    comp = sens.method_comparison(analyses, mi, method_labels, daily=daily, extra=refmi)
-    render.chart(figures.forest(comp, group="method", group_labels=method_labels,
-                                   x_title=f"Difference in {scale} (95% CI)",
-                                   title="Model-based contrasts (a - b) by method for missing days"),
-                    key="sens_contrasts")
+    comp = cache.method_comparison(ctx.data_key, s, policies, method_labels, trial.diary, **ran)
+    render.chart(cache.method_forest_figure(ctx.data_key, s, policies, method_labels,
+                                            f"Difference in {scale} (95% CI)",
+                                            "Model-based contrasts (a - b) by method for missing days", trial.diary,
+                                            **ran), key="sens_contrasts")
     render.table(comp.drop(columns=["method"]), "contrasts_by_method.csv", download_df=comp,
                  digits={"df": 1, "n_used": 0})
 
 st.subheader("Patient-periods used and the assumption of each method")
 with render.guard("The method table"):
-    pt = methods.method_table(analyses, mi, daily, extra=refmi)
+    pt = cache.method_table(ctx.data_key, s, policies, trial.diary, **ran)
     render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt, digits={"ICC": 2})
     st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
                "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")
@@ -158,13 +160,10 @@ with st.expander("BOCF: the baseline of each patient-period"):
 
 # ---- tipping point: on request -----------------------------------------------------------------------------------
 st.subheader("Tipping point (delta-adjusted multiple imputation, on request)")
-ref_arm = next((a.reference for a in analyses.values() if a is not None), "the reference")
+ref_arm = changes.reference or "the reference"
 st.markdown(f"{methods.METHODS['tipping'].rule} The reference here is {render.esc(ref_arm)}. "
             f"*Assumes:* {methods.TIPPING_ASSUMPTION}")
-pairs = []
-ref_model = analyses.get(s.policy)
-if ref_model is not None and ref_model.model is not None:
-    pairs = list(zip(ref_model.model.contrasts["a"], ref_model.model.contrasts["b"]))
+pairs = list(changes.pairs)
 t1, t2, t3 = st.columns([2, 1, 1])
 pair = t1.selectbox("Contrast", pairs, format_func=lambda ab: f"{ab[0]} - {ab[1]}", key="tp_contrast") \
     if pairs else None
@@ -200,10 +199,10 @@ else:
 
 st.subheader("Effect sizes under each policy")
 with render.guard("The effect sizes by policy"):
-    es = summaries.policy_comparison(analyses, what="effect_sizes")
-    render.chart(figures.forest(es, estimate="d", group="policy", group_labels=labels,
-                                   x_title="d_z (95% CI)", title="Within-patient effect sizes by policy"),
-                    key="sens_effects")
+    es = cache.policy_effect_sizes(ctx.data_key, s, policies, trial.diary)
+    render.chart(cache.policy_effects_figure(ctx.data_key, s, policies, labels, "d_z (95% CI)",
+                                             "Within-patient effect sizes by policy", trial.diary),
+                 key="sens_effects")
     render.table(es.assign(policy=es["policy"].map(labels).fillna(es["policy"])), "effect_sizes_by_policy.csv",
                  digits={"n": 0}, download_df=es)
 

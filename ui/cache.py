@@ -388,3 +388,98 @@ def horizon_result(data_key: str, settings: _analysis.AnalysisSettings, _diary: 
                    interaction_test: bool = True) -> _analysis.HorizonResult:
     """:func:`ketapain_core.analysis.horizon_result` of :func:`analysis` (the Time course's Table 2 row)."""
     return _analysis.horizon_result(analysis(data_key, settings, _diary, interaction_test=interaction_test))
+
+
+# ---- Sensitivity: the policies and the methods run on request side by side ----------------------------------------
+# ``policies``: the policies compared, in the page's order. The methods run on request are named by what keys
+# their own cache entries (the page passes them once they ran): ``mi`` = (m, seed), ``refs`` = (strategies,
+# reference arm of the imputation, m, seed), ``daily_df`` = the spline df; the wrappers get the results from
+# their cached functions.
+def mi_settings(settings: _analysis.AnalysisSettings) -> _analysis.AnalysisSettings:
+    """The settings multiple imputation is keyed on: the policy plays no part in MI, so one key for all."""
+    return dataclasses.replace(settings, policy="locf")
+
+
+def daily_settings(settings: _analysis.AnalysisSettings) -> _analysis.AnalysisSettings:
+    """The settings the daily-data model is keyed on (no policy, and on the pain scale: no log)."""
+    return dataclasses.replace(mi_settings(settings), log=False)
+
+
+def _policy_analyses(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                     diary: pd.DataFrame) -> dict[str, _analysis.Analysis]:
+    return {p: analysis(data_key, dataclasses.replace(settings, policy=p), diary) for p in policies}
+
+
+def _on_request(data_key: str, settings: _analysis.AnalysisSettings, mi: Optional[tuple[int, int]],
+                refs: Optional[tuple[tuple[str, ...], str, int, int]], daily_df: Optional[int],
+                diary: pd.DataFrame) -> tuple[Any, dict[str, Any], Any]:
+    """The MI result, the reference-based results and the daily-data model the page ran (None / {} if not)."""
+    s = mi_settings(settings)
+    mi_result = multiple_imputation(data_key, s, mi[0], mi[1], 0.0, diary) if mi is not None else None
+    extra = ({k: reference_based(data_key, s, k, refs[1], refs[2], refs[3], diary) for k in refs[0]}
+             if refs is not None else {})
+    dm = daily_model(data_key, daily_settings(settings), daily_df, diary) if daily_df is not None else None
+    return mi_result, extra, dm
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def policy_changes(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                   _diary: pd.DataFrame):
+    """:func:`ketapain_core.sensitivity.policy_changes`: each policy beside the current one (and the reference
+    arm and the current policy's contrasts)."""
+    from ketapain_core import sensitivity as _sens
+
+    return _sens.policy_changes(_policy_analyses(data_key, settings, policies, _diary), settings.policy)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def method_comparison(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                      labels: dict[str, str], _diary: pd.DataFrame, mi: Optional[tuple[int, int]] = None,
+                      refs: Optional[tuple[tuple[str, ...], str, int, int]] = None,
+                      daily_df: Optional[int] = None) -> pd.DataFrame:
+    """:func:`ketapain_core.sensitivity.method_comparison`: the contrasts of every policy and of the methods run
+    on request, one row per method x contrast (``labels``: each method's shown name)."""
+    from ketapain_core import sensitivity as _sens
+
+    mi_result, extra, dm = _on_request(data_key, settings, mi, refs, daily_df, _diary)
+    return _sens.method_comparison(_policy_analyses(data_key, settings, policies, _diary), mi_result, labels,
+                                   daily=dm, extra=extra)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def method_forest_figure(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                         labels: dict[str, str], x_title: str, title: str, _diary: pd.DataFrame,
+                         mi: Optional[tuple[int, int]] = None,
+                         refs: Optional[tuple[tuple[str, ...], str, int, int]] = None,
+                         daily_df: Optional[int] = None) -> Any:
+    """:func:`ketapain_core.figures.forest` of :func:`method_comparison`, one group per method."""
+    comp = method_comparison(data_key, settings, policies, labels, _diary, mi=mi, refs=refs, daily_df=daily_df)
+    return _figures.forest(comp, group="method", group_labels=labels, x_title=x_title, title=title)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def method_table(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                 _diary: pd.DataFrame, mi: Optional[tuple[int, int]] = None,
+                 refs: Optional[tuple[tuple[str, ...], str, int, int]] = None,
+                 daily_df: Optional[int] = None) -> pd.DataFrame:
+    """:func:`ketapain_core.methods.method_table`: patient-periods used and the assumption of each method."""
+    from ketapain_core import methods as _methods
+
+    mi_result, extra, dm = _on_request(data_key, settings, mi, refs, daily_df, _diary)
+    return _methods.method_table(_policy_analyses(data_key, settings, policies, _diary), mi_result, dm,
+                                 extra=extra)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def policy_effect_sizes(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                        _diary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ketapain_core.summaries.policy_comparison` of the effect sizes under each policy."""
+    return _summaries.policy_comparison(_policy_analyses(data_key, settings, policies, _diary), what="effect_sizes")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def policy_effects_figure(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
+                          labels: dict[str, str], x_title: str, title: str, _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.forest` of :func:`policy_effect_sizes` (d_z), one group per policy."""
+    es = policy_effect_sizes(data_key, settings, policies, _diary)
+    return _figures.forest(es, estimate="d", group="policy", group_labels=labels, x_title=x_title, title=title)

@@ -450,38 +450,29 @@ def horizon_table(results: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.D
     return pd.DataFrame(shown), raw_df
 
 
-def sensitivity_notes(analyses: Mapping[str, Any], current: str, alpha: float = 0.05) -> list[str]:
-    """Plain sentences on what changes between the current policy and each other policy."""
-    base = analyses.get(current)
-    if base is None:
-        return []
+def sensitivity_notes(changes: Any, alpha: float = 0.05) -> list[str]:
+    """Plain sentences on what changes between the current policy and each other policy, from
+    :func:`ketapain_core.sensitivity.policy_changes` (its records: no table is searched)."""
+    current = changes.current
     notes = []
-    bm = base.model
-    for p, a in analyses.items():
-        if p == current:
-            continue
-        m = a.model
-        lab, blab = POLICIES[p].label, POLICIES[current].label
-        used, bused = a.n_used, base.n_used
+    for c in changes.changes:
+        lab, blab = POLICIES[c.policy].label, POLICIES[current].label
+        used, bused = c.n_used, changes.n_used
         versus = f"as {blab}" if used == bused else f"{bused} under {blab}"
         parts = [f"**{lab}** uses {used} patient-periods ({versus})"]
-        if m is None or bm is None:
-            parts.append("the model is not estimable under " + (lab if m is None else blab))
+        if not c.estimable or not changes.estimable:
+            parts.append("the model is not estimable under " + (lab if not c.estimable else blab))
             notes.append("; ".join(parts) + ".")
             continue
-        parts.append(f"omnibus P (F) {fmt_p(bm.omnibus.p_f)} -> {fmt_p(m.omnibus.p_f)}")
+        parts.append(f"omnibus P (F) {fmt_p(changes.p_f)} -> {fmt_p(c.p_f)}")
         flips = []
-        bc = bm.contrasts.set_index(["a", "b"])
-        for r in m.contrasts.itertuples(index=False):
-            if (r.a, r.b) not in bc.index:
-                continue
-            b = bc.loc[(r.a, r.b)]
-            ra, rb = esc(r.a), esc(r.b)
-            if (b["p_sidak"] < alpha) != (r.p_sidak < alpha):
-                flips.append(f"{ra} vs {rb} becomes {'significant' if r.p_sidak < alpha else 'not significant'} "
-                             f"(Sidak P {fmt_p(b['p_sidak'])} -> {fmt_p(r.p_sidak)})")
-            est_shift = r.estimate - b["estimate"]
-            parts.append(f"{ra} - {rb}: {fmt(b['estimate'])} -> {fmt(r.estimate)} ({'+' if est_shift >= 0 else ''}"
+        for a, b, estimate, p_sidak, b_estimate, b_p_sidak in c.contrasts:
+            ra, rb = esc(a), esc(b)
+            if (b_p_sidak < alpha) != (p_sidak < alpha):
+                flips.append(f"{ra} vs {rb} becomes {'significant' if p_sidak < alpha else 'not significant'} "
+                             f"(Sidak P {fmt_p(b_p_sidak)} -> {fmt_p(p_sidak)})")
+            est_shift = estimate - b_estimate
+            parts.append(f"{ra} - {rb}: {fmt(b_estimate)} -> {fmt(estimate)} ({'+' if est_shift >= 0 else ''}"
                          f"{fmt(est_shift)})")
         if flips:
             parts.append("; ".join(flips))
