@@ -27,7 +27,8 @@ with render.guard("Table 1"):
         by = f" and by {render.esc(t1.by)}" if t1.by else ""
         st.markdown(f"Patients of the diary, overall{by}: mean ± SD, median [IQR] (pain duration) or n (%) "
                     "(percent of the patients with a value).")
-        render.table(t1.wide(), "table1.csv", download_df=t1.to_frame(),
+        render.table(cache.table1_wide(ctx.data_key, trial.patients, trial.diary), "table1.csv",
+                     download_df=t1.to_frame(),
                      label="Download Table 1 (CSV, the numbers: one row per variable, level and group)")
         if t1.notes:
             st.caption("Notes: " + "; ".join(render.esc(n) for n in t1.notes))

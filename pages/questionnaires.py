@@ -2,7 +2,7 @@
 chosen scale, and the secondary diary outcomes (Table 2 rows)."""
 import streamlit as st
 
-from ketapain_core import figures, snippets
+from ketapain_core import snippets
 from ui import cache, render, sidebar, state
 
 ctx = sidebar.page_context()
@@ -32,13 +32,13 @@ else:
                "when values are missing (the model then leaves out patients without a baseline value).")
     with render.guard("Table 3"):
         with st.spinner("Fitting one crossover model per scale..."):
-            q = cache.questionnaire_table(ctx.data_key, reference, bool(adjust), s.carryover, trial.questionnaires,
-                                          trial.design())
+            q = cache.table3(ctx.data_key, reference, bool(adjust), s.carryover, trial.questionnaires,
+                             cache.design(ctx.data_key, trial))
         st.markdown(f"Mean ± SD (n) at baseline and at the end of each arm's period. **P**: treatment in the same "
                     f"crossover mixed model as the primary endpoint (value ~ treatment + period + sequence"
                     f"{' + baseline' if adjust else ''} + (1 | patient), REML, Satterthwaite F), reference "
                     f"{render.esc(q.reference)}.")
-        render.table(q.wide(), "table3.csv", download_df=q.to_frame(),
+        render.table(q.wide, "table3.csv", download_df=q.frame,
                      label="Download Table 3 (CSV, the numbers with each scale's test)")
         t = q.tests
         n_not = int((t["status"] == "not estimable").sum())
@@ -62,9 +62,10 @@ else:
         label = st.selectbox("Scale", options, key=state.SCALE)
         instrument, scale = dict((state.scale_label(i, sc), (i, sc))
                                  for i, sc in cache.scales(ctx.data_key, trial.questionnaires))[label]
-        per = cache.scale_per_patient(ctx.data_key, instrument, scale, trial.questionnaires, trial.design())
-        render.chart(figures.scale_by_patient(per, arms, title=f"{instrument}: {scale}, per patient",
-                                                 y_title=f"{instrument} {scale}"), key="scale_plot")
+        design = cache.design(ctx.data_key, trial)
+        render.chart(cache.scale_figure(ctx.data_key, instrument, scale, tuple(arms),
+                                        f"{instrument}: {scale}, per patient", f"{instrument} {scale}",
+                                        trial.questionnaires, design), key="scale_plot")
         st.caption("One line per patient from baseline through the value at the end of each arm's period; red "
                    "diamonds are the means. A line breaks where a value is missing.")
         if q is not None:
@@ -73,7 +74,8 @@ else:
                 r0 = row.iloc[0]
                 st.markdown(f"**{render.p_text(r0['p_f'])}** (F test, {int(r0['n_used'])} patient-periods); "
                             f"status: {render.esc(r0['status'])} ({render.esc(r0['reason'])}).")
-        render.download(per, f"scale_{instrument}_{scale}.csv".replace(" ", "_").replace("/", "-"),
+        render.download(cache.scale_per_patient(ctx.data_key, instrument, scale, trial.questionnaires, design),
+                        f"scale_{instrument}_{scale}.csv".replace(" ", "_").replace("/", "-"),
                         "Download this scale per patient (CSV)", key="dl-scale-per-patient")
 
 # ---- diary secondary outcomes ----------------------------------------------------------------------------------

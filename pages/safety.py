@@ -24,7 +24,8 @@ if trial.adverse_events is None:
             icon=":material/info:")
 else:
     with render.guard("The adverse-event summary"):
-        res = cache.safety_analysis(ctx.data_key, reference, trial.adverse_events, trial.design())
+        design = cache.design(ctx.data_key, trial)
+        res = cache.safety_analysis(ctx.data_key, reference, trial.adverse_events, design)
         sm = res.summary
         st.markdown(f"Patients who received each arm; counted: {render.esc(sm.related_basis)}.")
         b = sm.by_arm
@@ -44,7 +45,8 @@ else:
     with render.guard("Each event by arm"):
         st.markdown("**Each event by arm** (patients with the event, n (%) of those who received the arm)")
         if len(sm.events):
-            render.table(sm.events_wide(), "adverse_events_by_type.csv", download_df=sm.events)
+            render.table(cache.safety_events_wide(ctx.data_key, reference, trial.adverse_events, design),
+                         "adverse_events_by_type.csv", download_df=sm.events)
         else:
             st.info("No adverse event recorded.")
     with render.guard("The serious events"):
@@ -104,10 +106,11 @@ if trial.analgesics is None:
             "(see `analgesics_template.csv` on the Data and design page).", icon=":material/info:")
 else:
     with render.guard("Table 4"):
-        an = cache.analgesics_table(ctx.data_key, trial.analgesics, trial.design())
+        design = cache.design(ctx.data_key, trial)
+        an = cache.analgesics_table(ctx.data_key, trial.analgesics, design)
         st.markdown("Patients taking each drug class during a period, n (%) of those who received the arm.")
-        render.table(an.wide(), "table4_analgesics.csv", download_df=pd.concat(
-            [an.table, an.any.assign(drug_class="any extra analgesic")], ignore_index=True))
+        t4 = cache.table4(ctx.data_key, trial.analgesics, design)
+        render.table(t4.wide, "table4_analgesics.csv", download_df=t4.download)
         for note in an.notes:
             st.caption(render.esc(note))
         render.show_code(ctx, name="analgesics", python=snippets.analgesics_snippet(ctx.file_names, trial.period_days, bundled=bundled),

@@ -483,3 +483,59 @@ def policy_effects_figure(data_key: str, settings: _analysis.AnalysisSettings, p
     """:func:`ketapain_core.figures.forest` of :func:`policy_effect_sizes` (d_z), one group per policy."""
     es = policy_effect_sizes(data_key, settings, policies, _diary)
     return _figures.forest(es, estimate="d", group="policy", group_labels=labels, x_title=x_title, title=title)
+
+
+# ---- Baseline, Questionnaires, Safety: the display tables ---------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def table1_wide(data_key: str, _patients: pd.DataFrame, _diary: pd.DataFrame) -> pd.DataFrame:
+    """:meth:`ketapain_core.baseline.BaselineTable.wide` of :func:`baseline_table` (Table 1 as shown)."""
+    return baseline_table(data_key, _patients, _diary).wide()
+
+
+class Table3(NamedTuple):
+    """What the Questionnaires page shows of :func:`questionnaire_table` (without its per-scale models, which
+    take longer to copy than the whole page takes to run)."""
+
+    reference: Optional[str]
+    wide: pd.DataFrame
+    frame: pd.DataFrame
+    tests: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def table3(data_key: str, reference: str, adjust_baseline: bool, carryover: str, _questionnaires: pd.DataFrame,
+           _design: pd.DataFrame) -> Table3:
+    """Table 3 of :func:`questionnaire_table`: its reference arm, ``wide()``, ``to_frame()``, tests and notes."""
+    q = questionnaire_table(data_key, reference, adjust_baseline, carryover, _questionnaires, _design)
+    return Table3(q.reference, q.wide(), q.to_frame(), q.tests, tuple(q.notes))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def scale_figure(data_key: str, instrument: str, scale: str, arms: tuple[str, ...], title: str, y_title: str,
+                 _questionnaires: pd.DataFrame, _design: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.scale_by_patient` of :func:`scale_per_patient`."""
+    return _figures.scale_by_patient(scale_per_patient(data_key, instrument, scale, _questionnaires, _design),
+                                     list(arms), title=title, y_title=y_title)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def safety_events_wide(data_key: str, reference: str, _adverse_events: Optional[pd.DataFrame],
+                       _design: pd.DataFrame) -> pd.DataFrame:
+    """:meth:`ketapain_core.safety.SafetySummary.events_wide` of :func:`safety_analysis` (each event by arm)."""
+    return safety_analysis(data_key, reference, _adverse_events, _design).summary.events_wide()
+
+
+class Table4(NamedTuple):
+    """Table 4 as shown (``wide()``) and as downloaded (each drug class, then any extra analgesic)."""
+
+    wide: pd.DataFrame
+    download: pd.DataFrame
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def table4(data_key: str, _analgesics: Optional[pd.DataFrame], _design: pd.DataFrame) -> Table4:
+    """Table 4 of :func:`analgesics_table`."""
+    an = analgesics_table(data_key, _analgesics, _design)
+    return Table4(an.wide(), pd.concat([an.table, an.any.assign(drug_class="any extra analgesic")],
+                                       ignore_index=True))

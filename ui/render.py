@@ -573,16 +573,20 @@ def diary_mapping(ctx: Context) -> dict:
 # ---- secondary endpoints (issue [4]): display reshaping, no statistics -----------------------------------------
 def secondary_diary_display(table: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
     """The diary secondary outcomes (``diary_secondary`` / ``table2``, long) as one row per outcome: each arm's
-    ``mean ± SD (n)``, the policy, P (F), patient-periods used and the model status."""
+    ``mean ± SD (n)``, the policy, P (F), patient-periods used and the model status (read from the records)."""
+    groups: dict[Any, list[dict]] = {}
+    for rec in table.to_dict("records"):
+        groups.setdefault(rec["row"], []).append(rec)
     rows = []
-    for label in dict.fromkeys(table["row"]):
-        sub = table[table["row"] == label]
-        by_arm = sub.set_index("arm")
-        first = sub.iloc[0]
+    for label, recs in groups.items():
+        by_arm: dict[Any, dict] = {}
+        for rec in recs:
+            by_arm.setdefault(rec["arm"], rec)
+        first = recs[0]
         row: dict[str, Any] = {"Outcome": label}
         for arm in arms:
-            if arm in by_arm.index:
-                r = by_arm.loc[arm]
+            if arm in by_arm:
+                r = by_arm[arm]
                 row[arm] = f"{mean_sd(r['mean'], r['sd'])} (n = {int(r['n'])})"
             else:
                 row[arm] = "-"
