@@ -58,9 +58,9 @@ with spag_tab:
             highlight = st.multiselect("Highlight patients", state.patient_list(trial), key=state.HIGHLIGHT,
                            placeholder="Choose patients to draw in bold")
             fig_no = "Fig. 3" if s.horizon == 7 else "Fig. 2" if s.horizon == 35 else "Figs. 2-3"
-            render.chart(figures.spaghetti(a.auc.table, arms, highlight=highlight,
-                                              title=f"AUC per patient under each arm, day {s.horizon} ({fig_no} style)"),
-                            key="spaghetti")
+            render.chart(cache.spaghetti_figure(ctx.data_key, s, tuple(arms), tuple(highlight),
+                                                f"AUC per patient under each arm, day {s.horizon} ({fig_no} style)",
+                                                trial.diary), key="spaghetti")
             st.caption(f"One point per patient per arm, joined across arms; {figures.MEDIAN_WORDS} are the arm medians. A line breaks "
                        "where a patient-period has no AUC under the current missing-data policy.")
 

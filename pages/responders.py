@@ -42,9 +42,9 @@ with counts_tab:
         if a is not None:
             r = a.responders
             with render.guard("The waterfall plot"):
-                render.chart(figures.waterfall(r.per_patient, arms, threshold=threshold, reference=r.reference,
-                                                  title=f"% change in AUC vs {r.reference}, per patient (threshold: "
-                                                        f"{threshold})"), key="waterfall")
+                render.chart(cache.waterfall_figure(ctx.data_key, s, tuple(arms), threshold,
+                                                    f"% change in AUC vs {r.reference}, per patient (threshold: "
+                                                    f"{threshold})", trial.diary), key="waterfall")
         if ra is not None:
             c = ra.counts
             ref = render.esc(ra.reference)

@@ -539,3 +539,20 @@ def table4(data_key: str, _analgesics: Optional[pd.DataFrame], _design: pd.DataF
     an = analgesics_table(data_key, _analgesics, _design)
     return Table4(an.wide(), pd.concat([an.table, an.any.assign(drug_class="any extra analgesic")],
                                        ignore_index=True))
+
+
+# ---- Primary and Responders: the figures drawn first ----------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=32)
+def spaghetti_figure(data_key: str, settings: _analysis.AnalysisSettings, arms: tuple[str, ...],
+                     highlight: tuple[str, ...], title: str, _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.spaghetti` of the AUCs of :func:`analysis`."""
+    return _figures.spaghetti(analysis(data_key, settings, _diary).auc.table, list(arms), highlight=list(highlight),
+                              title=title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def waterfall_figure(data_key: str, settings: _analysis.AnalysisSettings, arms: tuple[str, ...], threshold: str,
+                     title: str, _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.waterfall` of the responders of :func:`analysis`."""
+    r = analysis(data_key, settings, _diary).responders
+    return _figures.waterfall(r.per_patient, list(arms), threshold=threshold, reference=r.reference, title=title)

@@ -612,15 +612,18 @@ def chance_text(expected: Any, low: Any, high: Any, p: Any) -> str:
 
 def responder_counts_display(counts: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """The responder counts of one horizon as the paper's table (arm, n, any, 30%, 50%), each count with its
-    chance reference beside it (``<threshold>: chance`` = expected (5-95% range), P(count >= observed))."""
-    t = counts[counts["horizon"] == horizon]
+    chance reference beside it (``<threshold>: chance`` = expected (5-95% range), P(count >= observed)); read
+    from the records."""
+    groups: dict[Any, dict[Any, dict]] = {}
+    for rec in counts.to_dict("records"):
+        if rec["horizon"] == horizon:
+            groups.setdefault(rec["label"], {}).setdefault(rec["threshold"], rec)
     rows = []
-    for label in dict.fromkeys(t["label"]):
-        g = t[t["label"] == label].set_index("threshold")
-        row: dict[str, Any] = {"arm": label, "n": int(g["n"].iloc[0])}
+    for label, by_thr in groups.items():
+        row: dict[str, Any] = {"arm": label, "n": int(next(iter(by_thr.values()))["n"])}
         for thr in ("any", "30%", "50%"):
-            if thr in g.index:
-                r = g.loc[thr]
+            if thr in by_thr:
+                r = by_thr[thr]
                 row[thr] = int(r["observed"])
                 row[f"{thr}: chance"] = chance_text(r["expected"], r["low"], r["high"], r["p"])
             else:
