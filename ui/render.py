@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -260,11 +261,16 @@ def html_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None) -> pd.
     >>> html_table(pd.DataFrame({"p_sidak": [0.00001], "ci_low": [float("nan")], "n": [3]})).to_dict("list")
     {'P (Sidak)': ['<0.001'], '95% CI low': ['-'], 'n': ['3']}
     """
+    return pd.DataFrame(_text_columns(df, digits), index=pd.RangeIndex(len(df)))
+
+
+def _text_columns(df: pd.DataFrame, digits: Mapping[str, int] | None = None) -> dict[str, list[str]]:
+    """Each column's cells as text (:func:`ketapain_core.format.cell_text`) under its shown name."""
     out = {}
-    for c in df.columns:
+    for c, values in df.items():
         d = (digits or {}).get(c, 2)
-        out[_format.column_label(c)] = [_format.cell_text(x, d, p_value=c in P_COLUMNS) for x in df[c].tolist()]
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+        out[_format.column_label(c)] = [_format.cell_text(x, d, p_value=c in P_COLUMNS) for x in values.tolist()]
+    return out
 
 
 _TABLE_CSS = ("<style>.kp-table{border-collapse:collapse;width:100%;font-size:0.9rem}"
@@ -282,16 +288,20 @@ def html_table_markup(shown: pd.DataFrame, raw: Optional[pd.DataFrame] = None) -
     >>> html_table_markup(pd.DataFrame({"P (F)": ["0.2"]}), pd.DataFrame({"p_f": [0.2]})).count('data-col="p_f" data-num')
     1
     """
+    return _markup(list(shown.columns), shown.itertuples(index=False), raw)
+
+
+def _markup(columns: Sequence[Any], rows: Any, raw: Optional[pd.DataFrame]) -> str:
+    """:func:`html_table_markup` of the shown column names and the rows of cells."""
     import html as _html
 
     if raw is None:
-        attrs = [""] * len(shown.columns)
+        attrs = [""] * len(columns)
     else:
-        attrs = [f' data-col="{_html.escape(str(c))}"' + (" data-num" if pd.api.types.is_numeric_dtype(raw[c]) else "")
-                 for c in raw.columns]
-    head = "".join(f'<th scope="col"{a}>{_html.escape(str(c))}</th>' for c, a in zip(shown.columns, attrs))
-    body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in shown.itertuples(index=False))
+        attrs = [f' data-col="{_html.escape(str(c))}"' + (" data-num" if pd.api.types.is_numeric_dtype(t) else "")
+                 for c, t in raw.dtypes.items()]
+    head = "".join(f'<th scope="col"{a}>{_html.escape(str(c))}</th>' for c, a in zip(columns, attrs))
+    body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
     return f'{_TABLE_CSS}<table class="kp-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -373,7 +383,9 @@ def plain_table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Ma
     if not _fits_html(df):
         table(df, file_name, digits=digits, download_df=download_df, label=label, key=key)
         return
-    st.html(html_table_markup(html_table(df, digits), raw=df))
+    cells = _text_columns(df, digits)            # html_table_markup(html_table(df)) without the frame in between
+    rows = zip(*cells.values()) if cells else [()] * len(df)
+    st.html(_markup(list(cells), rows, df))
     if file_name:
         download(download_df if download_df is not None else df, file_name, label, key)
 
@@ -610,29 +622,33 @@ def chance_text(expected: Any, low: Any, high: Any, p: Any) -> str:
     return f"{fmt(expected, 1)} ({fmt(low, 0)}-{fmt(high, 0)}), P = {fmt_p(p)}"
 
 
+_COUNT_FIELDS = ("horizon", "label", "threshold", "n", "observed", "expected", "low", "high", "p")
+
+
 def responder_counts_display(counts: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """The responder counts of one horizon as the paper's table (arm, n, any, 30%, 50%), each count with its
     chance reference beside it (``<threshold>: chance`` = expected (5-95% range), P(count >= observed)); read
     from the records."""
     groups: dict[Any, dict[Any, dict]] = {}
-    for rec in counts.to_dict("records"):
-        if rec["horizon"] == horizon:
-            groups.setdefault(rec["label"], {}).setdefault(rec["threshold"], rec)
-    rows = []
+    for rec in zip(*(counts[c].tolist() for c in _COUNT_FIELDS)):
+        r = dict(zip(_COUNT_FIELDS, rec))
+        if r["horizon"] == horizon:
+            groups.setdefault(r["label"], {}).setdefault(r["threshold"], r)
+    cols: dict[str, list] = {c: [] for c in ("arm", "n", "any", "any: chance", "30%", "30%: chance", "50%",
+                                             "50%: chance")}
     for label, by_thr in groups.items():
-        row: dict[str, Any] = {"arm": label, "n": int(next(iter(by_thr.values()))["n"])}
+        cols["arm"].append(label)
+        cols["n"].append(int(next(iter(by_thr.values()))["n"]))
         for thr in ("any", "30%", "50%"):
-            if thr in by_thr:
-                r = by_thr[thr]
-                row[thr] = int(r["observed"])
-                row[f"{thr}: chance"] = chance_text(r["expected"], r["low"], r["high"], r["p"])
-            else:
-                row[thr] = None
-                row[f"{thr}: chance"] = "-"
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=["arm", "n", "any", "any: chance", "30%", "30%: chance", "50%",
-                                      "50%: chance"])
-    return out.astype({"n": "int64", "any": "Int64", "30%": "Int64", "50%": "Int64"})
+            r = by_thr.get(thr)
+            cols[thr].append(int(r["observed"]) if r is not None else None)
+            cols[f"{thr}: chance"].append(chance_text(r["expected"], r["low"], r["high"], r["p"]) if r is not None
+                                          else "-")
+    out: dict[str, Any] = {c: (v if groups else pd.Series([], dtype=object)) for c, v in cols.items()}
+    out["n"] = np.array(cols["n"], dtype="int64")        # the columns built with their types: no astype
+    for thr in ("any", "30%", "50%"):
+        out[thr] = pd.array(cols[thr], dtype="Int64")
+    return pd.DataFrame(out)
 
 
 def persistence_display(table: pd.DataFrame, threshold: str) -> pd.DataFrame:
