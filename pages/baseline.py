@@ -28,7 +28,7 @@ with render.guard("Table 1"):
         st.markdown(f"Patients of the diary, overall{by}: mean ± SD, median [IQR] (pain duration) or n (%) "
                     "(percent of the patients with a value).")
         render.table(cache.table1_wide(ctx.data_key, trial.patients, trial.diary), "table1.csv",
-                     download_df=t1.to_frame(),
+                     download_df=t1.to_frame,
                      label="Download Table 1 (CSV, the numbers: one row per variable, level and group)")
         if t1.notes:
             st.caption("Notes: " + "; ".join(render.esc(n) for n in t1.notes))

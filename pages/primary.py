@@ -31,8 +31,8 @@ with render.guard("The summary table"):
         st.markdown(f"Omnibus test of treatment: **{render.p_text(m.omnibus.p_f)}** (F test, Satterthwaite df; "
                     f"Wald chi-square {render.p_text(m.omnibus.p_chi2)}). AUC in pain score-days, mean ± SD and "
                     "median [IQR] over the patient-periods with an AUC.")
-    render.plain_table(shown, "table2_row.csv", download_df=a.summary.assign(horizon=s.horizon, outcome=s.outcome,
-                                                                         policy=s.policy))
+    render.plain_table(shown, "table2_row.csv", download_df=lambda: a.summary.assign(
+        horizon=s.horizon, outcome=s.outcome, policy=s.policy))
     render.download(a.auc.table, "auc_table.csv", "Download the AUC table (CSV, one row per patient-period)")
     render.show_code(ctx, 'table2_row')
 
@@ -77,12 +77,12 @@ with model_tab:
                 render.table(m.fixed_effects, "fixed_effects.csv", digits={"df": 1})
                 render.show_code(ctx, 'fixed_effects')
                 st.markdown("**Omnibus tests** (F with Satterthwaite df is primary; Wald chi-square as Stata)")
-                render.table(render.omnibus_display(m), "omnibus_tests.csv", download_df=m.omnibus_frame(),
+                render.table(render.omnibus_display(m), "omnibus_tests.csv", download_df=m.omnibus_frame,
                              digits={"num df": 0, "df": 0, "den df (Satterthwaite)": 1})
                 left, right = st.columns([3, 1])
                 with left:
                     st.markdown("**Variance components**")
-                    render.table(render.variance_display(m), "variance_components.csv", download_df=m.variance_frame())
+                    render.table(render.variance_display(m), "variance_components.csv", download_df=m.variance_frame)
                 with right:
                     st.metric("ICC", render.fmt(m.icc, 2), help="Intraclass correlation: the between-patient share of the variance")
                 st.markdown("**Model-based means per arm** (emmeans: equal weights over periods and sequences)")

@@ -54,7 +54,7 @@ with counts_tab:
                             f"below every other arm; chance = expected count (5-95% range), P(count >= observed) under "
                             f"{c.table['permutations'].iloc[0] if len(c.table) else 0:,} re-randomizations)")
                 render.plain_table(render.responder_counts_display(c.table, s.horizon), f"responder_counts_day{s.horizon}.csv",
-                             download_df=c.table[c.table["horizon"] == s.horizon].drop(columns=["sentence"]))
+                             download_df=lambda: c.table[c.table["horizon"] == s.horizon].drop(columns=["sentence"]))
                 here = c.table[(c.table["horizon"] == s.horizon) & (c.table["threshold"] == threshold)]
                 st.markdown(render.bullet_list([render.esc(x) for x in here["sentence"]]))
                 st.caption(render.esc(CHANCE_NOTE) + f" ({render.esc(c.reason)}.)")
@@ -65,7 +65,7 @@ with counts_tab:
                     with col:
                         st.caption(f"Day {h}")
                         render.plain_table(render.responder_counts_display(c.table, h), f"responder_counts_day{h}.csv",
-                                     download_df=c.table[c.table["horizon"] == h].drop(columns=["sentence"]),
+                                     download_df=lambda h=h: c.table[c.table["horizon"] == h].drop(columns=["sentence"]),
                                      key=f"dl-paper-counts-{h}")
                 box = render.lazy_expander("Per-patient changes", "responders-per-patient")
                 with box:
@@ -109,7 +109,7 @@ with closer_tab:
                 shown = c.table[["horizon", "label", "threshold", "n", "observed", "expected", "low", "high", "p"]]
                 render.table(shown.rename(columns={"label": "definition", "low": "5%", "high": "95%",
                                                    "p": "P(count >= observed)"}),
-                             "responder_counts_chance.csv", download_df=c.table.drop(columns=["sentence"]),
+                             "responder_counts_chance.csv", download_df=lambda: c.table.drop(columns=["sentence"]),
                              digits={"expected": 1, "5%": 0, "95%": 0})
                 render.show_code(ctx, name="responders_kept", python=snippets.responders_snippet(
                     s, ctx.file_names, bundled=ctx.dataset == state.BUNDLED, permutations=DEFAULT_PERMUTATIONS,

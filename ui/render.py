@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -182,14 +182,18 @@ def download_label(label: Optional[str], file_name: str) -> str:
     return text if file_name in str(label) else f"{text}: {file_name}"
 
 
-def download(df: pd.DataFrame, file_name: str, label: Optional[str] = None, key: Optional[str] = None) -> None:
+def download(df: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, label: Optional[str] = None,
+             key: Optional[str] = None) -> None:
     """A CSV download button for a results table: the CSV is written only when clicked (no rerun either).
 
+    ``df`` may also be a function that returns the table (from results the page already has, nothing from the
+    session): then the table too is made only on the click, not on every switch.
     ``file_name`` may contain data (a patient id): it is reduced to safe characters and bounded
     (:func:`ketapain_core.export.safe_file_name`), and a ``label`` is escaped like any data-derived text."""
     name = _export.safe_file_name(file_name)
+    make = df if callable(df) else (lambda: df)
     # a safe name has no Markdown in it (every "_" sits between letters or digits: never emphasis)
-    st.download_button(download_label(label, name), lambda: csv_bytes(df),
+    st.download_button(download_label(label, name), lambda: csv_bytes(make()),
                        file_name=name, mime="text/csv", key=key or f"dl-{name}", on_click="ignore",
                        icon=":material/download:")
 
@@ -359,8 +363,8 @@ def chart(fig: Any, key: str) -> None:
 
 
 def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,
-          download_df: Optional[pd.DataFrame] = None, height: Any = "auto", label: Optional[str] = None,
-          key: Optional[str] = None) -> None:
+          download_df: Optional[pd.DataFrame | Callable[[], pd.DataFrame]] = None, height: Any = "auto",
+          label: Optional[str] = None, key: Optional[str] = None) -> None:
     """A results table (numbers formatted on screen only) with its CSV download (raw numbers), and the same
     table as a real HTML table (:func:`text_table`)."""
     dataframe(df, column_config=number_config(df, digits), height=height)
@@ -370,8 +374,8 @@ def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[
 
 
 def plain_table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,
-                download_df: Optional[pd.DataFrame] = None, label: Optional[str] = None,
-                key: Optional[str] = None) -> None:
+                download_df: Optional[pd.DataFrame | Callable[[], pd.DataFrame]] = None,
+                label: Optional[str] = None, key: Optional[str] = None) -> None:
     """A small table of text drawn as a real HTML table instead of a grid, with its CSV download (raw numbers).
 
     For the few tables a page shows first and redraws on every switch (the Table 2 row, the patient-periods left
