@@ -48,8 +48,10 @@ else:
                        "says why for each.", icon=":material/warning:")
         for note in q.notes:
             st.info(render.esc(note), icon=":material/info:")
-        with st.expander("Model tests per scale (F, df, Wald chi-square)"):
-            render.table(t, "table3_tests.csv", digits={"num_df": 0, "den_df": 1, "df": 0})
+        tests_box = render.lazy_expander("Model tests per scale (F, df, Wald chi-square)", "table3-tests")
+        with tests_box:
+            if tests_box.open:     # built only while open (issue [11])
+                render.table(t, "table3_tests.csv", digits={"num_df": 0, "den_df": 1, "df": 0})
         render.show_code(ctx, name="questionnaire", python=snippets.questionnaire_snippet(
             ctx.file_names, trial.period_days, reference=reference, adjust_baseline=bool(adjust),
             carryover=s.carryover, bundled=bundled),

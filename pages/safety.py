@@ -78,8 +78,10 @@ else:
                                                                           "ci_high": 2})
             st.markdown(f"Joint Wald test of treatment: chi-square({m.omnibus['df']}) = "
                         f"{render.fmt(m.omnibus['chi2'], 2)}, **{render.p_text(m.omnibus['p'])}**.")
-            with st.expander("Coefficients (log odds)"):
-                render.table(m.coefficients, "safety_coefficients.csv")
+            coef_box = render.lazy_expander("Coefficients (log odds)", "safety-coefficients")
+            with coef_box:
+                if coef_box.open:  # built only while open (issue [11])
+                    render.table(m.coefficients, "safety_coefficients.csv")
             render.show_code(ctx, name="safety_odds_ratios", python=snippets.safety_snippet("odds_ratios", ctx.file_names, trial.period_days,
                                                                  reference=reference, bundled=bundled),
                              r=snippets.r_safety_snippet(reference), r_caption="The same in R (geepack):")

@@ -150,13 +150,15 @@ with render.guard("The method table"):
     st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
                "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")
 
-with st.expander("BOCF: the baseline of each patient-period"):
-    with render.guard("The BOCF baselines"):
-        bb = cache.bocf_baselines(ctx.data_key, s.outcome, s.period_days, trial.diary)
-        counts = bb["source"].value_counts()
-        st.markdown(render.bullet_list([f"{int(counts.get(k, 0))} patient-period(s): {k}"
-                                        for k in BOCF_SOURCES]))
-        render.table(bb.drop(columns=["sequence"]), "bocf_baselines.csv", digits={"baseline": 1})
+bocf_box = render.lazy_expander("BOCF: the baseline of each patient-period", "sens-bocf-baselines")
+with bocf_box:
+    if bocf_box.open:      # built only while open (issue [11])
+        with render.guard("The BOCF baselines"):
+            bb = cache.bocf_baselines(ctx.data_key, s.outcome, s.period_days, trial.diary)
+            counts = bb["source"].value_counts()
+            st.markdown(render.bullet_list([f"{int(counts.get(k, 0))} patient-period(s): {k}"
+                                            for k in BOCF_SOURCES]))
+            render.table(bb.drop(columns=["sequence"]), "bocf_baselines.csv", digits={"baseline": 1})
 
 # ---- tipping point: on request -----------------------------------------------------------------------------------
 st.subheader("Tipping point (delta-adjusted multiple imputation, on request)")
