@@ -187,6 +187,34 @@ def horizon_result(a: Analysis) -> HorizonResult:
                          n_used=int(a.n_used))
 
 
+@dataclass(frozen=True)
+class HorizonTable:
+    """Table 2 of one outcome at several horizons (the Time course page): the :class:`HorizonResult` of each
+    horizon, in order, and ``frame``, the long table of their numbers: horizon, then each arm's summary (arm, n,
+    mean, sd, ...), p_f, p_chi2, icc, n_used."""
+
+    results: tuple[HorizonResult, ...]
+    frame: pd.DataFrame
+
+
+def horizon_table(results: Sequence[HorizonResult]) -> HorizonTable:
+    """The :class:`HorizonTable` of one :class:`HorizonResult` per horizon.
+
+    >>> from ketapain_core.simulate import simulate_trial
+    >>> d = simulate_trial().diary
+    >>> t = horizon_table([horizon_result(analyze(d, AnalysisSettings(horizon=h), interaction_test=False))
+    ...                    for h in (7, 35)])
+    >>> t.frame[["horizon", "arm", "n_used"]].values.tolist()[:2], len(t.frame)
+    ([[7, 'Placebo', 60], [7, 'Ketamine', 60]], 6)
+    """
+    raw = [r.summary.assign(horizon=r.horizon, p_f=r.p_f, p_chi2=r.p_chi2, icc=r.icc, n_used=r.n_used)
+           for r in results]
+    frame = pd.concat(raw, ignore_index=True) if raw else pd.DataFrame()
+    if len(frame):
+        frame = frame[["horizon", *[c for c in frame.columns if c != "horizon"]]]
+    return HorizonTable(results=tuple(results), frame=frame)
+
+
 def _clean(x: Any) -> Any:
     """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
     if isinstance(x, dict):

@@ -1,6 +1,4 @@
 """Time course: mean daily pain per arm with a 95% band, and the full Table 2 (AUC at each horizon, P per horizon)."""
-import dataclasses
-
 import streamlit as st
 
 from ketapain_core import snippets
@@ -35,9 +33,7 @@ if trial.period_days not in horizons:
 st.subheader(f"Table 2: AUC of {label.lower()} at days {', '.join(map(str, horizons))}")
 with render.guard("Table 2"):
     # the current horizon shares the Primary page's cached analysis; the others skip the interaction refit
-    results = {h: cache.horizon_result(ctx.data_key, dataclasses.replace(s, horizon=h), trial.diary,
-                                       interaction_test=(h == s.horizon)) for h in horizons}
-    shown, raw = render.horizon_table(results, arms)
+    shown, raw = render.horizon_table(cache.horizon_table(ctx.data_key, s, tuple(horizons), trial.diary), arms)
     render.plain_table(shown, "table2_by_horizon.csv", download_df=raw)
     render.show_code(ctx, name="table2_horizons", python=snippets.table2_snippet(s, horizons, ctx.file_names,
                                                          bundled=ctx.dataset == state.BUNDLED))

@@ -390,6 +390,15 @@ def horizon_result(data_key: str, settings: _analysis.AnalysisSettings, _diary: 
     return _analysis.horizon_result(analysis(data_key, settings, _diary, interaction_test=interaction_test))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def horizon_table(data_key: str, settings: _analysis.AnalysisSettings, horizons: tuple[int, ...],
+                  _diary: pd.DataFrame) -> _analysis.HorizonTable:
+    """:func:`ketapain_core.analysis.horizon_table` of :func:`horizon_result` at each horizon; the current one
+    (``settings.horizon``) shares the Primary page's analysis, the others skip the interaction refit."""
+    return _analysis.horizon_table([horizon_result(data_key, dataclasses.replace(settings, horizon=h), _diary,
+                                                   interaction_test=(h == settings.horizon)) for h in horizons])
+
+
 # ---- Sensitivity: the policies and the methods run on request side by side ----------------------------------------
 # ``policies``: the policies compared, in the page's order. The methods run on request are named by what keys
 # their own cache entries (the page passes them once they ran): ``mi`` = (m, seed), ``refs`` = (strategies,

@@ -441,13 +441,17 @@ def variance_display(model: Any) -> pd.DataFrame:
     return vc.loc[vc["component"] != "ICC", ["component", "variance", "sd"]].reset_index(drop=True)
 
 
-def horizon_table(results: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The full Table 2 for one outcome: (display frame, raw long frame) from one
-    :class:`ketapain_core.analysis.HorizonResult` per horizon (the display read from the summaries' records)."""
-    shown, raw = [], []
-    for h, r in results.items():
+def horizon_table(table: Any, arms: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The full Table 2 for one outcome: (display frame, raw long frame) from a
+    :class:`ketapain_core.analysis.HorizonTable` (the display read from the long frame's records)."""
+    by_horizon: dict[Any, dict[Any, dict]] = {}
+    for rec in table.frame.to_dict("records"):
+        by_horizon.setdefault(rec["horizon"], {}).setdefault(rec["arm"], rec)
+    shown = []
+    for r in table.results:
+        h = r.horizon
+        summ = by_horizon.get(h, {})
         row: dict[str, Any] = {"Horizon": f"Day {h}"}
-        summ = {rec["arm"]: rec for rec in r.summary.to_dict("records")}
         for arm in arms:
             if arm in summ:
                 rec = summ[arm]
@@ -459,11 +463,7 @@ def horizon_table(results: Mapping[int, Any], arms: Sequence[str]) -> tuple[pd.D
         row["ICC"] = fmt(r.icc, 2) if r.estimable else "-"
         row["Patient-periods used"] = r.n_used
         shown.append(row)
-        raw.append(r.summary.assign(horizon=h, p_f=r.p_f, p_chi2=r.p_chi2, icc=r.icc, n_used=r.n_used))
-    raw_df = pd.concat(raw, ignore_index=True) if raw else pd.DataFrame()
-    if len(raw_df):
-        raw_df = raw_df[["horizon", *[c for c in raw_df.columns if c != "horizon"]]]
-    return pd.DataFrame(shown), raw_df
+    return pd.DataFrame(shown), table.frame
 
 
 def sensitivity_notes(changes: Any, alpha: float = 0.05) -> list[str]:
