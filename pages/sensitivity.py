@@ -130,13 +130,14 @@ else:
 method_labels = {**labels, "mi": methods.method_label("mi", mi.m if mi is not None else None),
                  "daily": methods.method_label("daily"),
                  **{k: methods.method_label(k, r.m) for k, r in refmi.items()}}
+every = cache.across_policies(s, policies)    # the comparisons below do not depend on the current policy
 # the methods run on request, by what keys their cached results (the views below get them from there)
 ran = dict(mi=(m, seed) if mi is not None else None, refs=(tuple(refmi), ref_arm_imp, m, seed) if refmi else None,
            daily_df=spline_df if daily is not None else None)
 st.subheader("Pairwise contrasts across methods")
 with render.guard("The contrasts by method"):
-    comp = cache.method_comparison(ctx.data_key, s, policies, method_labels, trial.diary, **ran)
-    render.chart(cache.method_forest_figure(ctx.data_key, s, policies, method_labels,
+    comp = cache.method_comparison(ctx.data_key, every, policies, method_labels, trial.diary, **ran)
+    render.chart(cache.method_forest_figure(ctx.data_key, every, policies, method_labels,
                                             f"Difference in {scale} (95% CI)",
                                             "Model-based contrasts (a - b) by method for missing days", trial.diary,
                                             **ran), key="sens_contrasts")
@@ -145,7 +146,7 @@ with render.guard("The contrasts by method"):
 
 st.subheader("Patient-periods used and the assumption of each method")
 with render.guard("The method table"):
-    pt = cache.method_table(ctx.data_key, s, policies, trial.diary, **ran)
+    pt = cache.method_table(ctx.data_key, every, policies, trial.diary, **ran)
     render.table(pt.drop(columns=["policy"]), "sensitivity_by_policy.csv", download_df=pt, digits={"ICC": 2})
     st.caption("Imputed days count days 1 to the horizon over all patient-periods (for MI: per imputation). The "
                "omnibus F test is not pooled for MI (Rubin's rules are applied to each contrast).")
@@ -201,8 +202,8 @@ else:
 
 st.subheader("Effect sizes under each policy")
 with render.guard("The effect sizes by policy"):
-    es = cache.policy_effect_sizes(ctx.data_key, s, policies, trial.diary)
-    render.chart(cache.policy_effects_figure(ctx.data_key, s, policies, labels, "d_z (95% CI)",
+    es = cache.policy_effect_sizes(ctx.data_key, every, policies, trial.diary)
+    render.chart(cache.policy_effects_figure(ctx.data_key, every, policies, labels, "d_z (95% CI)",
                                              "Within-patient effect sizes by policy", trial.diary),
                  key="sens_effects")
     render.table(es.assign(policy=es["policy"].map(labels).fillna(es["policy"])), "effect_sizes_by_policy.csv",

@@ -414,6 +414,12 @@ def daily_settings(settings: _analysis.AnalysisSettings) -> _analysis.AnalysisSe
     return dataclasses.replace(mi_settings(settings), log=False)
 
 
+def across_policies(settings: _analysis.AnalysisSettings, policies: tuple[str, ...]) -> _analysis.AnalysisSettings:
+    """The settings a comparison of every policy is keyed on: it does not depend on the current policy, so one
+    key for all (the first policy stands in), and a switch of the policy finds the comparison in the cache."""
+    return dataclasses.replace(settings, policy=policies[0])
+
+
 def _policy_analyses(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
                      diary: pd.DataFrame) -> dict[str, _analysis.Analysis]:
     return {p: analysis(data_key, dataclasses.replace(settings, policy=p), diary) for p in policies}
