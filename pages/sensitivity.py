@@ -34,7 +34,7 @@ if changes is None:
 st.subheader("Estimands: the question each method answers")
 st.caption("ICH E9(R1): the population, the variable, what each method does with a diary that stops (an "
            "intercurrent event) and with a day missed in between, and the strategy that implies.")
-render.table(methods.estimand_table(s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower()).drop(
+render.table(cache.estimand_table(s.horizon, OUTCOME_LABELS.get(s.outcome, s.outcome).lower()).drop(
     columns=["method"]), "estimands.csv")
 
 st.subheader("What changed")

@@ -438,6 +438,14 @@ def _on_request(data_key: str, settings: _analysis.AnalysisSettings, mi: Optiona
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def estimand_table(horizon: int, outcome_label: str) -> pd.DataFrame:
+    """:func:`ketapain_core.methods.estimand_table`: the methods' estimands (no data: words and the horizon)."""
+    from ketapain_core import methods as _methods
+
+    return _methods.estimand_table(horizon, outcome_label)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def policy_changes(data_key: str, settings: _analysis.AnalysisSettings, policies: tuple[str, ...],
                    _diary: pd.DataFrame):
     """:func:`ketapain_core.sensitivity.policy_changes`: each policy beside the current one (and the reference
