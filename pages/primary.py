@@ -98,8 +98,9 @@ with effect_tab:
     if effect_tab.open:
         with render.guard("The effect sizes"):
             es = a.effect_sizes.table
-            render.chart(figures.forest(es, estimate="d", x_title="d_z = mean(a - b) / SD(a - b), 95% CI",
-                                           title="Standardized within-patient differences"), key="effect_forest")
+            render.chart(cache.effect_forest_figure(ctx.data_key, s, "d_z = mean(a - b) / SD(a - b), 95% CI",
+                                                    "Standardized within-patient differences", trial.diary),
+                         key="effect_forest")
             render.table(render.estimability_view(es), "effect_sizes.csv", digits={"n": 0}, download_df=es)
             render.show_code(ctx, 'effect_sizes')
             st.caption("d_z over patients with an AUC under both arms; CI by the noncentral t method (as R "
@@ -114,7 +115,8 @@ with diag_tab:
             else:
                 left, right = st.columns([3, 2])
                 with left:
-                    render.chart(figures.qq_plot(m.data, arms, title="Normal QQ plot of the residuals"), key="qq")
+                    render.chart(cache.qq_figure(ctx.data_key, s, tuple(arms), "Normal QQ plot of the residuals",
+                                                 trial.diary), key="qq")
                 with right:
                     w, p = m.normality.get("shapiro_w"), m.normality.get("p")
                     st.metric("Shapiro-Wilk W", render.fmt(w, 3), help="Normality of the residuals")

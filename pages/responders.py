@@ -3,7 +3,7 @@ paper's statements, a closer look (every count against chance, beyond their own 
 predicts it) and the patient drill-down."""
 import streamlit as st
 
-from ketapain_core import figures, figures_responders, snippets
+from ketapain_core import figures, snippets
 from ketapain_core.missing import POLICIES
 from ketapain_core.responder_predictors import PREDICTORS_NOTE
 from ketapain_core.responders import (BAND_NOTE, CHANCE_NOTE, DEFAULT_PERMUTATIONS, DEFAULT_SEED,
@@ -91,9 +91,9 @@ with fig4_tab:
         st.subheader(f"AUC per patient under each arm (Fig. 4): day {early} and day {late}")
         for h, tag in ((early, "A"), (late, "B")):
             with render.guard(f"Fig. 4{tag} (day {h})"):
-                auc = cache.auc(ctx.data_key, s.outcome, s.policy, h, trial.period_days, trial.diary)
-                render.chart(figures.auc_by_patient(auc.table, arms, title=f"{tag}. AUC of {label.lower()}, days 1-{h}"),
-                                key=f"fig4_{tag}")
+                render.chart(cache.auc_figure(ctx.data_key, s.outcome, s.policy, h, trial.period_days, tuple(arms),
+                                              f"{tag}. AUC of {label.lower()}, days 1-{h}", trial.diary),
+                             key=f"fig4_{tag}")
 
 
 with closer_tab:
@@ -121,10 +121,10 @@ with closer_tab:
                     st.warning(render.esc(b.reason))
                 else:
                     st.markdown(render.esc(band_description(b)) + " The band is drawn in grey.")
-                    render.chart(figures_responders.caterpillar(
-                        b.table, arms, band=b.band, reference=ra.reference, scale=b.scale,
-                        title=f"Per-patient differences vs {ra.reference}, days 1-{s.horizon}, with the no-effect band"),
-                        key="caterpillar")
+                    render.chart(cache.caterpillar_figure(
+                        ctx.data_key, s, DEFAULT_PERMUTATIONS, DEFAULT_SEED, tuple(arms),
+                        f"Per-patient differences vs {ra.reference}, days 1-{s.horizon}, with the no-effect band",
+                        trial.diary), key="caterpillar")
                     st.markdown(render.bullet_list([render.esc(band_sentence(b, arm)) for arm in b.summary["arm"]]))
                     st.info(render.esc(BAND_NOTE), icon=":material/info:")
                     if b.status != "ok":
@@ -155,10 +155,11 @@ with closer_tab:
                                icon=":material/science:")
                     render.table(render.predictors_display(pr.table), "responders_predictors.csv",
                                  download_df=pr.table)
-                    render.chart(figures_responders.predictor_panels(
-                        pr.values, arms, y_title=f"{ra.bands.scale} difference vs {ra.reference}",
-                        title=f"Adjusted difference vs {ra.reference} against each baseline characteristic"),
-                        key="predictors")
+                    render.chart(cache.predictors_figure(
+                        ctx.data_key, s, DEFAULT_PERMUTATIONS, DEFAULT_SEED, tuple(arms),
+                        f"{ra.bands.scale} difference vs {ra.reference}",
+                        f"Adjusted difference vs {ra.reference} against each baseline characteristic", trial.diary,
+                        trial.patients), key="predictors")
                     if pr.skipped:
                         st.caption("Not tested: " + render.esc("; ".join(pr.skipped)))
 
@@ -168,10 +169,10 @@ with drill_tab:
         st.subheader("Patient drill-down")
         with render.guard("The patient drill-down"):
             patient = st.selectbox("Patient", state.patient_list(trial), key=state.PATIENT)
-            daily = cache.daily(ctx.data_key, s.outcome, s.policy, trial.period_days, trial.diary)
-            render.chart(figures.patient_diary(daily, patient, arms, policy_label=policy.label,
-                                                  title=f"Patient {patient}: daily {label.lower()} in each period",
-                                                  y_title=f"{label} (0-10)"), key="drilldown")
+            render.chart(cache.patient_diary_figure(ctx.data_key, s.outcome, s.policy, trial.period_days, patient,
+                                                    tuple(arms), policy.label,
+                                                    f"Patient {patient}: daily {label.lower()} in each period",
+                                                    f"{label} (0-10)", trial.diary), key="drilldown")
             st.caption(f"Markers in the arm's colour and symbol: recorded days; {figures.IMPUTED_WORDS}: filled by "
                        f"{policy.label}; grey crosses: still missing.")
             if a is not None:

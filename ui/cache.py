@@ -579,3 +579,59 @@ def waterfall_figure(data_key: str, settings: _analysis.AnalysisSettings, arms: 
     """:func:`ketapain_core.figures.waterfall` of the responders of :func:`analysis`."""
     r = analysis(data_key, settings, _diary).responders
     return _figures.waterfall(r.per_patient, list(arms), threshold=threshold, reference=r.reference, title=title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def effect_forest_figure(data_key: str, settings: _analysis.AnalysisSettings, x_title: str, title: str,
+                         _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.forest` of the effect sizes (d_z) of :func:`analysis`."""
+    es = analysis(data_key, settings, _diary).effect_sizes.table
+    return _figures.forest(es, estimate="d", x_title=x_title, title=title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def qq_figure(data_key: str, settings: _analysis.AnalysisSettings, arms: tuple[str, ...], title: str,
+              _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.qq_plot` of the residuals of :func:`analysis` (its model must be fitted)."""
+    return _figures.qq_plot(analysis(data_key, settings, _diary).model.data, list(arms), title=title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def auc_figure(data_key: str, outcome: str, policy: str, horizon: int, period_days: int, arms: tuple[str, ...],
+               title: str, _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.auc_by_patient` of the AUCs at one horizon (:func:`auc`)."""
+    return _figures.auc_by_patient(auc(data_key, outcome, policy, horizon, period_days, _diary).table, list(arms),
+                                   title=title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def patient_diary_figure(data_key: str, outcome: str, policy: str, period_days: int, patient: str,
+                         arms: tuple[str, ...], policy_label: str, title: str, y_title: str,
+                         _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures.patient_diary`: one patient's days after the policy (:func:`daily`)."""
+    return _figures.patient_diary(daily(data_key, outcome, policy, period_days, _diary), patient, list(arms),
+                                  policy_label=policy_label, title=title, y_title=y_title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def caterpillar_figure(data_key: str, settings: _analysis.AnalysisSettings, permutations: int, seed: int,
+                       arms: tuple[str, ...], title: str, _diary: pd.DataFrame) -> Any:
+    """:func:`ketapain_core.figures_responders.caterpillar` of the bands of :func:`responder_analysis`."""
+    from ketapain_core import figures_responders as _figures_responders
+
+    ra = responder_analysis(data_key, settings, permutations, seed, _diary, analysis(data_key, settings, _diary))
+    b = ra.bands
+    return _figures_responders.caterpillar(b.table, list(arms), band=b.band, reference=ra.reference, scale=b.scale,
+                                           title=title)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def predictors_figure(data_key: str, settings: _analysis.AnalysisSettings, permutations: int, seed: int,
+                      arms: tuple[str, ...], y_title: str, title: str, _diary: pd.DataFrame,
+                      _patients: Optional[pd.DataFrame]) -> Any:
+    """:func:`ketapain_core.figures_responders.predictor_panels` of :func:`responder_predictors`."""
+    from ketapain_core import figures_responders as _figures_responders
+
+    ra = responder_analysis(data_key, settings, permutations, seed, _diary, analysis(data_key, settings, _diary))
+    pr = responder_predictors(data_key, settings, permutations, seed, ra.bands, _patients)
+    return _figures_responders.predictor_panels(pr.values, list(arms), y_title=y_title, title=title)

@@ -11,9 +11,11 @@ import pytest
 import streamlit as st
 
 from ketapain_core import analysis as core_analysis
-from ketapain_core import baseline, figures, io, methods, missing, safety, secondary, summaries
+from ketapain_core import (baseline, figures, figures_responders, io, methods, missing, responder_predictors,
+                           responders, safety, secondary, summaries)
 from ketapain_core import sensitivity as sens
 from ketapain_core.analysis import AnalysisSettings, analyze
+from ketapain_core.auc import compute_auc
 from ketapain_core.schema import Trial, default_reference
 from ketapain_core.simulate import simulate_trial
 from ui import cache, state
@@ -243,26 +245,26 @@ def _figure_views():
         ("missingness_figure",
          lambda d, s: cache.missingness_figure(tr(d)[0], s.outcome, s.policy, 35, "LOCF", tr(d)[1].diary),
          lambda d, s: figures.missingness_heatmap(daily(d, s), policy_label="LOCF"),
-         "missingness_heatmap",
+         (figures, "missingness_heatmap"),
          lambda d, s: cache.missingness_figure(tr(d)[0], s.outcome, "complete", 35, "LOCF", tr(d)[1].diary)),
         ("mean_daily_figure",
          lambda d, s: cache.mean_daily_figure(tr(d)[0], s.outcome, s.policy, 35, arms(d), "t", "y", tr(d)[1].diary),
          lambda d, s: figures.mean_daily(daily(d, s), list(arms(d)), title="t", y_title="y"),
-         "mean_daily",
+         (figures, "mean_daily"),
          lambda d, s: cache.mean_daily_figure(tr(d)[0], s.outcome, "complete", 35, arms(d), "t", "y",
                                               tr(d)[1].diary)),
         ("method_forest_figure",
          lambda d, s: cache.method_forest_figure(tr(d)[0], s, POLICIES, {}, "x", "t", tr(d)[1].diary),
          lambda d, s: figures.forest(sens.method_comparison(analyses(tr(d)[1], s), None, {}), group="method",
                                      group_labels={}, x_title="x", title="t"),
-         "forest",
+         (figures, "forest"),
          lambda d, s: cache.method_forest_figure(tr(d)[0], dataclasses.replace(s, horizon=21), POLICIES, {}, "x",
                                                  "t", tr(d)[1].diary)),
         ("policy_effects_figure",
          lambda d, s: cache.policy_effects_figure(tr(d)[0], s, POLICIES, {}, "x", "t", tr(d)[1].diary),
          lambda d, s: figures.forest(summaries.policy_comparison(analyses(tr(d)[1], s), what="effect_sizes"),
                                      estimate="d", group="policy", group_labels={}, x_title="x", title="t"),
-         "forest",
+         (figures, "forest"),
          lambda d, s: cache.policy_effects_figure(tr(d)[0], dataclasses.replace(s, horizon=21), POLICIES, {}, "x",
                                                   "t", tr(d)[1].diary)),
         ("scale_figure",
@@ -270,22 +272,72 @@ def _figure_views():
                                          tr(d)[1].design()),
          lambda d, s: figures.scale_by_patient(secondary.scale_per_patient(
              tr(d)[1].questionnaires, tr(d)[1].design(), "McGill", "global"), list(arms(d)), title="t", y_title="y"),
-         "scale_by_patient",
+         (figures, "scale_by_patient"),
          lambda d, s: cache.scale_figure(tr(d)[0], "NPSI", "burning", arms(d), "t", "y", tr(d)[1].questionnaires,
                                          tr(d)[1].design())),
         ("spaghetti_figure",
          lambda d, s: cache.spaghetti_figure(tr(d)[0], s, arms(d), (), "t", tr(d)[1].diary),
          lambda d, s: figures.spaghetti(analyze(tr(d)[1].diary, s).auc.table, list(arms(d)), highlight=[],
                                         title="t"),
-         "spaghetti",
+         (figures, "spaghetti"),
          lambda d, s: cache.spaghetti_figure(tr(d)[0], s, arms(d), ("P01",), "t", tr(d)[1].diary)),
         ("waterfall_figure",
          lambda d, s: cache.waterfall_figure(tr(d)[0], s, arms(d), "any", "t", tr(d)[1].diary),
          lambda d, s: figures.waterfall(analyze(tr(d)[1].diary, s).responders.per_patient, list(arms(d)),
                                         threshold="any", reference=s.reference, title="t"),
-         "waterfall",
+         (figures, "waterfall"),
          lambda d, s: cache.waterfall_figure(tr(d)[0], s, arms(d), "30%", "t", tr(d)[1].diary)),
+        ("effect_forest_figure",
+         lambda d, s: cache.effect_forest_figure(tr(d)[0], s, "x", "t", tr(d)[1].diary),
+         lambda d, s: figures.forest(analyze(tr(d)[1].diary, s).effect_sizes.table, estimate="d", x_title="x",
+                                     title="t"),
+         (figures, "forest"),
+         lambda d, s: cache.effect_forest_figure(tr(d)[0], dataclasses.replace(s, horizon=21), "x", "t",
+                                                 tr(d)[1].diary)),
+        ("qq_figure",
+         lambda d, s: cache.qq_figure(tr(d)[0], s, arms(d), "t", tr(d)[1].diary),
+         lambda d, s: figures.qq_plot(analyze(tr(d)[1].diary, s).model.data, list(arms(d)), title="t"),
+         (figures, "qq_plot"),
+         lambda d, s: cache.qq_figure(tr(d)[0], dataclasses.replace(s, policy="complete"), arms(d), "t",
+                                      tr(d)[1].diary)),
+        ("auc_figure",
+         lambda d, s: cache.auc_figure(tr(d)[0], s.outcome, s.policy, 35, 35, arms(d), "t", tr(d)[1].diary),
+         lambda d, s: figures.auc_by_patient(compute_auc(tr(d)[1].diary, s.outcome, s.policy, 35, 35).table,
+                                             list(arms(d)), title="t"),
+         (figures, "auc_by_patient"),
+         lambda d, s: cache.auc_figure(tr(d)[0], s.outcome, s.policy, 7, 35, arms(d), "t", tr(d)[1].diary)),
+        ("patient_diary_figure",
+         lambda d, s: cache.patient_diary_figure(tr(d)[0], s.outcome, s.policy, 35, "P01", arms(d), "LOCF", "t", "y",
+                                                 tr(d)[1].diary),
+         lambda d, s: figures.patient_diary(daily(d, s), "P01", list(arms(d)), policy_label="LOCF", title="t",
+                                            y_title="y"),
+         (figures, "patient_diary"),
+         lambda d, s: cache.patient_diary_figure(tr(d)[0], s.outcome, s.policy, 35, "P02", arms(d), "LOCF", "t", "y",
+                                                 tr(d)[1].diary)),
+        ("caterpillar_figure",
+         lambda d, s: cache.caterpillar_figure(tr(d)[0], s, 200, 1, arms(d), "t", tr(d)[1].diary),
+         lambda d, s: (lambda ra: figures_responders.caterpillar(
+             ra.bands.table, list(arms(d)), band=ra.bands.band, reference=ra.reference, scale=ra.bands.scale,
+             title="t"))(chance(tr(d)[1], s)),
+         (figures_responders, "caterpillar"),
+         lambda d, s: cache.caterpillar_figure(tr(d)[0], dataclasses.replace(s, policy="complete"), 200, 1, arms(d),
+                                               "t", tr(d)[1].diary)),
+        ("predictors_figure",
+         lambda d, s: cache.predictors_figure(tr(d)[0], s, 200, 1, arms(d), "y", "t", tr(d)[1].diary,
+                                              tr(d)[1].patients),
+         lambda d, s: figures_responders.predictor_panels(responder_predictors.predictors(
+             chance(tr(d)[1], s).bands, tr(d)[1].patients, permutations=200, seed=responders.predictor_seed(1)).values,
+             list(arms(d)), y_title="y", title="t"),
+         (figures_responders, "predictor_panels"),
+         lambda d, s: cache.predictors_figure(tr(d)[0], dataclasses.replace(s, policy="complete"), 200, 1, arms(d),
+                                              "y", "t", tr(d)[1].diary, tr(d)[1].patients)),
     ]
+
+
+def chance(trial, s):
+    """The responder analysis the Responders page shows (200 re-randomizations, seed 1)."""
+    return responders.responder_analysis(trial.diary, s, None, analysis=analyze(trial.diary, s), permutations=200,
+                                         seed=1, include_predictors=False)
 
 
 FIGURES = _figure_views()
@@ -300,7 +352,7 @@ def test_every_cached_figure_is_tested():
 def test_a_cached_figure_is_built_once_per_key_and_shared(data, monkeypatch, name, view, core, builder, changed):
     s = settings_of(data[0][1])
     expected = pio.to_json(core(data, s))
-    calls = count_calls(monkeypatch, cache._figures, builder)
+    calls = count_calls(monkeypatch, *builder)
     first = view(data, s)
     assert pio.to_json(first) == expected and len(calls) == 1
     assert view(data, s) is first and len(calls) == 1          # the same object: cache_resource

@@ -57,12 +57,15 @@ def test_bundled_fallback_simulates_when_the_folder_is_empty(tmp_path, monkeypat
 
 
 def test_a_failing_block_shows_an_error_in_place(monkeypatch):
+    import streamlit as st
+
     from ketapain_core import figures
 
     def broken(*a, **k):
         raise RuntimeError("QQ plot exploded")
 
     monkeypatch.setattr(figures, "qq_plot", broken)
+    st.cache_resource.clear()          # the QQ figure of an earlier test would be drawn from the cache
     at = section(start("pages/primary.py"), "Diagnostics")
     assert_clean(at)
     errors = [e.value for e in at.error]
