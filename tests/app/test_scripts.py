@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from apphelpers import ROOT, assert_clean, frame_with, goto, open_expanders, section, start, upload
+from apphelpers import ROOT, assert_clean, frame_with, open_expanders, section, start, upload
 
 from ketapain_core import scripts
 from ui import state
