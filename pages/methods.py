@@ -137,7 +137,7 @@ st.markdown(
     "30% or 50% lower, as in the IMMPACT recommendations.")
 st.markdown("#### Responders against chance")
 st.markdown(render.bullet_list([render.esc(t) for t in (CHANCE_NOTE, BAND_NOTE, PERSISTENCE_NOTE, PREDICTORS_NOTE)]))
-st.latex(r"	ext{band} \;=\; \pm\, 1.96 \cdot \sqrt{2} \cdot \hat\sigma_{	ext{residual}}")
+st.latex(r"\text{band} \;=\; \pm\, 1.96 \cdot \sqrt{2} \cdot \hat\sigma_{\text{residual}}")
 
 st.subheader("Equivalent statements")
 st.markdown(f"For the current settings (reference **{render.esc(ref)}**, horizon **{H}**, carry-over **{carry}**"

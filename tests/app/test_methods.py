@@ -62,6 +62,17 @@ def test_documents_the_sensitivity_methods():
     assert r"\nu_{\text{old}}" in latex and r"\bar Q" in latex
 
 
+def test_formulas_hold_no_control_characters():
+    """A formula typed in a plain (not raw) string turns ``\\text`` into a tab and ``\\frac`` into a form feed:
+    KaTeX then shows "ext" instead of the word. Every formula on the page is printable text."""
+    at = start(PAGE)
+    formulas = [str(x.value) for x in at.latex]
+    assert len(formulas) >= 10
+    bad = [f for f in formulas if any(ord(ch) < 32 and ch != "\n" for ch in f)]  # Streamlit adds the newlines
+    assert not bad, bad
+    assert any(r"\text{band}" in f for f in formulas)
+
+
 def test_methods_page_gives_sas_proc_mixed():
     """Issue [14]: the Methods page also gives the SAS PROC MIXED statements."""
     at = start("pages/methods.py")
