@@ -6,6 +6,8 @@ Chromium (Playwright), on the bundled 20-patient trial.
     python benchmarks/bench_browser.py --variant before=/work/main --variant after=.     # paired A/B
     python benchmarks/bench_browser.py --variant gc=. --variant nogc=.:runner.postScriptGC=false
     python benchmarks/bench_browser.py --proxy --parts visitor  # and this tree behind nginx (deploy/serve.sh)
+    python benchmarks/bench_browser.py --parts primary --variant floor=benchmarks/floor/chart --variant app=.
+                                                             # the floor under a switch (benchmarks/floor/floor.py)
 
 A variant is NAME=ROOT[:option=value,...]: a checkout to serve and extra Streamlit options. With several variants
 one server per variant runs side by side and every measured switch is done on each in turn (A B A B ...), so a
@@ -279,9 +281,11 @@ def horizon_key(key: str):
     return act
 
 
+# the chosen option: the box's text (Streamlit up to 1.4x) or the combobox input's value (1.67: a typeable box)
 SHOWN_OUTCOME_JS = """() => { const i = document.querySelector(
   '[data-testid="stSidebar"] input[role="combobox"][aria-label="Outcome"]');
-  const box = i && i.closest('[data-testid="stSelectbox"]'); return box ? box.innerText : ""; }"""
+  const box = i && i.closest('[data-testid="stSelectbox"]');
+  return (box ? box.innerText : "") + " " + (i ? i.value || i.placeholder || "" : ""); }"""
 
 
 def choose_outcome(label: str):
