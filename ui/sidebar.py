@@ -189,5 +189,30 @@ def page_context() -> Context:
     (:func:`bootstrap`), so it behaves the same either way.
     """
     if not context.is_routed():
+        _leave_pages_directory_mode()
         return bootstrap()
     return context.current()
+
+
+def _leave_pages_directory_mode() -> None:
+    """Hand a deep link that reached a fresh server to the router.
+
+    A server process decides once, at its first session, how it runs scripts: when ``pages/`` exists and
+    ``st.navigation`` has not been called yet, it uses Streamlit's older multipage mode and runs a page such as
+    ``pages/sensitivity.py`` itself, without ``app.py``. If the first visitor after a start opens a deep link (a
+    shared ``/sensitivity?...`` address, or a class whose open tabs reconnect after a restart), every later session
+    of that process would get that mode's navigation (file names in alphabetical order and an "app" page) until
+    someone opened ``/``. This ends the mode as ``st.navigation`` does and runs the same address again, now through
+    ``app.py``: the page, its settings and its address stay as they are. In a server the mode never comes back;
+    ``AppTest`` starts every run in it, so this is done at most once per session (its first run).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    ss = st.session_state
+    if not ss.get(_HANDED_OVER) and getattr(PagesManager, "uses_pages_directory", None):
+        ss[_HANDED_OVER] = True
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_HANDED_OVER = "_pages_mode_left"  # session key: this session has handed a page run over to the router

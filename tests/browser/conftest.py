@@ -66,6 +66,15 @@ def server():
     stop_server(proc)
 
 
+@pytest.fixture()
+def fresh_server():
+    """A server of its own that no session has visited yet (the first visit decides how the process runs)."""
+    port = free_port()
+    proc = start_server(port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
+
+
 @pytest.fixture(scope="session")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")

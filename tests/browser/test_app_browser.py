@@ -19,6 +19,12 @@ PAGES = {  # url path -> a text the page must show
 }
 
 
+NAV_JS = """() => [...document.querySelectorAll('[data-testid="stSidebarNav"] a')]
+                 .map(a => a.innerText.split('\\n').pop().trim())"""
+NAV_TITLES = ["Data and design", "Primary endpoint", "Time course", "Responders", "Sensitivity", "Baseline",
+              "Questionnaires", "Safety", "Teaching lab", "Methods", "Report"]
+
+
 def omnibus_text(page) -> str:
     return page.get_by_text("Omnibus test of treatment", exact=False).first.inner_text()
 
@@ -67,3 +73,22 @@ def test_url_restores_the_view(server, page, idle):
     labels = [checked.nth(i).inner_text() for i in range(checked.count())]
     assert any("Complete case" in t for t in labels), labels
     assert page.get_by_text("days 1-7", exact=False).count() > 0
+
+
+def test_a_deep_link_as_the_first_visit_keeps_the_apps_navigation(fresh_server, browser, idle):
+    """The first visitor after a start opens a shared address on another page: that page opens with its settings,
+    and neither that visitor nor the next ones get Streamlit's file-name navigation ("app", "baseline", ...)."""
+    for path, policy in (("sensitivity?missing=complete&horizon=21", "Complete case"), ("data", "LOCF"), ("", "LOCF")):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        page.goto(f"{fresh_server}/{path}")
+        idle(page, timeout=60_000)
+        assert page.evaluate(NAV_JS) == NAV_TITLES, path
+        assert page.locator('[data-testid="stException"]').count() == 0
+        checked = page.locator('[data-testid="stSidebar"] [role="radiogroup"][aria-label="Missing diary days"] '
+                               'input[type="radio"]:checked').locator("xpath=ancestor::label[1]")
+        assert checked.inner_text().startswith(policy), path
+        if path.startswith("sensitivity"):
+            assert page.locator("h1").first.inner_text().startswith("Sensitivity")
+            assert "missing=complete" in page.url and "horizon=21" in page.url and "/sensitivity" in page.url
+        ctx.close()
