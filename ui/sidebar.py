@@ -11,7 +11,6 @@ from typing import Optional
 
 import streamlit as st
 
-from ketapain_core import arms as core_arms
 from ketapain_core.crossover import CARRYOVER_MODES
 from ketapain_core.missing import POLICIES
 from ketapain_core.schema import OUTCOME_LABELS, OUTCOMES, Message, Trial, ValidationReport, set_display_order

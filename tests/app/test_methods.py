@@ -1,5 +1,5 @@
 """Methods page."""
-from apphelpers import assert_clean, goto, start, texts, upload, shows_data_errors, upload_invalid_and_return
+from apphelpers import assert_clean, goto, start, texts, upload, upload_invalid_and_return
 
 PAGE = "pages/methods.py"
 
