@@ -57,6 +57,13 @@ MEDIAN_WORDS: str = "vermillion (orange-red) diamonds"
 PLOTLY_CONFIG: dict = {"displaylogo": False,
                        "toImageButtonOptions": {"format": "svg", "filename": "ketapain_figure"}}
 
+#: The missingness heatmap's own ground and type, in light and dark theme alike: its black "missing" cells and the
+#: white gaps between cells must stand out from the ground (on a dark ground they would vanish). A figure that sets
+#: its background is drawn as built, without the app theme's restyling (and without the second drawing that costs,
+#: about 100 ms of the browser's time per switch on the Data page, issue [11]); the type is the app's.
+OWN_GROUND: dict = dict(paper_bgcolor="#FFFFFF", plot_bgcolor="#FFFFFF",
+                        font=dict(family='"Source Sans", "Source Sans Pro", sans-serif', color="#31333F"))
+
 _AUC_TITLE = "AUC (pain score-days)"
 # Figures with side-by-side panels: the legend goes above the panel titles.
 _PANEL_LEGEND = dict(legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0),
@@ -591,7 +598,8 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
     Returns
     -------
     plotly.graph_objects.Figure
-        One heatmap trace per period (z = 0 observed, 1 imputed, 2 missing; blank = no such patient-period).
+        One heatmap trace per period (z = 0 observed, 1 imputed, 2 missing; blank = no such patient-period), on
+        the figure's own light ground (:data:`OWN_GROUND`).
 
     Examples
     --------
@@ -619,7 +627,7 @@ def missingness_heatmap(daily: pd.DataFrame, *, policy_label: str = "the current
     axes = _panels(len(periods), gap=0.02)
     data: list[dict] = []
     layout: dict[str, Any] = dict(height=max(300, min(1400, 120 + 14 * len(patients))), showlegend=False,
-                                  annotations=[],
+                                  annotations=[], **OWN_GROUND,
                                   yaxis=dict(anchor="x", type="category", autorange="reversed",
                                              title=_axis_title("Patient"),
                                              **(dict(tickmode="array", tickvals=_texts(patients),

@@ -356,10 +356,12 @@ def text_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None, *, exp
 
 def chart(fig: Any, key: str) -> None:
     """The one way a page shows a figure: the camera button saves SVG, no link to plotly's site
-    (:data:`ketapain_core.figures.PLOTLY_CONFIG`)."""
+    (:data:`ketapain_core.figures.PLOTLY_CONFIG`); the app's theme styles it, unless the figure brings its own
+    ground (:data:`ketapain_core.figures.OWN_GROUND`), which is drawn as built."""
     from ketapain_core.figures import PLOTLY_CONFIG
 
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+    own = fig.layout.paper_bgcolor is not None
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, theme=None if own else "streamlit")
 
 
 def table(df: pd.DataFrame, file_name: Optional[str] = None, *, digits: Mapping[str, int] | None = None,

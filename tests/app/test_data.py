@@ -1,5 +1,5 @@
 """Data and design page."""
-from apphelpers import assert_clean, error_texts, frame_with, start, texts, upload
+from apphelpers import assert_clean, error_texts, frame_with, goto, start, texts, upload
 from ui import state
 
 PAGE = "pages/data.py"
@@ -14,9 +14,13 @@ def test_renders_on_bundled_data():
     assert {"sequence", "Period 1", "Period 2", "Period 3"} <= set(design.columns)
     assert design["patients"].sum() == 20
     assert len(at.get("plotly_chart")) == 1          # the missingness heatmap
+    # drawn as built on its own ground (no second drawing by the app's theme); other pages' charts are themed
+    assert at.get("plotly_chart")[0].proto.theme == ""
     assert len(at.file_uploader) == 1 and at.file_uploader[0].accept_multiple_files
     labels = [b.label for b in at.get("download_button")]
     assert "diary_template.csv" in labels and "trial_template.xlsx" in labels
+    primary = goto(at, "pages/primary.py")
+    assert [c.proto.theme for c in primary.get("plotly_chart")] == ["streamlit"]
 
 
 def test_policy_switch_changes_imputed_days():

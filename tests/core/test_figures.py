@@ -152,7 +152,7 @@ def test_daily_mean_table_and_time_course(diary):
     assert fig.data[1].line.color == BLUE and fig.data[0].fill == "toself"
 
 
-def test_missingness_heatmap_and_counts(diary):
+def test_missingness_heatmap_and_counts(diary, auc):
     d = daily_values(diary, policy="locf", period_days=10)
     counts = S.missingness_counts(d)
     assert list(counts["period"]) == ["1", "2", "3", "all"]
@@ -163,6 +163,9 @@ def test_missingness_heatmap_and_counts(diary):
     assert z.shape == (8, 10)
     assert z[0, 2] == 1 and z[0, 3] == 1 and z[0, 0] == 0       # s0 period 1 days 3-4 imputed
     assert "imputed (LOCF)" in fig.data[0].colorbar.ticktext
+    # its own light ground, so the black missing cells and the white gaps show in a dark theme too
+    assert fig.layout.paper_bgcolor == fig.layout.plot_bgcolor == F.OWN_GROUND["paper_bgcolor"] == "#FFFFFF"
+    assert F.spaghetti(auc, ARMS).layout.paper_bgcolor is None       # the other figures take the app's theme
     cc = S.missingness_counts(daily_values(diary, policy="complete", period_days=10))
     assert cc.iloc[-1][["imputed", "missing"]].tolist() == [0, 4]
 
