@@ -43,15 +43,11 @@ def _figure(outcome: str, policy: str, horizon: int):
                              title=f"AUC per patient under each arm, day {horizon}")
 
 
-def main(chart: bool = True) -> None:
+def main() -> None:
     st.set_page_config(page_title="floor", layout="wide")
     with st.sidebar:
         outcome = OUTCOMES[st.selectbox("Outcome", list(OUTCOMES))]
         horizon = st.slider("AUC horizon (last day)", 2, 35, 35)
         policy = POLICIES[st.radio("Missing diary days", list(POLICIES))]
     st.markdown(f"Outcome **{outcome}**, days 1-{horizon}, policy **{policy}**.")
-    if chart:
-        st.plotly_chart(_figure(outcome, policy, horizon), key="spaghetti", config=figures.PLOTLY_CONFIG)
-    else:
-        med = _auc(outcome, policy, horizon).groupby("treatment")["auc"].median()
-        st.markdown("Median AUC: " + ", ".join(f"{k} {v:.1f}" for k, v in med.items()))
+    st.plotly_chart(_figure(outcome, policy, horizon), key="spaghetti", config=figures.PLOTLY_CONFIG)
