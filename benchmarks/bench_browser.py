@@ -285,7 +285,7 @@ def horizon_key(key: str):
 SHOWN_OUTCOME_JS = """() => { const i = document.querySelector(
   '[data-testid="stSidebar"] input[role="combobox"][aria-label="Outcome"]');
   const box = i && i.closest('[data-testid="stSelectbox"]');
-  return (box ? box.innerText : "") + " " + (i ? i.value || i.placeholder || "" : ""); }"""
+  return (box ? box.innerText : "") + " " + (i ? i.value : ""); }"""
 
 
 def choose_outcome(label: str):
